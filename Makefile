@@ -1,0 +1,41 @@
+# UrbanBrain: `make demo` runs the demo district, `make test` runs every check. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test install services lint typecheck plugins pytest bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install            ## migrate, load Futian, create accounts, serve on http://127.0.0.1:8000
+	$(BIN)/urbanbrain demo
+
+services:                ## start PostgreSQL+PostGIS, NATS JetStream, Mosquitto when they are down
+	scripts/services.sh
+
+lint: install
+	$(BIN)/ruff check urbanbrain tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+plugins: install
+	$(BIN)/urbanbrain check-plugins --tests tests
+
+pytest: install services
+	$(BIN)/python -m pytest
+
+test: lint typecheck plugins pytest   ## everything CI runs
+
+bench: install services  ## the performance programs; results go in docs/performance.md
+	$(BIN)/python benchmarks/geo_lookup.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

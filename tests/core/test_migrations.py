@@ -1,0 +1,50 @@
+"""One Alembic tree: up, down and up again on SQLite and on PostgreSQL + PostGIS."""
+
+from sqlalchemy import inspect
+
+from urbanbrain.core import migrate
+from urbanbrain.core.db import make_engine
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
+    finally:
+        engine.dispose()
+
+
+def test_migrations_go_up_and_down(templates, backend):
+    url = templates.fresh(backend, "empty")
+    migrate.upgrade(url)
+    assert migrate.current(url) == "0002"
+    assert {"core_user", "core_audit", "core_outbox", "registry_area", "registry_facility"} <= _tables(url)
+
+    migrate.downgrade(url, "0001")
+    tables = _tables(url)
+    assert "core_user" in tables and not any(t.startswith("registry_") for t in tables)
+
+    migrate.downgrade(url, "base")
+    assert migrate.current(url) is None
+    assert _tables(url) == set()
+
+    migrate.upgrade(url)
+    assert migrate.current(url) == "0002"
+
+
+def test_postgis_geometry_column_and_index(templates):
+    url = templates.fresh("postgresql", "empty")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            coltype = conn.exec_driver_sql(
+                "SELECT udt_name FROM information_schema.columns WHERE table_name='registry_area' AND column_name='geom'"
+            ).scalar()
+            index = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname='ix_registry_area_geom'"
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert coltype == "geometry"
+    assert "gist" in index.lower()

@@ -1,0 +1,1 @@
+"""The ``urbanbrain`` command line."""

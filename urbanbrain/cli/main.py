@@ -1,0 +1,254 @@
+"""``urbanbrain``: serve, demo, db, seed, users, audit, check-plugins."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from urbanbrain.core import migrate
+from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.core.config import Settings
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
+
+app = typer.Typer(help="UrbanBrain, the district brain (城区大脑).", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+seed_app = typer.Typer(help="Load demo data.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(err: UrbanBrainError) -> None:
+    console.print(f"[red]{err.code}[/red]: {err.render('en')} / {err.render('zh-CN')}")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = _settings()
+    settings.ensure_data_dir()
+    migrate.upgrade(settings.resolved_database_url, revision)
+    console.print(f"database at revision {migrate.current(settings.resolved_database_url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("-1", help="Target revision, '-1' for one step, 'base'.")) -> None:
+    """Undo migrations down to REVISION."""
+    settings = _settings()
+    migrate.downgrade(settings.resolved_database_url, revision)
+    console.print(f"database at revision {migrate.current(settings.resolved_database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    console.print(migrate.current(_settings().resolved_database_url) or "empty (no migrations applied)")
+
+
+def _seed(platform: Platform, scale: float) -> dict[str, int] | None:
+    from urbanbrain.domains.registry.seed import do_seed_futian
+
+    try:
+        with platform.db.session() as session:
+            return do_seed_futian(session, platform, SYSTEM, scale=scale)
+    except UrbanBrainError as err:
+        if err.code == "registry.already_seeded":
+            return None
+        raise
+
+
+@seed_app.command("futian")
+def seed_futian(scale: Annotated[float, typer.Option(help="Multiply counts outside Shuiwei village.")] = 1.0) -> None:
+    """Load the Futian demo district: areas, departments, buildings, households, venues, facilities."""
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    platform = Platform.build(settings)
+    try:
+        started = time.perf_counter()
+        counts = _seed(platform, scale)
+        platform.relay.flush()
+    finally:
+        platform.close()
+    if counts is None:
+        console.print("the Futian district is already loaded; nothing to do")
+        return
+    table = Table(title=f"Futian demo district loaded in {time.perf_counter() - started:.1f} s")
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, f"{value:,}")
+    console.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, operator, dept_handler, street_officer, grid_worker, ...")],
+    password: Annotated[str | None, typer.Option(help="Omit to generate one.")] = None,
+    department: Annotated[str | None, typer.Option(help="Department code (for department roles).")] = None,
+    area: Annotated[str | None, typer.Option(help="Street or community code (for scoped roles).")] = None,
+    full_name: str = "",
+) -> None:
+    """Create a staff account; prints the password when it was generated."""
+    from urbanbrain.core.auth.actions import do_create_user
+
+    settings = _settings()
+    platform = Platform.build(settings)
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        with platform.db.session() as session:
+            user = do_create_user(session, platform.clock, SYSTEM, username=username, password=password, role=role,
+                                  full_name=full_name, department_code=department, area_code=area)
+            console.print(f"created user {user.username} ({user.role})")
+    except UrbanBrainError as err:
+        _fail(err)
+    finally:
+        platform.close()
+    if generated:
+        console.print(f"password: {password}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; exit 1 if any row was edited or deleted."""
+    from urbanbrain.core.audit import verify_chain
+
+    platform = Platform.build(_settings())
+    try:
+        with platform.db.session() as session:
+            count, problems = verify_chain(session)
+    finally:
+        platform.close()
+    if problems:
+        for p in problems[:50]:
+            console.print(f"[red]seq {p.seq}: {p.kind}[/red] {p.detail}")
+        console.print(f"[red]audit chain BROKEN[/red]: {len(problems)} problem(s) in {count} rows")
+        raise typer.Exit(1)
+    console.print(f"audit chain intact: {count} rows verified")
+
+
+@app.command("check-plugins")
+def check_plugins(
+    tests: Annotated[Path | None, typer.Option(help="Also require tests/<kind>/<name>/ under this folder.")] = None,
+) -> None:
+    """Check every domain's and app's manifest and layout against the plugin contract."""
+    from urbanbrain.core import plugins
+
+    manifests = plugins.discover()
+    problems = plugins.check(manifests, tests_root=tests)
+    for m in manifests:
+        console.print(f"{m.kind:6} {m.name:12} {m.version:8} {m.title_en}")
+    if problems:
+        for p in problems:
+            console.print(f"[red]✗[/red] {p}")
+        raise typer.Exit(1)
+    console.print(f"{len(manifests)} plugin(s) follow the contract")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: URBANBRAIN_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: URBANBRAIN_PORT or 8000.")] = None,
+    workers: int = 1,
+) -> None:
+    """Serve the HTTP API (migrations must be applied: `urbanbrain db upgrade`)."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("urbanbrain.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                workers=workers, log_level=settings.log_level, proxy_headers=True)
+
+
+def _demo_credentials(platform: Platform) -> dict[str, object]:
+    """Create (once) the demo's accounts with generated passwords, and write them to data_dir."""
+    from urbanbrain.core.auth.actions import do_create_user
+    from urbanbrain.core.models import User
+
+    path = platform.settings.data_dir / "demo-credentials.json"
+    saved: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+    accounts = dict(saved.get("accounts", {}))  # type: ignore[call-overload]
+    wanted = [("operator", "operator", None), ("admin", "admin", None)]
+    with platform.db.session() as session:
+        for username, role, dept in wanted:
+            exists = session.scalar(select(User.id).where(User.username == username)) is not None
+            if exists and username in accounts:
+                continue
+            password = secrets.token_urlsafe(12)
+            if exists:  # the password file was lost: set a fresh one rather than keep an unknown one
+                from urbanbrain.core.auth.passwords import hash_password
+
+                user = session.scalar(select(User).where(User.username == username))
+                assert user is not None
+                user.password_hash = hash_password(password)
+            else:
+                do_create_user(session, platform.clock, SYSTEM, username=username, password=password, role=role,
+                               department_code=dept, full_name=f"Demo {role}")
+            accounts[username] = {"username": username, "password": password, "role": role}
+    url = f"http://{platform.settings.host}:{platform.settings.port}"
+    creds = {"url": url, "docs": url + "/docs", "token_url": url + "/api/v1/auth/token", "accounts": accounts}
+    creds.update({k: v for k, v in saved.items() if k not in creds})
+    path.write_text(json.dumps(creds, indent=2, ensure_ascii=False))
+    path.chmod(0o600)
+    return creds
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str | None, typer.Option(help="Default: URBANBRAIN_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: URBANBRAIN_PORT or 8000.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up and exit without serving.")] = False,
+) -> None:
+    """Set up the demo district (migrate, load Futian, create accounts) and serve it."""
+    overrides: dict[str, object] = {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.ensure_data_dir()
+    console.print(f"[bold]UrbanBrain demo[/bold]: data in {settings.data_dir.resolve()}")
+    migrate.upgrade(settings.resolved_database_url)
+    platform = Platform.build(settings)
+    try:
+        started = time.perf_counter()
+        counts = _seed(platform, 1.0)
+        if counts:
+            console.print(f"loaded the Futian district in {time.perf_counter() - started:.1f} s: " +
+                          ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+        creds = _demo_credentials(platform)
+        platform.relay.flush()
+    finally:
+        platform.close()
+    accounts = creds["accounts"]
+    assert isinstance(accounts, dict)
+    console.print()
+    console.print(f"[bold green]Open {creds['docs']}[/bold green] and click Authorize to log in:")
+    for acc in accounts.values():
+        console.print(f"  {acc['role']:9} username [bold]{acc['username']}[/bold]  password [bold]{acc['password']}[/bold]")
+    console.print(f"(saved in {settings.data_dir / 'demo-credentials.json'})")
+    sys.stdout.flush()
+    if no_serve:
+        return
+    import uvicorn
+
+    uvicorn.run("urbanbrain.api.app:create_app", factory=True, host=settings.host, port=settings.port,
+                log_level=settings.log_level)

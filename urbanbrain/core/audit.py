@@ -1,0 +1,144 @@
+"""The audit log: every write, who did it, when, before and after, in one hash chain.
+
+Each row's hash covers its content and the previous row's hash; a head row holds the last hash. Editing a
+row breaks its hash, deleting one breaks the links (or the head), so :func:`verify_chain` finds both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.db import json_dumps
+from urbanbrain.core.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-normalise (datetimes to text, tuples to lists) so the hash survives a database round trip."""
+    return json.loads(json_dumps(value)) if value is not None else None
+
+
+def entry_hash(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+    prev_hash: str,
+) -> str:
+    body = {
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+        "prev": prev_hash,
+    }
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _head(session: Session) -> AuditHead:
+    stmt = select(AuditHead).where(AuditHead.id == 1)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # serialise writers on the chain head
+    head = session.scalars(stmt).one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Append one audit row in the caller's transaction."""
+    head = _head(session)
+    before_c, after_c = _canonical(before), _canonical(after)
+    at = at.astimezone(UTC)
+    seq = head.seq + 1
+    digest = entry_hash(seq, at, actor, action, entity_type, str(entity_id), before_c, after_c, head.hash)
+    row = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before_c,
+        after=after_c,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    session.add(row)
+    head.seq, head.hash = seq, digest
+    return row
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    kind: str  # edited | missing | broken_link | head_mismatch
+    detail: str
+
+
+def _rows(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain(session: Session) -> tuple[int, list[Problem]]:
+    """Walk the whole chain; return (rows checked, problems). An empty problem list means intact."""
+    problems: list[Problem] = []
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    for row in _rows(session):
+        count += 1
+        if row.seq != expected_seq:
+            problems.append(Problem(expected_seq, "missing", f"rows {expected_seq}..{row.seq - 1} are gone"))
+        if row.prev_hash != prev_hash:
+            problems.append(Problem(row.seq, "broken_link", "does not follow the previous row's hash"))
+        digest = entry_hash(
+            row.seq, row.at, row.actor, row.action, row.entity_type, row.entity_id, row.before, row.after,
+            row.prev_hash,
+        )
+        if digest != row.hash:
+            problems.append(Problem(row.seq, "edited", "content does not match its hash"))
+        prev_hash, expected_seq = row.hash, row.seq + 1
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != expected_seq - 1 or head_hash != prev_hash:
+        problems.append(
+            Problem(head_seq, "head_mismatch", f"chain ends at {expected_seq - 1}, head says {head_seq}")
+        )
+    return count, problems

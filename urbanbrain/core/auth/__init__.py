@@ -1,0 +1,1 @@
+"""Staff users, departments, roles, API keys, and who may see what."""

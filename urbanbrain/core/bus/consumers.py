@@ -1,0 +1,31 @@
+"""Idempotent consumers: each (consumer, event id) is handled once, however often it is delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.bus import Event, Handler
+from urbanbrain.core.clock import Clock
+from urbanbrain.core.db import Database
+from urbanbrain.core.models import InboxEntry
+
+
+def idempotent(
+    db: Database, clock: Clock, consumer: str, handler: Callable[[Session, Event], None]
+) -> Handler:
+    """Wrap ``handler(session, event)`` so its writes and the inbox mark commit together, exactly once."""
+
+    def wrapped(event: Event) -> None:
+        with db.session() as session:
+            seen = session.scalar(
+                select(InboxEntry.id).where(InboxEntry.consumer == consumer, InboxEntry.event_id == event.id)
+            )
+            if seen is not None:
+                return
+            handler(session, event)
+            session.add(InboxEntry(consumer=consumer, event_id=event.id, handled_at=clock.now()))
+
+    return wrapped

@@ -1,0 +1,104 @@
+"""The transactional outbox: ``emit`` writes an event row in the caller's transaction; the relay publishes
+committed rows in order and marks them published only once the bus has taken them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.bus import Bus, Event
+from urbanbrain.core.clock import Clock
+from urbanbrain.core.db import Database
+from urbanbrain.core.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+
+def emit(session: Session, event_type: str, payload: dict[str, Any], at: datetime) -> str:
+    """Queue an event; it leaves only if and when this session's transaction commits."""
+    event_id = str(uuid.uuid4())
+    session.add(OutboxEvent(event_id=event_id, type=event_type, payload=payload, occurred_at=at, attempts=0))
+    session.info["outbox_dirty"] = True
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows. Wakes right after a commit that emitted, and polls as a safety net
+    (for rows left by a crash or a failed publish)."""
+
+    def __init__(self, db: Database, bus: Bus, clock: Clock, *, poll_seconds: float = 1.0, batch: int = 500):
+        self.db, self.bus, self.clock = db, bus, clock
+        self.poll_seconds, self.batch = poll_seconds, batch
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        db.outbox_listeners.append(self._wake.set)
+
+    def flush(self) -> int:
+        """Publish every pending row now; returns how many were published."""
+        published = 0
+        with self._flush_lock:
+            while True:
+                n, more = self._flush_batch()
+                published += n
+                if not more:
+                    return published
+
+    def _flush_batch(self) -> tuple[int, bool]:
+        with self.db.sessionmaker() as session:
+            stmt = (
+                select(OutboxEvent)
+                .where(OutboxEvent.published_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(self.batch)
+            )
+            if self.db.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)  # several relays may run side by side
+            rows = session.scalars(stmt).all()
+            done = 0
+            for row in rows:
+                event = Event(row.event_id, row.type, row.occurred_at, row.payload)
+                try:
+                    self.bus.publish(event)
+                except Exception as exc:
+                    # Keep order: stop at the first failure, retry the rest on the next wake or poll.
+                    row.attempts += 1
+                    row.last_error = repr(exc)[:2000]
+                    log.warning("outbox: publishing %s failed: %r", row.type, exc)
+                    session.commit()
+                    return done, False
+                row.published_at = self.clock.now()
+                done += 1
+            session.commit()
+            return done, len(rows) == self.batch
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the database may be briefly unavailable; the poll retries
+                log.exception("outbox relay")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._wake.set in self.db.outbox_listeners:
+            self.db.outbox_listeners.remove(self._wake.set)

@@ -1,0 +1,61 @@
+"""Settings, read from ``URBANBRAIN_*`` environment variables (12-factor style)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change. Defaults give the embedded mode: SQLite, in-process bus."""
+
+    model_config = SettingsConfigDict(env_prefix="URBANBRAIN_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite, keys, photos and the lake live.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    bus_url: str = Field(default="memory://", description="memory:// or nats://host:port (JetStream).")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    district_code: str = "440304"
+    secret_key: str | None = Field(default=None, description="Signs tokens; default: generated into data_dir.")
+    pii_key: str | None = Field(default=None, description="Encrypts protected fields; default: generated.")
+    token_minutes: int = 8 * 60
+    clock: str = Field(default="real", description="'real' or 'simulated:<ISO start>:<speed>'.")
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'urbanbrain.sqlite3').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def _key_file(self, name: str, nbytes: int) -> str:
+        """Read or create a random key file, so a fresh install never runs on a known default secret."""
+        path = self.ensure_data_dir() / "keys" / name
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(nbytes)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+    @cached_property
+    def signing_key(self) -> str:
+        return self.secret_key or self._key_file("token-secret", 32)
+
+    @cached_property
+    def protection_key(self) -> bytes:
+        return bytes.fromhex(self.pii_key or self._key_file("pii-key", 32))
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

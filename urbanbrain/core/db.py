@@ -1,0 +1,157 @@
+"""Database engine, sessions and the portable column types (SQLite and PostgreSQL + PostGIS).
+
+No engine is created at import time: :class:`Database` is built by the app factory or the CLI from settings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import JSON, DateTime, LargeBinary, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class _PostGISGeometry(UserDefinedType[Any]):
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "geometry(Geometry,4326)"
+
+
+class Geometry(TypeDecorator[BaseGeometry]):
+    """A shapely geometry in lon/lat (EPSG:4326).
+
+    PostgreSQL stores a PostGIS ``geometry`` (indexed with GiST); SQLite stores WKB. Values cross the
+    driver as hex EWKB, which PostGIS parses and prints natively, so no extra library is needed.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_PostGISGeometry())
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: BaseGeometry | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return shapely.to_wkb(shapely.set_srid(value, 4326), hex=True, include_srid=True)
+        return shapely.to_wkb(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> BaseGeometry | None:
+        if value is None:
+            return None
+        return shapely.from_wkb(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both backends (SQLite has no time zones, so we normalise on the way in)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use the clock, which gives aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    return str(obj)
+
+
+def json_dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    """Create an engine tuned for each backend (SQLite: WAL and foreign keys; PostgreSQL: pooled)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, json_serializer=json_dumps, connect_args={"check_same_thread": False, "timeout": 30}, **kw
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if "poolclass" not in kw:
+        kw.setdefault("pool_size", 10)
+        kw.setdefault("max_overflow", 20)
+    return create_engine(url, json_serializer=json_dumps, pool_pre_ping=True, **kw)
+
+
+class Database:
+    """One engine and its session factory."""
+
+    def __init__(self, url: str, **engine_kw: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kw)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox_listeners: list[Callable[[], None]] = []
+        event.listen(self.sessionmaker, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        # One listener per database, so every relay attached to it wakes, not only the first to look.
+        if session.info.pop("outbox_dirty", False):
+            for wake in list(self.outbox_listeners):
+                wake()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self.sessionmaker() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()

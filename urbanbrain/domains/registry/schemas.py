@@ -1,0 +1,342 @@
+"""Registry request and response shapes: ``XCreate`` / ``XUpdate`` / ``XPublic`` for each record."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+BuildingUse = Literal["residential", "commercial", "mixed", "office", "industrial", "public"]
+VenueKind = Literal["small_shop", "small_hotel", "small_entertainment", "merchant"]
+FacilityKind = Literal[
+    "street_light", "manhole_cover", "rubbish_bin", "newsstand", "fire_hydrant", "guard_rail", "bus_shelter",
+    "traffic_signal", "bench", "public_toilet", "camera_pole",
+]
+AreaLevel = Literal["district", "street", "community", "grid_cell", "village"]
+DepartmentKind = Literal["functional", "street_office", "community_station"]
+LicenceKind = Literal["business", "food", "fire_safety", "special_trade", "entertainment"]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Located(_Strict):
+    lon: float = Field(description="Longitude, WGS84-like degrees (the demo data may be GCJ-02).")
+    lat: float = Field(description="Latitude.")
+
+
+class Location(BaseModel):
+    street_code: str | None
+    community_code: str | None
+    grid_code: str | None
+
+
+# --- areas -------------------------------------------------------------------------------------------
+
+class AreaCreate(_Strict):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str = ""
+    level: AreaLevel
+    parent_code: str | None = None
+    approximate: bool = False
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, lon/lat.")
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class AreaUpdate(_Strict):
+    name: str | None = None
+    name_en: str | None = None
+    approximate: bool | None = None
+    geometry: dict[str, Any] | None = None
+    properties: dict[str, Any] | None = None
+    version: int | None = Field(default=None, description="The version you read; a stale one is refused.")
+
+
+class AreaPublic(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    level: str
+    parent_code: str | None
+    approximate: bool
+    area_km2: float
+    bbox: list[float]
+    properties: dict[str, Any]
+    version: int
+
+
+# --- departments -------------------------------------------------------------------------------------
+
+class DepartmentCreate(_Strict):
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    kind: DepartmentKind
+    area_code: str | None = None
+    phone: str | None = None
+
+
+class DepartmentUpdate(_Strict):
+    name: str | None = None
+    name_en: str | None = None
+    phone: str | None = None
+    active: bool | None = None
+    version: int | None = None
+
+
+class DepartmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    area_code: str | None
+    phone: str | None
+    active: bool
+    version: int
+
+
+# --- buildings ---------------------------------------------------------------------------------------
+
+class BuildingCreate(Located):
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=300)
+    footprint: dict[str, Any] | None = Field(default=None, description="GeoJSON Polygon.")
+    floors: int = Field(ge=1, le=200)
+    use: BuildingUse
+    structure: str | None = None
+    built_year: int | None = Field(default=None, ge=1800, le=2100)
+    village_code: str | None = None
+    owner_name: str | None = None
+    owner_phone: str | None = Field(default=None, max_length=32)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class BuildingUpdate(_Strict):
+    name: str | None = None
+    address: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    footprint: dict[str, Any] | None = None
+    floors: int | None = Field(default=None, ge=1, le=200)
+    use: BuildingUse | None = None
+    structure: str | None = None
+    built_year: int | None = Field(default=None, ge=1800, le=2100)
+    owner_name: str | None = None
+    owner_phone: str | None = Field(default=None, max_length=32)
+    properties: dict[str, Any] | None = None
+    version: int | None = None
+
+
+class BuildingPublic(Location):
+    id: int
+    code: str
+    name: str
+    address: str
+    lon: float
+    lat: float
+    floors: int
+    use: str
+    structure: str | None
+    built_year: int | None
+    village_code: str | None
+    owner_name: str | None
+    owner_phone: str | None = Field(description="Masked unless you may read protected fields.")
+    properties: dict[str, Any]
+    updated_at: datetime
+    version: int
+
+
+# --- units and residents -----------------------------------------------------------------------------
+
+class UnitCreate(_Strict):
+    code: str = Field(min_length=1, max_length=48)
+    building_code: str
+    floor: int = Field(ge=-5, le=200)
+    number: str = Field(min_length=1, max_length=16)
+    kind: Literal["household", "shop", "office", "vacant"]
+    area_m2: float | None = Field(default=None, gt=0, le=100000)
+    tenure: Literal["owner", "rented", "collective"] | None = None
+
+
+class UnitUpdate(_Strict):
+    kind: Literal["household", "shop", "office", "vacant"] | None = None
+    area_m2: float | None = Field(default=None, gt=0, le=100000)
+    tenure: Literal["owner", "rented", "collective"] | None = None
+    version: int | None = None
+
+
+class UnitPublic(BaseModel):
+    id: int
+    code: str
+    building_code: str
+    floor: int
+    number: str
+    kind: str
+    area_m2: float | None
+    tenure: str | None
+    residents: int
+    version: int
+
+
+class ResidentCreate(_Strict):
+    unit_code: str
+    name: str = Field(min_length=1, max_length=100)
+    gender: Literal["M", "F"] | None = None
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    relation: Literal["head", "member", "tenant"]
+    id_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9Xx]$")
+    phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
+    moved_in: date | None = None
+
+
+class ResidentUpdate(_Strict):
+    unit_code: str | None = None
+    name: str | None = None
+    relation: Literal["head", "member", "tenant"] | None = None
+    phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
+    version: int | None = None
+
+
+class ResidentPublic(BaseModel):
+    id: int
+    unit_code: str
+    name: str
+    gender: str | None
+    birth_year: int | None
+    relation: str
+    id_number: str | None = Field(description="Masked unless you may read protected fields.")
+    phone: str | None
+    moved_in: date | None
+    version: int
+
+
+# --- venues and licences -----------------------------------------------------------------------------
+
+class LicenceCreate(_Strict):
+    kind: LicenceKind
+    number: str = Field(min_length=1, max_length=64)
+    issued_on: date
+    expires_on: date | None = None
+    issuer_department_code: str | None = None
+
+
+class LicencePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str
+    number: str
+    issued_on: date
+    expires_on: date | None
+    issuer_department_code: str | None
+    status: str
+
+
+class VenueCreate(Located):
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    kind: VenueKind
+    category: str = Field(min_length=1, max_length=64)
+    building_code: str | None = None
+    address: str = Field(min_length=1, max_length=300)
+    operator_name: str | None = None
+    operator_phone: str | None = Field(default=None, max_length=32)
+    employees: int | None = Field(default=None, ge=0)
+    floor_area_m2: float | None = Field(default=None, gt=0)
+    licences: list[LicenceCreate] = Field(default_factory=list)
+
+
+class VenueUpdate(_Strict):
+    name: str | None = None
+    category: str | None = None
+    address: str | None = None
+    operator_name: str | None = None
+    operator_phone: str | None = Field(default=None, max_length=32)
+    employees: int | None = Field(default=None, ge=0)
+    floor_area_m2: float | None = Field(default=None, gt=0)
+    status: Literal["open", "closed", "suspended"] | None = None
+    version: int | None = None
+
+
+class VenuePublic(Location):
+    id: int
+    code: str
+    name: str
+    kind: str
+    category: str
+    building_code: str | None
+    address: str
+    lon: float
+    lat: float
+    operator_name: str | None
+    operator_phone: str | None
+    employees: int | None
+    floor_area_m2: float | None
+    status: str
+    licences: list[LicencePublic]
+    version: int
+
+
+# --- facilities --------------------------------------------------------------------------------------
+
+class FacilityCreate(Located):
+    code: str | None = Field(default=None, max_length=40, description="Public QR code; generated if omitted.")
+    kind: FacilityKind
+    name: str = Field(min_length=1, max_length=200)
+    owner_department_code: str
+    responsible_person: str = Field(min_length=1, max_length=100)
+    responsible_phone: str | None = None
+    installed_on: date | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class FacilityUpdate(_Strict):
+    name: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    owner_department_code: str | None = None
+    responsible_person: str | None = None
+    responsible_phone: str | None = None
+    installed_on: date | None = None
+    settings: dict[str, Any] | None = None
+    status: Literal["in_service", "damaged", "removed"] | None = None
+    version: int | None = None
+
+
+class FacilityPublic(Location):
+    id: int
+    code: str
+    kind: str
+    name: str
+    lon: float
+    lat: float
+    owner_department_code: str
+    owner_department_name: str
+    responsible_person: str
+    responsible_phone: str | None
+    installed_on: date | None
+    settings: dict[str, Any]
+    status: str
+    version: int
+
+
+class LocatePublic(Location):
+    lon: float
+    lat: float
+    street_name: str | None
+    community_name: str | None
