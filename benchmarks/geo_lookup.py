@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 import psycopg
 import shapely
-from numpy.typing import NDArray
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,7 +60,7 @@ from geo_bench_core import (  # noqa: E402
 from urbanbrain.core.db import Database  # noqa: E402
 from urbanbrain.core.spatial_index import AreaIndex  # noqa: E402
 from urbanbrain.domains.registry.models import Area  # noqa: E402
-from urbanbrain.domains.registry.spatial import NOWHERE, AreaLookup, Located  # noqa: E402
+from urbanbrain.domains.registry.spatial import AreaLookup, Located  # noqa: E402
 
 SINGLE_TARGET = 200_000
 BATCH_TARGET = 1_000_000
@@ -114,8 +113,9 @@ def _seed(url: str, data_dir: Path) -> None:
     from urbanbrain.domains.registry.seed import do_seed_futian
 
     upgrade(url)
-    settings = Settings(database_url=url, data_dir=data_dir, pii_key=secrets.token_hex(32),
-                        secret_key=secrets.token_hex(32))
+    settings = Settings(
+        database_url=url, data_dir=data_dir, pii_key=secrets.token_hex(32), secret_key=secrets.token_hex(32)
+    )
     platform = Platform.build(settings)
     try:
         with platform.db.session() as session:
@@ -153,9 +153,10 @@ def temporary_databases(pg_admin_url: str) -> Iterator[list[tuple[str, str]]]:
             yield out
         finally:
             for name in made_pg:
-                with contextlib.suppress(psycopg.Error), psycopg.connect(
-                    _psycopg_url(pg_admin_url), autocommit=True
-                ) as conn:
+                with (
+                    contextlib.suppress(psycopg.Error),
+                    psycopg.connect(_psycopg_url(pg_admin_url), autocommit=True) as conn,
+                ):
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -228,13 +229,6 @@ def measure(backend: str, url: str, n_points: int, n_slow: int, seed: int) -> Ba
 
     tree_single, tree_batched = strtree_lookups(polys)
 
-    # Not in spatial.py: what locate_many would cost with one prebuilt Located per cell (the last entry,
-    # reached by index -1, is NOWHERE) instead of a new object per point.
-    table = [Located(street, community, grid) for grid, community, street, _ in cells] + [NOWHERE]
-
-    def located_table(xs: NDArray[np.float64], ys: NDArray[np.float64]) -> list[Located]:
-        return [table[i] for i in index.lookup_many(xs, ys).tolist()]
-
     # ---- correctness, before timing
     edge, bad = 0, 0
     hierarchy_bad = 0
@@ -245,23 +239,29 @@ def measure(backend: str, url: str, n_points: int, n_slow: int, seed: int) -> Ba
                 edge += 1
             else:
                 bad += 1
-        if got.grid_code is None or parents.get(got.grid_code) != got.community_code or (
-            parents.get(got.community_code or "") != got.street_code
+        if (
+            got.grid_code is None
+            or parents.get(got.grid_code) != got.community_code
+            or (parents.get(got.community_code or "") != got.street_code)
         ):
             hierarchy_bad += 1
-    res.checks.append(f"locate vs brute force: {n_slow - edge - bad}/{n_slow} agree, {edge} on an edge, "
-                      f"{bad} wrong; {hierarchy_bad} with a missing code or wrong ancestors")
+    res.checks.append(
+        f"locate vs brute force: {n_slow - edge - bad}/{n_slow} agree, {edge} on an edge, "
+        f"{bad} wrong; {hierarchy_bad} with a missing code or wrong ancestors"
+    )
     if bad or hierarchy_bad:
         res.failures.append(f"locate disagrees with brute force or the hierarchy ({bad} + {hierarchy_bad})")
 
     raw = index.lookup_many(lons, lats)
     many = lookup.locate_many(lons, lats)
     many_ok = all(
-        (m.grid_code == cells[r][0]) if r >= 0 else m.grid_code is None for m, r in zip(many, raw.tolist(),
-                                                                                        strict=True)
+        (m.grid_code == cells[r][0]) if r >= 0 else m.grid_code is None
+        for m, r in zip(many, raw.tolist(), strict=True)
     )
-    single_ok = all(index.lookup(x, y) == (r if r >= 0 else None)
-                    for x, y, r in zip(slon.tolist(), slat.tolist(), raw[:n_slow].tolist(), strict=True))
+    single_ok = all(
+        index.lookup(x, y) == (r if r >= 0 else None)
+        for x, y, r in zip(slon.tolist(), slat.tolist(), raw[:n_slow].tolist(), strict=True)
+    )
     tree_diff = np.flatnonzero(tree_batched(lons, lats) != raw)
     tree_edge = sum(_on_edge(lookup, float(lons[i]), float(lats[i])) for i in tree_diff)
     res.checks.append(
@@ -270,8 +270,7 @@ def measure(backend: str, url: str, n_points: int, n_slow: int, seed: int) -> Ba
         f"{int(np.count_nonzero(raw < 0))} points in no cell; locate_many == lookup_many: {many_ok}; "
         f"lookup == lookup_many: {single_ok}"
     )
-    table_ok = located_table(lons, lats) == many
-    if len(tree_diff) != tree_edge or not many_ok or not single_ok or not table_ok:
+    if len(tree_diff) != tree_edge or not many_ok or not single_ok:
         res.failures.append("batched/single index results disagree with each other or with the STRtree")
 
     postgis: Callable[[float, float], str | None] | None = None
@@ -288,33 +287,54 @@ def measure(backend: str, url: str, n_points: int, n_slow: int, seed: int) -> Ba
                 pg_edge += 1
             else:
                 pg_bad += 1
-        res.checks.append(f"PostGIS ST_Contains vs index: {agree}/{n_slow} agree, {pg_edge} on an edge, "
-                          f"{pg_bad} wrong")
+        res.checks.append(
+            f"PostGIS ST_Contains vs index: {agree}/{n_slow} agree, {pg_edge} on an edge, {pg_bad} wrong"
+        )
         if pg_bad:
             res.failures.append(f"PostGIS disagrees with the index on {pg_bad} points off the edges")
 
     # ---- timing (same points for everything; slow methods use the first n_slow of them)
     try:
         res.rows += [
-            Row("AreaLookup.locate (3 codes)", n_points, time_single(lookup.locate, lons, lats), "single",
-                SINGLE_TARGET),
-            Row("AreaLookup.locate_many (Located objects)", n_points,
-                time_batched(lookup.locate_many, lons, lats), "batched", BATCH_TARGET),
-            Row("sketch: lookup_many + per-cell Located table", n_points,
-                time_batched(located_table, lons, lats), "batched", BATCH_TARGET),
-            Row("AreaIndex.lookup (cell position)", n_points, time_single(index.lookup, lons, lats),
-                "single"),
-            Row("AreaIndex.lookup_many (int array)", n_points, time_batched(index.lookup_many, lons, lats),
-                "batched", BATCH_TARGET),
-            Row("bare STRtree single (baseline)", n_points, time_single(tree_single, lons, lats),
-                "single"),
-            Row("bare STRtree batched (baseline)", n_points, time_batched(tree_batched, lons, lats),
-                "batched"),
+            Row(
+                "AreaLookup.locate (3 codes)",
+                n_points,
+                time_single(lookup.locate, lons, lats),
+                "single",
+                SINGLE_TARGET,
+            ),
+            Row(
+                "AreaLookup.locate_many (Located objects)",
+                n_points,
+                time_batched(lookup.locate_many, lons, lats),
+                "batched",
+                BATCH_TARGET,
+            ),
+            Row(
+                "AreaIndex.lookup (cell position)", n_points, time_single(index.lookup, lons, lats), "single"
+            ),
+            Row(
+                "AreaIndex.lookup_many (int array)",
+                n_points,
+                time_batched(index.lookup_many, lons, lats),
+                "batched",
+                BATCH_TARGET,
+            ),
+            Row("bare STRtree single (baseline)", n_points, time_single(tree_single, lons, lats), "single"),
+            Row(
+                "bare STRtree batched (baseline)", n_points, time_batched(tree_batched, lons, lats), "batched"
+            ),
             Row("brute-force contains loop", n_slow, time_single(brute, slon, slat, repeat=2), "single"),
         ]
         if postgis is not None:
-            res.rows.append(Row("PostGIS ST_Contains per point", n_slow,
-                                time_single(postgis, slon, slat, repeat=2), "single"))
+            res.rows.append(
+                Row(
+                    "PostGIS ST_Contains per point",
+                    n_slow,
+                    time_single(postgis, slon, slat, repeat=2),
+                    "single",
+                )
+            )
     finally:
         if conn is not None:
             conn.close()
@@ -338,24 +358,38 @@ def report(res: BackendResult) -> None:
         vs_target = f"{r.rate / r.target:.2f}x" if r.target else ""
         print(f"{r.method:<46}{r.points:>9,}{r.rate:>14,.0f}{r.rate / base[r.kind]:>11.2f}x{vs_target:>11}")
     for r in res.rows:
-        if r.target and not r.method.startswith("sketch"):
+        if r.target:
             verdict = "PASS" if r.rate >= r.target else "MISS"
             print(f"{verdict}: {r.method} {r.rate:,.0f}/s, target >= {r.target:,}/s")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--database-url", help="an already migrated and seeded database (default: temporary "
-                        "SQLite and PostgreSQL databases, seeded at scale 0.05 and removed afterwards)")
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN,
-                        help="where to create the temporary PostgreSQL database (default: %(default)s)")
-    parser.add_argument("--points", type=int, default=200_000,
-                        help="random points for the in-process methods (default: %(default)s)")
-    parser.add_argument("--slow-points", type=int, default=5_000,
-                        help="points for brute force, PostGIS and the correctness sample "
-                        "(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=1,
-                        help="random seed for the points (default: %(default)s)")
+    parser.add_argument(
+        "--database-url",
+        help="an already migrated and seeded database (default: temporary "
+        "SQLite and PostgreSQL databases, seeded at scale 0.05 and removed afterwards)",
+    )
+    parser.add_argument(
+        "--pg-admin-url",
+        default=DEFAULT_PG_ADMIN,
+        help="where to create the temporary PostgreSQL database (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--points",
+        type=int,
+        default=200_000,
+        help="random points for the in-process methods (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--slow-points",
+        type=int,
+        default=5_000,
+        help="points for brute force, PostGIS and the correctness sample (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="random seed for the points (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     n_slow = min(args.slow_points, args.points)
 
@@ -369,10 +403,12 @@ def main(argv: list[str] | None = None) -> int:
             for backend, url in dbs:
                 results.append(measure(backend, url, args.points, n_slow, args.seed))
 
-    print(f"\nPoints uniform in the district polygon (seed {args.seed}); in-process methods use "
-          f"{args.points:,} points, brute force and PostGIS the first {n_slow:,} (they are slow). "
-          "Single = one call per point from a Python loop, best of 3 (brute force and PostGIS best of 2); "
-          "batched = one numpy call for all points, best of 5.")
+    print(
+        f"\nPoints uniform in the district polygon (seed {args.seed}); in-process methods use "
+        f"{args.points:,} points, brute force and PostGIS the first {n_slow:,} (they are slow). "
+        "Single = one call per point from a Python loop, best of 3 (brute force and PostGIS best of 2); "
+        "batched = one numpy call for all points, best of 5."
+    )
     for res in results:
         report(res)
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s")

@@ -6,6 +6,7 @@ small scale) once per session per backend, then copied for each test, so each te
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -99,10 +100,8 @@ class Templates:
 
     def drop_all(self) -> None:
         for name in reversed(self.pg_databases):
-            try:
+            with contextlib.suppress(psycopg.Error):
                 _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except psycopg.Error:
-                pass
 
 
 @pytest.fixture(scope="session")
@@ -112,10 +111,11 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
     t.drop_all()
 
 
-def build_platform(url: str, data_dir: Path, clock: SimulatedClock | None = None, bus: object = None) -> Platform:
+def build_platform(
+    url: str, data_dir: Path, clock: SimulatedClock | None = None, bus: object = None
+) -> Platform:
     settings = Settings(database_url=url, data_dir=data_dir, pii_key=TEST_PII_KEY, secret_key=TEST_SECRET)
-    return Platform.build(settings, clock=clock or SimulatedClock(START, speed=0),
-                          bus=bus or MemoryBus())  # type: ignore[arg-type]
+    return Platform.build(settings, clock=clock or SimulatedClock(START, speed=0), bus=bus or MemoryBus())  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -128,8 +128,9 @@ def clock() -> SimulatedClock:
     return SimulatedClock(START, speed=0)
 
 
-def _platform(templates: Templates, backend: str, kind: str, tmp_path: Path, clock: SimulatedClock
-              ) -> Iterator[Platform]:
+def _platform(
+    templates: Templates, backend: str, kind: str, tmp_path: Path, clock: SimulatedClock
+) -> Iterator[Platform]:
     platform = build_platform(templates.fresh(backend, kind), tmp_path / "data", clock)
     yield platform
     platform.close()
@@ -159,8 +160,16 @@ class Api:
         username = f"{role}-{next(_counter)}"
         password = "correct horse battery staple"
         with self.platform.db.session() as session:
-            do_create_user(session, self.platform.clock, SYSTEM, username=username, password=password, role=role,
-                           department_code=department, area_code=area)
+            do_create_user(
+                session,
+                self.platform.clock,
+                SYSTEM,
+                username=username,
+                password=password,
+                role=role,
+                department_code=department,
+                area_code=area,
+            )
         r = self.client.post("/api/v1/auth/token", data={"username": username, "password": password})
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}

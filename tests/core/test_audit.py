@@ -7,24 +7,29 @@ import sys
 from sqlalchemy import select, text
 
 from urbanbrain.core.audit import verify_chain
+from urbanbrain.core.auth.actions import do_create_user
+from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.models import AuditEntry
 from urbanbrain.domains.registry.actions import do_create_department, do_update_department
 from urbanbrain.domains.registry.schemas import DepartmentCreate, DepartmentUpdate
-from urbanbrain.core.auth.actions import do_create_user
-from urbanbrain.core.auth.principal import SYSTEM
 
 
 def _write_some(platform, n=5):
     with platform.db.session() as s:
-        user = do_create_user(s, platform.clock, SYSTEM, username="steward", password="long enough pw",
-                              role="admin")
+        user = do_create_user(
+            s, platform.clock, SYSTEM, username="steward", password="long enough pw", role="admin"
+        )
     from urbanbrain.core.auth.actions import principal_for_user
 
     actor = principal_for_user(user)
     for i in range(n):
         with platform.db.session() as s:
-            do_create_department(s, platform, actor, DepartmentCreate(
-                code=f"dept-{i}", name=f"部门{i}", name_en=f"Dept {i}", kind="functional"))
+            do_create_department(
+                s,
+                platform,
+                actor,
+                DepartmentCreate(code=f"dept-{i}", name=f"部门{i}", name_en=f"Dept {i}", kind="functional"),
+            )
     with platform.db.session() as s:
         do_update_department(s, platform, actor, f"dept-{n - 1}", DepartmentUpdate(phone="0755-1234"))
 
@@ -39,7 +44,8 @@ def test_every_write_is_audited_with_actor_before_and_after(platform):
     with platform.db.session() as s:
         rows = s.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
     assert [r.action for r in rows] == ["core.user.create"] + ["registry.department.create"] * 5 + [
-        "registry.department.update"]
+        "registry.department.update"
+    ]
     update = rows[-1]
     assert update.actor.startswith("user:steward")
     assert update.before["phone"] is None and update.after["phone"] == "0755-1234"

@@ -46,8 +46,9 @@ def test_passwords_are_stored_as_argon2id(api):
 
 def test_api_key_with_scope_reads_but_cannot_write_or_see_people(api):
     admin = api.user("admin")
-    r = api.client.post("/api/v1/auth/api-keys", headers=admin,
-                        json={"name": "open data portal", "scopes": ["registry:read"]})
+    r = api.client.post(
+        "/api/v1/auth/api-keys", headers=admin, json={"name": "open data portal", "scopes": ["registry:read"]}
+    )
     assert r.status_code == 201, r.text
     key = r.json()["key"]
     assert key.startswith("ub_")
@@ -55,8 +56,11 @@ def test_api_key_with_scope_reads_but_cannot_write_or_see_people(api):
     assert api.client.get("/api/v1/registry/facilities?page_size=1", headers=as_key).status_code == 200
     r = api.client.get("/api/v1/registry/residents", headers=as_key)
     assert r.status_code == 403 and r.json()["code"] == "auth.forbidden"
-    r = api.client.post("/api/v1/registry/departments", headers=as_key,
-                        json={"code": "x", "name": "x", "name_en": "x", "kind": "functional"})
+    r = api.client.post(
+        "/api/v1/registry/departments",
+        headers=as_key,
+        json={"code": "x", "name": "x", "name_en": "x", "kind": "functional"},
+    )
     assert r.status_code == 403
     # The listing never shows the secret again.
     listed = api.client.get("/api/v1/auth/api-keys", headers=admin).json()
@@ -73,15 +77,28 @@ def test_unknown_scope_and_weak_password_are_clear_4xx(api):
     admin = api.user("admin")
     r = api.client.post("/api/v1/auth/api-keys", headers=admin, json={"name": "k", "scopes": ["everything"]})
     assert r.status_code == 422 and r.json()["code"] == "request.invalid"
-    r = api.client.post("/api/v1/auth/users", headers=admin,
-                        json={"username": "shorty", "password": "123", "role": "operator"})
+    r = api.client.post(
+        "/api/v1/auth/users",
+        headers=admin,
+        json={"username": "shorty", "password": "123", "role": "operator"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "auth.weak_password"
-    r = api.client.post("/api/v1/auth/users", headers=admin,
-                        json={"username": "handler", "password": "long enough password", "role": "dept_handler"})
+    r = api.client.post(
+        "/api/v1/auth/users",
+        headers=admin,
+        json={"username": "handler", "password": "long enough password", "role": "dept_handler"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "auth.scope_required"
-    r = api.client.post("/api/v1/auth/users", headers=admin,
-                        json={"username": "handler", "password": "long enough password", "role": "dept_handler",
-                              "department_code": "water"})
+    r = api.client.post(
+        "/api/v1/auth/users",
+        headers=admin,
+        json={
+            "username": "handler",
+            "password": "long enough password",
+            "role": "dept_handler",
+            "department_code": "water",
+        },
+    )
     assert r.status_code == 201 and r.json()["department_id"] is not None
 
 

@@ -10,13 +10,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import NATS_URL
 from urbanbrain.core.bus import Event, matches
 from urbanbrain.core.bus.consumers import idempotent
 from urbanbrain.core.bus.memory import MemoryBus
 from urbanbrain.core.bus.outbox import OutboxRelay, emit
 from urbanbrain.core.models import InboxEntry, OutboxEvent
-
-from tests.conftest import NATS_URL
 
 
 @pytest.fixture(params=["memory", "nats"])

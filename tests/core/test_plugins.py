@@ -17,8 +17,11 @@ def test_the_shipped_plugins_follow_the_contract():
 
 
 def test_check_plugins_command_passes():
-    r = subprocess.run([sys.executable, "-m", "urbanbrain.cli", "check-plugins", "--tests", str(REPO / "tests")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "urbanbrain.cli", "check-plugins", "--tests", str(REPO / "tests")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "follow the contract" in r.stdout
 
@@ -33,9 +36,13 @@ def _plugin(root: Path, name: str, manifest: str, files=plugins.REQUIRED_FILES) 
 
 def test_breaches_are_reported(tmp_path):
     _plugin(tmp_path, "alpha", 'name = "beta"\nversion = "1"\ntitle = { zh = "甲", en = "Alpha" }\n')
-    _plugin(tmp_path, "gamma", 'name = "gamma"\nversion = "1"\ntitle = { en = "Gamma" }\n'
-            'events = ["gamma.thing"]\npermissions = ["other.read"]\ndepends_on = ["nothing"]\n',
-            files=("models.py",))
+    _plugin(
+        tmp_path,
+        "gamma",
+        'name = "gamma"\nversion = "1"\ntitle = { en = "Gamma" }\n'
+        'events = ["gamma.thing"]\npermissions = ["other.read"]\ndepends_on = ["nothing"]\n',
+        files=("models.py",),
+    )
     problems = plugins.check(plugins.discover(tmp_path), tests_root=tmp_path / "tests")
     text = "\n".join(problems)
     assert "differs from its folder" in text
@@ -48,8 +55,16 @@ def test_breaches_are_reported(tmp_path):
 
 
 def test_dependency_cycles_are_refused(tmp_path):
-    _plugin(tmp_path, "one", 'name = "one"\nversion = "1"\ntitle = { zh = "一", en = "One" }\ndepends_on = ["two"]\n')
-    _plugin(tmp_path, "two", 'name = "two"\nversion = "1"\ntitle = { zh = "二", en = "Two" }\ndepends_on = ["one"]\n')
+    _plugin(
+        tmp_path,
+        "one",
+        'name = "one"\nversion = "1"\ntitle = { zh = "一", en = "One" }\ndepends_on = ["two"]\n',
+    )
+    _plugin(
+        tmp_path,
+        "two",
+        'name = "two"\nversion = "1"\ntitle = { zh = "二", en = "Two" }\ndepends_on = ["one"]\n',
+    )
     problems = plugins.check(plugins.discover(tmp_path))
     assert any("dependency cycle" in p for p in problems)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
 from importlib.resources import files
 
 from fastapi import FastAPI
@@ -39,8 +38,14 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
             else:
                 platform.relay.stop()
 
-    app = FastAPI(title="UrbanBrain", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="UrbanBrain",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     _offline_docs(app)
     app.state.platform = platform
     errors.install(app)
@@ -68,8 +73,11 @@ def _offline_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="UrbanBrain API", oauth2_redirect_url="/docs/oauth2-redirect",
-            swagger_js_url=f"{assets}/swagger-ui-bundle.js", swagger_css_url=f"{assets}/swagger-ui.css",
+            openapi_url="/openapi.json",
+            title="UrbanBrain API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
             swagger_favicon_url=f"{assets}/favicon.png",
             swagger_ui_parameters={"persistAuthorization": True},
         )
@@ -80,5 +88,9 @@ def _offline_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title="UrbanBrain API",
-                              redoc_js_url=f"{assets}/redoc.standalone.js", redoc_favicon_url=f"{assets}/favicon.png")
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="UrbanBrain API",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
+        )

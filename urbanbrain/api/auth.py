@@ -81,7 +81,10 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], platform: Platf
     user = authenticate(session, form.username, form.password)
     minutes = platform.settings.token_minutes
     access = tokens.issue_token(
-        platform.settings.signing_key, user_id=user.id, username=user.username, now=platform.clock.now(),
+        platform.settings.signing_key,
+        user_id=user.id,
+        username=user.username,
+        now=platform.clock.now(),
         minutes=minutes,
     )
     return TokenPublic(access_token=access, expires_in=minutes * 60)
@@ -94,7 +97,9 @@ def me(principal: CurrentPrincipal):
         kind=principal.kind,
         name=principal.name,
         role=principal.role,
-        role_name={"zh-CN": role.name_zh, "en": role.name_en} if role else {"zh-CN": "API 密钥", "en": "API key"},
+        role_name={"zh-CN": role.name_zh, "en": role.name_en}
+        if role
+        else {"zh-CN": "API 密钥", "en": "API key"},
         scope=principal.scope,
         department_id=principal.department_id,
         area_code=principal.area_code,
@@ -105,20 +110,29 @@ def me(principal: CurrentPrincipal):
 @router.get("/roles")
 def roles(principal: CurrentPrincipal) -> list[dict[str, object]]:
     return [
-        {"code": r.code, "name": {"zh-CN": r.name_zh, "en": r.name_en}, "scope": r.scope,
-         "permissions": sorted(r.permissions)}
+        {
+            "code": r.code,
+            "name": {"zh-CN": r.name_zh, "en": r.name_en},
+            "scope": r.scope,
+            "permissions": sorted(r.permissions),
+        }
         for r in ROLES.values()
     ]
 
 
 @router.get("/users", response_model=list[UserPublic])
 def list_users(session: SessionDep, principal: Annotated[Principal, require("core.users.manage")]):
-    return [UserPublic.model_validate(u, from_attributes=True) for u in session.scalars(select(User).order_by(User.id))]
+    return [
+        UserPublic.model_validate(u, from_attributes=True)
+        for u in session.scalars(select(User).order_by(User.id))
+    ]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
 def create_user(
-    body: UserCreate, platform: PlatformDep, session: SessionDep,
+    body: UserCreate,
+    platform: PlatformDep,
+    session: SessionDep,
     principal: Annotated[Principal, require("core.users.manage")],
 ):
     user = do_create_user(session, platform.clock, principal, **body.model_dump())
@@ -132,7 +146,9 @@ def list_keys(session: SessionDep, principal: Annotated[Principal, require("core
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=201)
 def create_key(
-    body: ApiKeyCreate, platform: PlatformDep, session: SessionDep,
+    body: ApiKeyCreate,
+    platform: PlatformDep,
+    session: SessionDep,
     principal: Annotated[Principal, require("core.api_keys.manage")],
 ):
     key, full = do_create_api_key(session, platform.clock, principal, **body.model_dump())
@@ -141,8 +157,11 @@ def create_key(
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyPublic)
 def revoke_key(
-    key_id: int, platform: PlatformDep, session: SessionDep,
+    key_id: int,
+    platform: PlatformDep,
+    session: SessionDep,
     principal: Annotated[Principal, require("core.api_keys.manage")],
 ):
-    return ApiKeyPublic.model_validate(do_revoke_api_key(session, platform.clock, principal, key_id),
-                                       from_attributes=True)
+    return ApiKeyPublic.model_validate(
+        do_revoke_api_key(session, platform.clock, principal, key_id), from_attributes=True
+    )

@@ -53,7 +53,10 @@ def _principal(request: Request, platform: Platform, session: Session, token: st
 
 
 def current_principal(
-    request: Request, platform: PlatformDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2)],
 ) -> Principal:
     principal = _principal(request, platform, session, token)
     if principal is None:

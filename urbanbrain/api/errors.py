@@ -17,7 +17,9 @@ from urbanbrain.core.errors import UrbanBrainError
 log = logging.getLogger("urbanbrain.api")
 
 
-def error_response(request: Request, err: UrbanBrainError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    request: Request, err: UrbanBrainError, headers: dict[str, str] | None = None
+) -> JSONResponse:
     if err.status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(err.to_dict(language(request)), status_code=err.status, headers=headers)
@@ -42,9 +44,12 @@ def install(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(request, UrbanBrainError("request.malformed"))
         detail = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")} for e in errors
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
+            for e in errors
         ]
-        return error_response(request, UrbanBrainError("request.invalid", summary=_summarise(errors), detail=detail))
+        return error_response(
+            request, UrbanBrainError("request.invalid", summary=_summarise(errors), detail=detail)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -24,22 +24,35 @@ def healthz(platform: PlatformDep) -> JSONResponse:
     try:
         with platform.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            pending = conn.execute(text("SELECT count(*) FROM core_outbox WHERE published_at IS NULL")).scalar()
+            pending = conn.execute(
+                text("SELECT count(*) FROM core_outbox WHERE published_at IS NULL")
+            ).scalar()
         checks["database"] = "ok"
         checks["outbox_pending"] = str(pending)
     except Exception as exc:  # health must answer even when the database does not
         ok = False
         checks["database"] = f"error: {type(exc).__name__}"
-    body = {"status": "ok" if ok else "degraded", "version": __version__, "checks": checks,
-            "time": platform.clock.now().isoformat()}
+    body = {
+        "status": "ok" if ok else "degraded",
+        "version": __version__,
+        "checks": checks,
+        "time": platform.clock.now().isoformat(),
+    }
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/-/plugins")
 def list_plugins() -> list[dict[str, object]]:
     return [
-        {"name": m.name, "kind": m.kind, "version": m.version, "title": {"zh-CN": m.title_zh, "en": m.title_en},
-         "depends_on": list(m.depends_on), "events": list(m.events), "permissions": list(m.permissions)}
+        {
+            "name": m.name,
+            "kind": m.kind,
+            "version": m.version,
+            "title": {"zh-CN": m.title_zh, "en": m.title_en},
+            "depends_on": list(m.depends_on),
+            "events": list(m.events),
+            "permissions": list(m.permissions),
+        }
         for m in plugins.order(plugins.discover())
     ]
 

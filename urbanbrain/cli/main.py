@@ -51,7 +51,9 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument("-1", help="Target revision, '-1' for one step, 'base'.")) -> None:
+def db_downgrade(
+    revision: str = typer.Argument("-1", help="Target revision, '-1' for one step, 'base'."),
+) -> None:
     """Undo migrations down to REVISION."""
     settings = _settings()
     migrate.downgrade(settings.resolved_database_url, revision)
@@ -76,7 +78,9 @@ def _seed(platform: Platform, scale: float) -> dict[str, int] | None:
 
 
 @seed_app.command("futian")
-def seed_futian(scale: Annotated[float, typer.Option(help="Multiply counts outside Shuiwei village.")] = 1.0) -> None:
+def seed_futian(
+    scale: Annotated[float, typer.Option(help="Multiply counts outside Shuiwei village.")] = 1.0,
+) -> None:
     """Load the Futian demo district: areas, departments, buildings, households, venues, facilities."""
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
@@ -101,7 +105,9 @@ def seed_futian(scale: Annotated[float, typer.Option(help="Multiply counts outsi
 @users_app.command("create")
 def users_create(
     username: str,
-    role: Annotated[str, typer.Option(help="admin, operator, dept_handler, street_officer, grid_worker, ...")],
+    role: Annotated[
+        str, typer.Option(help="admin, operator, dept_handler, street_officer, grid_worker, ...")
+    ],
     password: Annotated[str | None, typer.Option(help="Omit to generate one.")] = None,
     department: Annotated[str | None, typer.Option(help="Department code (for department roles).")] = None,
     area: Annotated[str | None, typer.Option(help="Street or community code (for scoped roles).")] = None,
@@ -116,8 +122,17 @@ def users_create(
     password = password or secrets.token_urlsafe(12)
     try:
         with platform.db.session() as session:
-            user = do_create_user(session, platform.clock, SYSTEM, username=username, password=password, role=role,
-                                  full_name=full_name, department_code=department, area_code=area)
+            user = do_create_user(
+                session,
+                platform.clock,
+                SYSTEM,
+                username=username,
+                password=password,
+                role=role,
+                full_name=full_name,
+                department_code=department,
+                area_code=area,
+            )
             console.print(f"created user {user.username} ({user.role})")
     except UrbanBrainError as err:
         _fail(err)
@@ -148,7 +163,9 @@ def audit_verify() -> None:
 
 @app.command("check-plugins")
 def check_plugins(
-    tests: Annotated[Path | None, typer.Option(help="Also require tests/<kind>/<name>/ under this folder.")] = None,
+    tests: Annotated[
+        Path | None, typer.Option(help="Also require tests/<kind>/<name>/ under this folder.")
+    ] = None,
 ) -> None:
     """Check every domain's and app's manifest and layout against the plugin contract."""
     from urbanbrain.core import plugins
@@ -174,8 +191,15 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    uvicorn.run("urbanbrain.api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level=settings.log_level, proxy_headers=True)
+    uvicorn.run(
+        "urbanbrain.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
 
 
 def _demo_credentials(platform: Platform) -> dict[str, object]:
@@ -200,8 +224,16 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
                 assert user is not None
                 user.password_hash = hash_password(password)
             else:
-                do_create_user(session, platform.clock, SYSTEM, username=username, password=password, role=role,
-                               department_code=dept, full_name=f"Demo {role}")
+                do_create_user(
+                    session,
+                    platform.clock,
+                    SYSTEM,
+                    username=username,
+                    password=password,
+                    role=role,
+                    department_code=dept,
+                    full_name=f"Demo {role}",
+                )
             accounts[username] = {"username": username, "password": password, "role": role}
     url = f"http://{platform.settings.host}:{platform.settings.port}"
     creds = {"url": url, "docs": url + "/docs", "token_url": url + "/api/v1/auth/token", "accounts": accounts}
@@ -232,8 +264,10 @@ def demo(
         started = time.perf_counter()
         counts = _seed(platform, 1.0)
         if counts:
-            console.print(f"loaded the Futian district in {time.perf_counter() - started:.1f} s: " +
-                          ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+            console.print(
+                f"loaded the Futian district in {time.perf_counter() - started:.1f} s: "
+                + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+            )
         creds = _demo_credentials(platform)
         platform.relay.flush()
     finally:
@@ -243,12 +277,19 @@ def demo(
     console.print()
     console.print(f"[bold green]Open {creds['docs']}[/bold green] and click Authorize to log in:")
     for acc in accounts.values():
-        console.print(f"  {acc['role']:9} username [bold]{acc['username']}[/bold]  password [bold]{acc['password']}[/bold]")
+        console.print(
+            f"  {acc['role']:9} username [bold]{acc['username']}[/bold]  password [bold]{acc['password']}[/bold]"
+        )
     console.print(f"(saved in {settings.data_dir / 'demo-credentials.json'})")
     sys.stdout.flush()
     if no_serve:
         return
     import uvicorn
 
-    uvicorn.run("urbanbrain.api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                log_level=settings.log_level)
+    uvicorn.run(
+        "urbanbrain.api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )

@@ -129,7 +129,14 @@ def verify_chain(session: Session) -> tuple[int, list[Problem]]:
         if row.prev_hash != prev_hash:
             problems.append(Problem(row.seq, "broken_link", "does not follow the previous row's hash"))
         digest = entry_hash(
-            row.seq, row.at, row.actor, row.action, row.entity_type, row.entity_id, row.before, row.after,
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.entity_type,
+            row.entity_id,
+            row.before,
+            row.after,
             row.prev_hash,
         )
         if digest != row.hash:

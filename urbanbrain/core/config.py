@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     district_code: str = "440304"
-    secret_key: str | None = Field(default=None, description="Signs tokens; default: generated into data_dir.")
+    secret_key: str | None = Field(
+        default=None, description="Signs tokens; default: generated into data_dir."
+    )
     pii_key: str | None = Field(default=None, description="Encrypts protected fields; default: generated.")
     token_minutes: int = 8 * 60
     clock: str = Field(default="real", description="'real' or 'simulated:<ISO start>:<speed>'.")

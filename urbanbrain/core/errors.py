@@ -77,7 +77,11 @@ register_messages(
             "The request body could not be parsed; send valid JSON.",
         ),
         "not_found": (404, "找不到该资源（{what}）。", "Not found: {what}."),
-        "route.not_found": (404, "没有这个地址：{path}。请查看 /docs。", "No such address: {path}. See /docs."),
+        "route.not_found": (
+            404,
+            "没有这个地址：{path}。请查看 /docs。",
+            "No such address: {path}. See /docs.",
+        ),
         "method.not_allowed": (405, "此地址不支持该方法。", "This address does not accept that method."),
         "conflict": (409, "与现有数据冲突：{what}。", "This conflicts with existing data: {what}."),
         "stale": (

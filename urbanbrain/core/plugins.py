@@ -143,14 +143,13 @@ def _check_module(m: Manifest, where: str) -> list[str]:
     try:
         events = importlib.import_module(m.module + ".events")
         api = importlib.import_module(m.module + ".api")
-        models = importlib.import_module(m.module + ".models")
+        importlib.import_module(m.module + ".models")
     except Exception as exc:  # the checker reports, it does not crash
         return [f"{where}: import failed: {exc!r}"]
     declared = set(getattr(events, "EVENT_TYPES", ()))
     if declared != set(m.events):
         problems.append(
-            f"{where}: events.py EVENT_TYPES and manifest events differ: "
-            f"{sorted(declared ^ set(m.events))}"
+            f"{where}: events.py EVENT_TYPES and manifest events differ: {sorted(declared ^ set(m.events))}"
         )
     if getattr(api, "router", None) is None:
         problems.append(f"{where}: api.py has no 'router'")

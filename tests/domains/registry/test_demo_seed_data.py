@@ -19,9 +19,24 @@ from urbanbrain.domains.registry.departments import FUNCTIONAL_CODES, demo_depar
 from urbanbrain.domains.registry.futian import build_futian_areas
 
 FUNCTIONAL = {
-    "police", "fire", "traffic", "urban_management", "roads_facilities", "environment",
-    "housing_construction", "water", "market_supervision", "health", "civil_affairs", "emergency",
-    "culture_tourism", "justice", "transport", "planning", "education", "human_resources",
+    "police",
+    "fire",
+    "traffic",
+    "urban_management",
+    "roads_facilities",
+    "environment",
+    "housing_construction",
+    "water",
+    "market_supervision",
+    "health",
+    "civil_affairs",
+    "emergency",
+    "culture_tourism",
+    "justice",
+    "transport",
+    "planning",
+    "education",
+    "human_resources",
     "smart_city_office",
 }
 NEVER = {"id", "created_at", "updated_at", "version", "street_code", "community_code", "grid_code"}
@@ -67,8 +82,11 @@ def test_departments(areas: tuple[Any, ...], departments: list[dict[str, Any]]) 
     assert set(FUNCTIONAL_CODES) == FUNCTIONAL
     kinds = Counter(d["kind"] for d in departments)
     communities = [a for a in areas if a.level == "community"]
-    assert kinds == {"functional": len(FUNCTIONAL), "street_office": 11,
-                     "community_station": len(communities)}
+    assert kinds == {
+        "functional": len(FUNCTIONAL),
+        "street_office": 11,
+        "community_station": len(communities),
+    }
     assert len(communities) >= 93  # the official list has 93 (the seed speaks of 95 communities)
     for d in departments:
         assert set(d) == {"code", "name", "name_en", "kind", "area_code", "phone"}
@@ -126,8 +144,13 @@ def test_footprints_are_small_valid_rectangles(full: DemoDistrict) -> None:
 
 
 def test_codes_unique_and_references_resolve(full: DemoDistrict) -> None:
-    for rows, key in ((full.buildings, "code"), (full.units, "code"), (full.venues, "code"),
-                      (full.licences, "number"), (full.facilities, "code")):
+    for rows, key in (
+        (full.buildings, "code"),
+        (full.units, "code"),
+        (full.venues, "code"),
+        (full.licences, "number"),
+        (full.facilities, "code"),
+    ):
         values = [r[key] for r in rows]
         assert len(values) == len(set(values))
     buildings = {b["code"] for b in full.buildings}
@@ -135,8 +158,10 @@ def test_codes_unique_and_references_resolve(full: DemoDistrict) -> None:
     venues = {v["code"] for v in full.venues}
     assert all(u["building_code"] in buildings for u in full.units)
     assert all(units[r["unit_code"]]["kind"] == "household" for r in full.residents)
-    assert all(v["building_code"] in buildings and v["code"].startswith(v["building_code"] + "-S")
-               for v in full.venues)
+    assert all(
+        v["building_code"] in buildings and v["code"].startswith(v["building_code"] + "-S")
+        for v in full.venues
+    )
     assert all(lic["venue_code"] in venues for lic in full.licences)
     assert {lic["venue_code"] for lic in full.licences if lic["kind"] == "business"} == venues
     food = {v["code"] for v in full.venues if v["category"] in {"便利店", "餐饮", "水果", "超市", "茶行"}}
@@ -149,10 +174,14 @@ def test_codes_unique_and_references_resolve(full: DemoDistrict) -> None:
 
 
 def test_keys_match_model_columns(full: DemoDistrict) -> None:
-    refs = {"buildings": (models.Building, set()), "units": (models.Unit, {"building_code"}),
-            "residents": (models.Resident, {"unit_code"}), "venues": (models.Venue, {"building_code"}),
-            "licences": (models.Licence, {"venue_code"}),
-            "facilities": (models.Facility, {"owner_department_code"})}
+    refs = {
+        "buildings": (models.Building, set()),
+        "units": (models.Unit, {"building_code"}),
+        "residents": (models.Resident, {"unit_code"}),
+        "venues": (models.Venue, {"building_code"}),
+        "licences": (models.Licence, {"venue_code"}),
+        "facilities": (models.Facility, {"owner_department_code"}),
+    }
     for name, (model, extra) in refs.items():
         columns = set(model.__table__.columns.keys())
         keys = set(getattr(full, name)[0])
@@ -178,9 +207,19 @@ def test_id_numbers_valid_and_consistent(full: DemoDistrict) -> None:
 def test_facilities(full: DemoDistrict) -> None:
     assert len(full.facilities) >= 20_000
     kinds = Counter(f["kind"] for f in full.facilities)
-    assert set(kinds) == {"street_light", "manhole_cover", "rubbish_bin", "newsstand", "fire_hydrant",
-                          "guard_rail", "bus_shelter", "traffic_signal", "bench", "public_toilet",
-                          "camera_pole"}
+    assert set(kinds) == {
+        "street_light",
+        "manhole_cover",
+        "rubbish_bin",
+        "newsstand",
+        "fire_hydrant",
+        "guard_rail",
+        "bus_shelter",
+        "traffic_signal",
+        "bench",
+        "public_toilet",
+        "camera_pole",
+    }
     assert kinds.most_common(1)[0][0] == "street_light"
     for f in full.facilities:
         assert re.fullmatch(r"FT-[A-Z]{2}-\d{6}", f["code"]) and f["code"] in f["name"]
@@ -199,8 +238,9 @@ def test_scale_shrinks_the_rest(full: DemoDistrict, small: DemoDistrict) -> None
     assert len(small.buildings) - 318 < (len(full.buildings) - 318) / 5
 
 
-def test_deterministic(areas: tuple[Any, ...], departments: list[dict[str, Any]], small: DemoDistrict
-                       ) -> None:
+def test_deterministic(
+    areas: tuple[Any, ...], departments: list[dict[str, Any]], small: DemoDistrict
+) -> None:
     again = generate(areas, departments, scale=0.1)
     for name in ("units", "residents", "venues", "licences", "facilities"):
         assert getattr(again, name) == getattr(small, name), name

@@ -88,8 +88,17 @@ def do_create_user(
     session.add(user)
     session.flush()
     after = snapshot(user, protected=("password_hash",))
-    record(session, clock, actor, action="core.user.create", entity_type="user", entity_id=user.id,
-           before=None, after=after, event=None)
+    record(
+        session,
+        clock,
+        actor,
+        action="core.user.create",
+        entity_type="user",
+        entity_id=user.id,
+        before=None,
+        after=after,
+        event=None,
+    )
     return user
 
 
@@ -132,12 +141,26 @@ def do_create_api_key(
             raise UrbanBrainError("not_found", what=f"department {department_code}")
         department_id = dept.id
     full, prefix, secret_hash = tokens.new_api_key()
-    key = ApiKey(prefix=prefix, secret_hash=secret_hash, name=name, scopes=scopes,
-                 department_id=department_id, created_at=clock.now())
+    key = ApiKey(
+        prefix=prefix,
+        secret_hash=secret_hash,
+        name=name,
+        scopes=scopes,
+        department_id=department_id,
+        created_at=clock.now(),
+    )
     session.add(key)
     session.flush()
-    record(session, clock, actor, action="core.api_key.create", entity_type="api_key", entity_id=key.id,
-           before=None, after=snapshot(key, protected=("secret_hash",)))
+    record(
+        session,
+        clock,
+        actor,
+        action="core.api_key.create",
+        entity_type="api_key",
+        entity_id=key.id,
+        before=None,
+        after=snapshot(key, protected=("secret_hash",)),
+    )
     return key, full
 
 
@@ -147,16 +170,27 @@ def do_revoke_api_key(session: Session, clock: Clock, actor: Principal, key_id: 
         raise UrbanBrainError("not_found", what=f"API key {key_id}")
     before = snapshot(key, protected=("secret_hash",))
     key.revoked_at = clock.now()
-    record(session, clock, actor, action="core.api_key.revoke", entity_type="api_key", entity_id=key.id,
-           before=before, after=snapshot(key, protected=("secret_hash",)))
+    record(
+        session,
+        clock,
+        actor,
+        action="core.api_key.revoke",
+        entity_type="api_key",
+        entity_id=key.id,
+        before=before,
+        after=snapshot(key, protected=("secret_hash",)),
+    )
     return key
 
 
 def find_api_key(session: Session, full_key: str) -> ApiKey:
     parts = tokens.split_api_key(full_key)
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[0])) if parts else None
-    if key is None or parts is None or key.revoked_at is not None or not tokens.secret_matches(
-        key.secret_hash, parts[1]
+    if (
+        key is None
+        or parts is None
+        or key.revoked_at is not None
+        or not tokens.secret_matches(key.secret_hash, parts[1])
     ):
         raise UrbanBrainError("auth.api_key_invalid")
     return key

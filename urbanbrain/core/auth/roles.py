@@ -19,26 +19,76 @@ class Role:
 
 
 READ = {"registry.read"}
-REGISTRY_WRITE = {"registry.areas.write", "registry.buildings.write", "registry.venues.write",
-                  "registry.facilities.write", "registry.units.write", "registry.residents.write"}
+REGISTRY_WRITE = {
+    "registry.areas.write",
+    "registry.buildings.write",
+    "registry.venues.write",
+    "registry.facilities.write",
+    "registry.units.write",
+    "registry.residents.write",
+}
 PEOPLE = {"registry.residents.read"}
 PII = {"registry.pii.read"}
 
 ROLES: dict[str, Role] = {
     r.code: r
     for r in [
-        Role("admin", "系统管理员", "Administrator", "all",
-             frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | {"registry.departments.write", "core.users.manage",
-                                                               "core.api_keys.manage", "core.audit.read"})),
-        Role("operator", "指挥中心值班员", "Command-centre operator", "all",
-             frozenset(READ | PEOPLE | {"registry.facilities.write", "core.audit.read"})),
-        Role("dept_handler", "部门处置员", "Department handler", "department",
-             frozenset(READ | {"registry.facilities.write"})),
-        Role("street_officer", "街道工作人员", "Street officer", "street",
-             frozenset(READ | REGISTRY_WRITE - {"registry.areas.write"} | PEOPLE | PII)),
-        Role("grid_worker", "网格员", "Grid worker", "community",
-             frozenset(READ | {"registry.buildings.write", "registry.venues.write", "registry.units.write",
-                               "registry.residents.write"} | PEOPLE | PII)),
+        Role(
+            "admin",
+            "系统管理员",
+            "Administrator",
+            "all",
+            frozenset(
+                READ
+                | REGISTRY_WRITE
+                | PEOPLE
+                | PII
+                | {
+                    "registry.departments.write",
+                    "core.users.manage",
+                    "core.api_keys.manage",
+                    "core.audit.read",
+                }
+            ),
+        ),
+        Role(
+            "operator",
+            "指挥中心值班员",
+            "Command-centre operator",
+            "all",
+            frozenset(READ | PEOPLE | {"registry.facilities.write", "core.audit.read"}),
+        ),
+        Role(
+            "dept_handler",
+            "部门处置员",
+            "Department handler",
+            "department",
+            frozenset(READ | {"registry.facilities.write"}),
+        ),
+        Role(
+            "street_officer",
+            "街道工作人员",
+            "Street officer",
+            "street",
+            frozenset(READ | REGISTRY_WRITE - {"registry.areas.write"} | PEOPLE | PII),
+        ),
+        Role(
+            "grid_worker",
+            "网格员",
+            "Grid worker",
+            "community",
+            frozenset(
+                READ
+                | {
+                    "registry.buildings.write",
+                    "registry.venues.write",
+                    "registry.units.write",
+                    "registry.residents.write",
+                }
+                | PEOPLE
+                | PII
+            ),
+        ),
         Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ)),
         Role("data_steward", "数据管理员", "Data steward", "all", frozenset(READ | {"core.audit.read"})),
     ]

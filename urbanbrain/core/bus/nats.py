@@ -8,6 +8,7 @@ stream drops a duplicate publish of the same outbox row; a handler's failure nak
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import threading
@@ -34,7 +35,7 @@ class NatsBus:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nats-bus", daemon=True)
         self._thread.start()
-        self._tasks: list[asyncio.Future[Any]] = []
+        self._tasks: list[concurrent.futures.Future[Any]] = []
         self._closing = False
         self._call(self._connect())
 
@@ -55,7 +56,12 @@ class NatsBus:
 
     def publish(self, event: Event) -> None:
         body = json.dumps(
-            {"id": event.id, "type": event.type, "at": event.occurred_at.isoformat(), "payload": event.payload},
+            {
+                "id": event.id,
+                "type": event.type,
+                "at": event.occurred_at.isoformat(),
+                "payload": event.payload,
+            },
             ensure_ascii=False,
             default=str,
         ).encode()
@@ -71,7 +77,7 @@ class NatsBus:
         while not self._closing:
             try:
                 msgs = await sub.fetch(self.fetch_batch, timeout=0.5)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, nats.errors.TimeoutError):
                 continue
             except Exception:
                 if self._closing:

@@ -33,8 +33,13 @@ def household_filter(principal: Principal) -> ColumnElement[bool]:
     return row_filter(principal, Building)
 
 
-def check_row(principal: Principal, *, street_code: str | None, community_code: str | None,
-              owner_department_id: int | None = None) -> None:
+def check_row(
+    principal: Principal,
+    *,
+    street_code: str | None,
+    community_code: str | None,
+    owner_department_id: int | None = None,
+) -> None:
     """Refuse a read or write of one row outside the principal's scope."""
     ok = True
     if principal.scope == "street":
@@ -44,7 +49,11 @@ def check_row(principal: Principal, *, street_code: str | None, community_code: 
     elif principal.scope == "department" and owner_department_id is not None:
         ok = owner_department_id == principal.department_id
     if not ok:
-        where = principal.area_code if principal.scope != "department" else f"department {principal.department_id}"
+        where = (
+            principal.area_code
+            if principal.scope != "department"
+            else f"department {principal.department_id}"
+        )
         raise UrbanBrainError("auth.out_of_scope", scope=f"{principal.scope} {where}")
 
 

@@ -79,8 +79,9 @@ def _day(rnd: random.Random, start: date, end: date) -> date:
     return date.fromordinal(rnd.randint(start.toordinal(), max(start.toordinal(), end.toordinal())))
 
 
-def _sample_in(rng: np.random.Generator, geom: BaseGeometry, n: int, exclude: BaseGeometry | None = None
-               ) -> np.ndarray:
+def _sample_in(
+    rng: np.random.Generator, geom: BaseGeometry, n: int, exclude: BaseGeometry | None = None
+) -> np.ndarray:
     """``n`` uniform lon/lat points inside ``geom`` (and outside ``exclude``), by vectorised rejection."""
     minx, miny, maxx, maxy = geom.bounds
     shapely.prepare(geom)
@@ -129,13 +130,28 @@ class _Ids:
         return n
 
 
-def _person(rnd: random.Random, ids: _Ids, unit: str, relation: str, gender: str, year: int, region: str,
-            moved_from: date, surname: str | None = None) -> Row:
+def _person(
+    rnd: random.Random,
+    ids: _Ids,
+    unit: str,
+    relation: str,
+    gender: str,
+    year: int,
+    region: str,
+    moved_from: date,
+    surname: str | None = None,
+) -> Row:
     birth = _day(rnd, date(year, 1, 1), date(year, 12, 31))
-    return {"unit_code": unit, "name": nm.person_name(rnd, gender, surname), "gender": gender,
-            "birth_year": year, "relation": relation, "id_number": ids.make(region, birth, gender),
-            "phone": nm.mobile(rnd) if year <= 2004 else None,  # children have no phone of their own
-            "moved_in": _day(rnd, max(moved_from, birth), REFERENCE_DATE - timedelta(days=1))}
+    return {
+        "unit_code": unit,
+        "name": nm.person_name(rnd, gender, surname),
+        "gender": gender,
+        "birth_year": year,
+        "relation": relation,
+        "id_number": ids.make(region, birth, gender),
+        "phone": nm.mobile(rnd) if year <= 2004 else None,  # children have no phone of their own
+        "moved_in": _day(rnd, max(moved_from, birth), REFERENCE_DATE - timedelta(days=1)),
+    }
 
 
 def _household(rnd: random.Random, ids: _Ids, unit: Row, size: int, built: int, native: bool) -> list[Row]:
@@ -156,8 +172,19 @@ def _household(rnd: random.Random, ids: _Ids, unit: Row, size: int, built: int, 
                 out.append(_person(rnd, ids, code, "member", spouse, hy + rnd.randint(-5, 5), region, since))
             else:  # children, sharing the head's surname
                 cy = min(y0 - 1, hy + rnd.randint(22, 38))
-                out.append(_person(rnd, ids, code, "member", rnd.choice("MF"), cy,
-                                   "440304" if cy >= 1990 else region, since, head["name"][0]))
+                out.append(
+                    _person(
+                        rnd,
+                        ids,
+                        code,
+                        "member",
+                        rnd.choice("MF"),
+                        cy,
+                        "440304" if cy >= 1990 else region,
+                        since,
+                        head["name"][0],
+                    )
+                )
         return out
     out = []
     region = rnd.choice(nm.REGIONS_GUANGDONG if rnd.random() < 0.3 else nm.REGIONS_OTHER)
@@ -165,13 +192,24 @@ def _household(rnd: random.Random, ids: _Ids, unit: Row, size: int, built: int, 
     for i in range(size):
         family = i > 0 and rnd.random() < 0.5
         year = y0 - (rnd.randint(1, 15) if family and i > 1 else rnd.randint(18, 50))
-        out.append(_person(rnd, ids, code, "tenant", rnd.choice("MF"), year,
-                           region if family else rnd.choice(nm.REGIONS_OTHER), since))
+        out.append(
+            _person(
+                rnd,
+                ids,
+                code,
+                "tenant",
+                rnd.choice("MF"),
+                year,
+                region if family else rnd.choice(nm.REGIONS_OTHER),
+                since,
+            )
+        )
     return out
 
 
-def _units_for(rnd: random.Random, b: Row, per_floor: int, ground_shop: float, tenures: tuple[float, ...]
-               ) -> list[Row]:
+def _units_for(
+    rnd: random.Random, b: Row, per_floor: int, ground_shop: float, tenures: tuple[float, ...]
+) -> list[Row]:
     """Every floor of a building, ``per_floor`` units each; ground-floor units are shops at a rate."""
     out = []
     for f in range(1, b["floors"] + 1):
@@ -180,14 +218,23 @@ def _units_for(rnd: random.Random, b: Row, per_floor: int, ground_shop: float, t
             kind = "shop" if shop else ("vacant" if rnd.random() < 0.05 else "household")
             area = rnd.uniform(15, 50) if shop else rnd.uniform(18, 45) * (1 if b["village_code"] else 2.4)
             tenure = "rented" if shop else rnd.choices(("owner", "rented", "collective"), weights=tenures)[0]
-            out.append({"code": f"{b['code']}-{f * 100 + n:04d}", "building_code": b["code"], "floor": f,
-                        "number": str(f * 100 + n), "kind": kind, "area_m2": round(area, 1),
-                        "tenure": tenure})
+            out.append(
+                {
+                    "code": f"{b['code']}-{f * 100 + n:04d}",
+                    "building_code": b["code"],
+                    "floor": f,
+                    "number": str(f * 100 + n),
+                    "kind": kind,
+                    "area_m2": round(area, 1),
+                    "tenure": tenure,
+                }
+            )
     return out
 
 
-def _shuiwei_buildings(rnd: random.Random, rng: np.random.Generator, village: BaseGeometry, street: str
-                       ) -> list[Row]:
+def _shuiwei_buildings(
+    rnd: random.Random, rng: np.random.Generator, village: BaseGeometry, street: str
+) -> list[Row]:
     """318 handshake buildings (握手楼) in blocks (坊) of two rows, 1-3 m apart, between 16-20 m streets.
 
     Blocks fill the village from near its centre outward (with noise) and are numbered in reading order."""
@@ -220,28 +267,51 @@ def _shuiwei_buildings(rnd: random.Random, rng: np.random.Generator, village: Ba
         native_owner = rnd.random() < 0.95
         g = "M" if rnd.random() < 0.8 else "F"
         owner = nm.person_name(rnd, g, nm.SHUIWEI_SURNAME) if native_owner else "深圳市水围实业股份有限公司"
-        out.append({
-            "code": f"{SHUIWEI_VILLAGE}-B{k + 1:03d}", "name": f"水围村{fang}坊{house[fang]}号楼",
-            "address": f"福田区{street}水围村{fang}坊{house[fang]}号", "lon": float(lon[k]),
-            "lat": float(lat[k]), "footprint": feet[k],
-            "floors": rnd.choices((6, 7, 8, 9), weights=(2, 3.5, 3, 1.5))[0],
-            "use": "mixed" if rnd.random() < 0.45 else "residential",
-            "structure": "brick_concrete" if rnd.random() < 0.6 else "frame",
-            "built_year": rnd.randint(1985, 2005), "village_code": SHUIWEI_VILLAGE, "owner_name": owner,
-            "owner_phone": nm.mobile(rnd) if native_owner else nm.landline("shuiwei-jointstock"),
-            "properties": {"type": "握手楼", "fang": fang, "house_no": house[fang],
-                           "gap_to_neighbour_m": round(rnd.uniform(0.6, 2.5), 1),
-                           "smoke_sensors": rnd.randint(0, 12),
-                           "fire_risk": rnd.choice(("high", "medium", "low"))}})
+        out.append(
+            {
+                "code": f"{SHUIWEI_VILLAGE}-B{k + 1:03d}",
+                "name": f"水围村{fang}坊{house[fang]}号楼",
+                "address": f"福田区{street}水围村{fang}坊{house[fang]}号",
+                "lon": float(lon[k]),
+                "lat": float(lat[k]),
+                "footprint": feet[k],
+                "floors": rnd.choices((6, 7, 8, 9), weights=(2, 3.5, 3, 1.5))[0],
+                "use": "mixed" if rnd.random() < 0.45 else "residential",
+                "structure": "brick_concrete" if rnd.random() < 0.6 else "frame",
+                "built_year": rnd.randint(1985, 2005),
+                "village_code": SHUIWEI_VILLAGE,
+                "owner_name": owner,
+                "owner_phone": nm.mobile(rnd) if native_owner else nm.landline("shuiwei-jointstock"),
+                "properties": {
+                    "type": "握手楼",
+                    "fang": fang,
+                    "house_no": house[fang],
+                    "gap_to_neighbour_m": round(rnd.uniform(0.6, 2.5), 1),
+                    "smoke_sensors": rnd.randint(0, 12),
+                    "fire_risk": rnd.choice(("high", "medium", "low")),
+                },
+            }
+        )
     return out
 
 
-def _other_buildings(rnd: random.Random, rng: np.random.Generator, n_total: int, streets: dict[str, Any],
-                     communities: list[Any], village: BaseGeometry) -> list[Row]:
+def _other_buildings(
+    rnd: random.Random,
+    rng: np.random.Generator,
+    n_total: int,
+    streets: dict[str, Any],
+    communities: list[Any],
+    village: BaseGeometry,
+) -> list[Row]:
     """Buildings outside the village, shared among communities by area x street density (largest remainder),
     so dense residential and commercial streets get more."""
-    weights = np.array([c.properties.get("area_km2", c.geometry.area * 1e4)
-                        * nm.STREET_PROFILES.get(c.parent_code, nm.DEFAULT_PROFILE)[0] for c in communities])
+    weights = np.array(
+        [
+            c.properties.get("area_km2", c.geometry.area * 1e4)
+            * nm.STREET_PROFILES.get(c.parent_code, nm.DEFAULT_PROFILE)[0]
+            for c in communities
+        ]
+    )
     quota = weights / weights.sum() * n_total
     counts = np.floor(quota).astype(int)
     counts[np.argsort(counts - quota, kind="stable")[: n_total - counts.sum()]] += 1
@@ -265,10 +335,14 @@ def _other_buildings(rnd: random.Random, rng: np.random.Generator, n_total: int,
         named: dict[str, int] = {}
         for k, (p, ui) in enumerate(zip(pts, uses, strict=True)):
             use, year = nm.USES[ui], rnd.randint(1982, 2018)
-            floors = {"residential": rnd.randint(6, 9) if year < 1998 else rnd.randint(12, 34),
-                      "mixed": rnd.randint(6, 24), "commercial": rnd.randint(3, 12),
-                      "office": rnd.randint(12, 30) if year < 2000 else rnd.randint(20, 50),
-                      "industrial": rnd.randint(3, 8), "public": rnd.randint(3, 8)}[use]
+            floors = {
+                "residential": rnd.randint(6, 9) if year < 1998 else rnd.randint(12, 34),
+                "mixed": rnd.randint(6, 24),
+                "commercial": rnd.randint(3, 12),
+                "office": rnd.randint(12, 30) if year < 2000 else rnd.randint(20, 50),
+                "industrial": rnd.randint(3, 8),
+                "public": rnd.randint(3, 8),
+            }[use]
             if use == "industrial" and rnd.random() < 0.4:
                 structure = "steel"
             elif floors <= 20:
@@ -281,19 +355,34 @@ def _other_buildings(rnd: random.Random, rng: np.random.Generator, n_total: int,
             numbers[road] = numbers.get(road, rnd.randint(1, 20)) + rnd.randint(2, 8)
             person = use == "residential" and floors <= 9
             owner = nm.person_name(rnd, rnd.choice("MF")) if person else f"深圳市{short}{word}物业有限公司"
-            out.append({
-                "code": f"{comm.code}-B{k + 1:04d}", "name": f"{short}{word}{named[word]}栋",
-                "address": f"福田区{sname}{cname}{road}{numbers[road]}号", "lon": float(p[0]),
-                "lat": float(p[1]), "footprint": feet[k], "floors": floors, "use": use,
-                "structure": structure, "built_year": year, "village_code": None, "owner_name": owner,
-                "owner_phone": nm.mobile(rnd) if person else nm.landline(owner),
-                "properties": {"estate": f"{short}{word}", "elevator": floors >= 7,
-                               "fire_rating": "一级" if floors > 9 else "二级"}})
+            out.append(
+                {
+                    "code": f"{comm.code}-B{k + 1:04d}",
+                    "name": f"{short}{word}{named[word]}栋",
+                    "address": f"福田区{sname}{cname}{road}{numbers[road]}号",
+                    "lon": float(p[0]),
+                    "lat": float(p[1]),
+                    "footprint": feet[k],
+                    "floors": floors,
+                    "use": use,
+                    "structure": structure,
+                    "built_year": year,
+                    "village_code": None,
+                    "owner_name": owner,
+                    "owner_phone": nm.mobile(rnd) if person else nm.landline(owner),
+                    "properties": {
+                        "estate": f"{short}{word}",
+                        "elevator": floors >= 7,
+                        "fire_rating": "一级" if floors > 9 else "二级",
+                    },
+                }
+            )
     return out
 
 
-def _venues(rnd: random.Random, rng: np.random.Generator, spots: list[tuple[Row, str]], kinds: list[str]
-            ) -> list[Row]:
+def _venues(
+    rnd: random.Random, rng: np.random.Generator, spots: list[tuple[Row, str]], kinds: list[str]
+) -> list[Row]:
     """Venues at (building, address) spots; codes number each building's venues."""
     per_building: dict[str, int] = {}
     out = []
@@ -302,21 +391,33 @@ def _venues(rnd: random.Random, rng: np.random.Generator, spots: list[tuple[Row,
         cat = rnd.choice(cats)
         per_building[b["code"]] = per_building.get(b["code"], 0) + 1
         off = rng.uniform(-4, 4, 2) / np.array([PROJ.m_per_deg_lon, PROJ.m_per_deg_lat])
-        out.append({
-            "code": f"{b['code']}-S{per_building[b['code']]:02d}", "name": nm.shop_name(rnd, cat),
-            "kind": kind, "category": cat, "building_code": b["code"], "address": addr,
-            "lon": b["lon"] + float(off[0]), "lat": b["lat"] + float(off[1]),
-            "operator_name": nm.person_name(rnd, rnd.choice("MF")), "operator_phone": nm.mobile(rnd),
-            "employees": rnd.randint(*emp), "floor_area_m2": round(rnd.uniform(*area), 1),
-            "status": rnd.choices(("open", "closed", "suspended"), weights=(92, 4, 4))[0]})
+        out.append(
+            {
+                "code": f"{b['code']}-S{per_building[b['code']]:02d}",
+                "name": nm.shop_name(rnd, cat),
+                "kind": kind,
+                "category": cat,
+                "building_code": b["code"],
+                "address": addr,
+                "lon": b["lon"] + float(off[0]),
+                "lat": b["lat"] + float(off[1]),
+                "operator_name": nm.person_name(rnd, rnd.choice("MF")),
+                "operator_phone": nm.mobile(rnd),
+                "employees": rnd.randint(*emp),
+                "floor_area_m2": round(rnd.uniform(*area), 1),
+                "status": rnd.choices(("open", "closed", "suspended"), weights=(92, 4, 4))[0],
+            }
+        )
     return out
 
 
 def _licences(rnd: random.Random, venues: list[Row]) -> list[Row]:
     """Every venue a business licence; food, hotels, entertainment and larger merchants get their own."""
     # Per-kind counters with random strides: numbers look irregular but can never repeat.
-    seq = {k: rnd.randint(100, 900) for k in ("business", "food", "fire_safety", "special_trade",
-                                              "entertainment")}
+    seq = {
+        k: rnd.randint(100, 900)
+        for k in ("business", "food", "fire_safety", "special_trade", "entertainment")
+    }
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     out = []
 
@@ -324,16 +425,29 @@ def _licences(rnd: random.Random, venues: list[Row]) -> list[Row]:
         seq[kind] += rnd.randint(1, 37)
         n, issued = seq[kind], _day(rnd, start, date(2018, 6, 30))
         year = issued.year
-        number = {"business": ("92" if v["kind"] != "merchant" else "91") + "440300MA5"
-                  + "".join(alphabet[(n // 31**i) % 31] for i in range(6, -1, -1)),
-                  "food": f"JY1440304{n:07d}", "fire_safety": f"深福消安检字〔{year}〕第{n:05d}号",
-                  "special_trade": f"深公福特旅字第{n:05d}号",
-                  "entertainment": f"福文娱经字〔{year}〕第{n:05d}号"}[kind]
+        number = {
+            "business": ("92" if v["kind"] != "merchant" else "91")
+            + "440300MA5"
+            + "".join(alphabet[(n // 31**i) % 31] for i in range(6, -1, -1)),
+            "food": f"JY1440304{n:07d}",
+            "fire_safety": f"深福消安检字〔{year}〕第{n:05d}号",
+            "special_trade": f"深公福特旅字第{n:05d}号",
+            "entertainment": f"福文娱经字〔{year}〕第{n:05d}号",
+        }[kind]
         expires = None if years is None else issued.replace(year=issued.year + years, day=min(issued.day, 28))
         revoked = rnd.random() < (0.5 if v["status"] == "closed" and kind == "business" else 0.01)
         status = "revoked" if revoked else ("expired" if expires and expires < REFERENCE_DATE else "valid")
-        out.append({"venue_code": v["code"], "kind": kind, "number": number, "issued_on": issued,
-                    "expires_on": expires, "issuer_department_code": issuer, "status": status})
+        out.append(
+            {
+                "venue_code": v["code"],
+                "kind": kind,
+                "number": number,
+                "issued_on": issued,
+                "expires_on": expires,
+                "issuer_department_code": issuer,
+                "status": status,
+            }
+        )
 
     for v in venues:
         add(v, "business", "market_supervision", date(2008, 1, 1), None if rnd.random() < 0.7 else 20)
@@ -356,8 +470,10 @@ def _road_segments(district: BaseGeometry) -> list[tuple[np.ndarray, np.ndarray,
     for ew, roads in ((True, nm.ROADS_EW), (False, nm.ROADS_NS)):
         coords = [PROJ.to_metres(0, c)[1] if ew else PROJ.to_metres(c, 0)[0] for _, c in roads]
         lines += [(name, True, ew, c) for (name, _), c in zip(roads, coords, strict=True)]
-        lines += [(f"{a[0]}{'南' if ew else '东'}侧支路", False, ew, (ca + cb) / 2)
-                  for a, ca, cb in zip(roads, coords, coords[1:], strict=False)]
+        lines += [
+            (f"{a[0]}{'南' if ew else '东'}侧支路", False, ew, (ca + cb) / 2)
+            for a, ca, cb in zip(roads, coords, coords[1:], strict=False)
+        ]
     out = []
     for name, major, ew, c in lines:
         ends = [(minx - 10, c), (maxx + 10, c)] if ew else [(c, miny - 10), (c, maxy + 10)]
@@ -369,8 +485,9 @@ def _road_segments(district: BaseGeometry) -> list[tuple[np.ndarray, np.ndarray,
     return out
 
 
-def _along(rng: np.random.Generator, segs: list[Any], n: int, offset: tuple[float, float], major_only: bool
-           ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _along(
+    rng: np.random.Generator, segs: list[Any], n: int, offset: tuple[float, float], major_only: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``n`` points at random along the roads, offset sideways (either side) by a distance in ``offset``."""
     use = [s for s in segs if s[3] or not major_only]
     a, b = np.array([s[0] for s in use]), np.array([s[1] for s in use])
@@ -384,8 +501,14 @@ def _along(rng: np.random.Generator, segs: list[Any], n: int, offset: tuple[floa
     return lon, lat, [use[i][2] for i in k]
 
 
-def _facilities(rnd: random.Random, rng: np.random.Generator, scale: float, district: BaseGeometry,
-                streets: list[Any], communities: list[Any]) -> list[Row]:
+def _facilities(
+    rnd: random.Random,
+    rng: np.random.Generator,
+    scale: float,
+    district: BaseGeometry,
+    streets: list[Any],
+    communities: list[Any],
+) -> list[Row]:
     """Facilities along a synthetic road network (signals at junctions), a share scattered; inside only."""
     segs = _road_segments(district)
     shapely.prepare(district)
@@ -423,17 +546,27 @@ def _facilities(rnd: random.Random, rng: np.random.Generator, scale: float, dist
             key = (dept, int(street_idx[i]))
             if key not in people:
                 people[key] = nm.person_name(rnd, rnd.choice("MF"))
-            out.append({
-                "code": code, "kind": kind, "name": f"{cn} {code} ({place})", "lon": float(lon[i]),
-                "lat": float(lat[i]), "owner_department_code": dept, "responsible_person": people[key],
-                "responsible_phone": nm.landline(f"{dept}:{key[1]}"),
-                "installed_on": _day(rnd, date(2000, 1, 1), date(2018, 6, 30)), "settings": settings,
-                "status": rnd.choices(("in_service", "damaged", "removed"), weights=(96, 3.5, 0.5))[0]})
+            out.append(
+                {
+                    "code": code,
+                    "kind": kind,
+                    "name": f"{cn} {code} ({place})",
+                    "lon": float(lon[i]),
+                    "lat": float(lat[i]),
+                    "owner_department_code": dept,
+                    "responsible_person": people[key],
+                    "responsible_phone": nm.landline(f"{dept}:{key[1]}"),
+                    "installed_on": _day(rnd, date(2000, 1, 1), date(2018, 6, 30)),
+                    "settings": settings,
+                    "status": rnd.choices(("in_service", "damaged", "removed"), weights=(96, 3.5, 0.5))[0],
+                }
+            )
     return out
 
 
-def generate(areas: Iterable[Any], departments: Iterable[Row], *, seed: int = 20180709, scale: float = 1.0
-             ) -> DemoDistrict:
+def generate(
+    areas: Iterable[Any], departments: Iterable[Row], *, seed: int = 20180709, scale: float = 1.0
+) -> DemoDistrict:
     """Generate the demo registry. Pure and deterministic; ``scale`` shrinks everything but Shuiwei."""
     areas = list(areas)
     dept_codes = {d["code"] for d in departments}
@@ -451,8 +584,11 @@ def generate(areas: Iterable[Any], departments: Iterable[Row], *, seed: int = 20
     # Shuiwei: buildings, units on every floor, households filled to exactly SHUIWEI_RESIDENTS.
     rnd, rng = _gens(seed, 1)
     sw = _shuiwei_buildings(rnd, rng, village, shuiwei_street)
-    sw_units = [u for b in sw for u in _units_for(rnd, b, rnd.randint(3, 6),
-                                                  0.9 if b["use"] == "mixed" else 0.7, (8, 88, 4))]
+    sw_units = [
+        u
+        for b in sw
+        for u in _units_for(rnd, b, rnd.randint(3, 6), 0.9 if b["use"] == "mixed" else 0.7, (8, 88, 4))
+    ]
     ground = [u for u in sw_units if u["floor"] == 1]
     rnd, rng = _gens(seed, 2)
     hotel_b = rng.choice(len(sw), size=80, replace=False)

@@ -125,7 +125,9 @@ class Venue(_Located, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(32), index=True)  # small_shop|small_hotel|small_entertainment|merchant
+    kind: Mapped[str] = mapped_column(
+        String(32), index=True
+    )  # small_shop|small_hotel|small_entertainment|merchant
     category: Mapped[str] = mapped_column(String(64))
     building_id: Mapped[int | None] = mapped_column(ForeignKey("registry_building.id"), index=True)
     address: Mapped[str] = mapped_column(String(300))

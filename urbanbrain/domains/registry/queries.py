@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.core.geodesy import haversine_m
+from urbanbrain.core.geodesy import haversine_m_array
 from urbanbrain.core.models import Department
 from urbanbrain.domains.registry import access, spatial
 from urbanbrain.domains.registry.models import Area, Building, Facility, Licence, Resident, Unit, Venue
@@ -46,8 +46,10 @@ def _not_found(what: str) -> UrbanBrainError:
 
 # --- areas and departments ---------------------------------------------------------------------------
 
-def list_areas(session: Session, *, level: str | None, parent_code: str | None, page: int,
-               page_size: int) -> PageOf:
+
+def list_areas(
+    session: Session, *, level: str | None, parent_code: str | None, page: int, page_size: int
+) -> PageOf:
     stmt = select(Area)
     if level:
         stmt = stmt.where(Area.level == level)
@@ -65,9 +67,16 @@ def get_area(session: Session, code: str) -> Area:
 
 def area_public(area: Area) -> dict[str, Any]:
     return {
-        "id": area.id, "code": area.code, "name": area.name, "name_en": area.name_en, "level": area.level,
-        "parent_code": area.parent_code, "approximate": area.approximate, "area_km2": area.area_km2,
-        "bbox": [area.min_lon, area.min_lat, area.max_lon, area.max_lat], "properties": area.properties,
+        "id": area.id,
+        "code": area.code,
+        "name": area.name,
+        "name_en": area.name_en,
+        "level": area.level,
+        "parent_code": area.parent_code,
+        "approximate": area.approximate,
+        "area_km2": area.area_km2,
+        "bbox": [area.min_lon, area.min_lat, area.max_lon, area.max_lat],
+        "properties": area.properties,
         "version": area.version,
     }
 
@@ -78,11 +87,17 @@ def area_feature(area: Area, simplify_m: float = 0.0) -> dict[str, Any]:
         geom = geom.simplify(simplify_m / METRES_PER_DEGREE_LAT, preserve_topology=True)
     props = area_public(area)
     props.pop("bbox")
-    return {"type": "Feature", "id": area.code, "geometry": shapely.geometry.mapping(geom), "properties": props}
+    return {
+        "type": "Feature",
+        "id": area.code,
+        "geometry": shapely.geometry.mapping(geom),
+        "properties": props,
+    }
 
 
-def list_departments(session: Session, *, kind: str | None, area_code: str | None, page: int,
-                     page_size: int) -> PageOf:
+def list_departments(
+    session: Session, *, kind: str | None, area_code: str | None, page: int, page_size: int
+) -> PageOf:
     stmt = select(Department)
     if kind:
         stmt = stmt.where(Department.kind == kind)
@@ -102,12 +117,19 @@ def locate(platform: Platform, session: Session, lon: float, lat: float) -> dict
     lookup = spatial.get_lookup(platform, session)
     lookup.check(lon, lat)
     where = lookup.locate(lon, lat)
-    return {"lon": lon, "lat": lat, "street_code": where.street_code, "community_code": where.community_code,
-            "grid_code": where.grid_code, "street_name": lookup.names.get(where.street_code or ""),
-            "community_name": lookup.names.get(where.community_code or "")}
+    return {
+        "lon": lon,
+        "lat": lat,
+        "street_code": where.street_code,
+        "community_code": where.community_code,
+        "grid_code": where.grid_code,
+        "street_name": lookup.names.get(where.street_code or ""),
+        "community_name": lookup.names.get(where.community_code or ""),
+    }
 
 
 # --- located records ---------------------------------------------------------------------------------
+
 
 def _area_clause(model: Any, area: Area) -> Any:
     """Membership by the codes derived on write; the village uses its own column for buildings."""
@@ -121,8 +143,14 @@ def _area_clause(model: Any, area: Area) -> Any:
     return None  # the district: everything
 
 
-def located_stmt(model: Any, principal: Principal, *, area: Area | None = None,
-                 filters: dict[str, Any] | None = None, q: str | None = None) -> Select[Any]:
+def located_stmt(
+    model: Any,
+    principal: Principal,
+    *,
+    area: Area | None = None,
+    filters: dict[str, Any] | None = None,
+    q: str | None = None,
+) -> Select[Any]:
     stmt = select(model).where(access.row_filter(principal, model))
     if area is not None:
         clause = _area_clause(model, area)
@@ -140,13 +168,27 @@ def get_by_code(session: Session, principal: Principal, model: Any, code: str, w
     row = session.scalar(select(model).where(model.code == code))
     if row is None:
         raise _not_found(f"{what} {code}")
-    access.check_row(principal, street_code=row.street_code, community_code=row.community_code,
-                     owner_department_id=getattr(row, "owner_department_id", None))
+    access.check_row(
+        principal,
+        street_code=row.street_code,
+        community_code=row.community_code,
+        owner_department_id=getattr(row, "owner_department_id", None),
+    )
     return row
 
 
-def nearby(session: Session, platform: Platform, principal: Principal, model: Any, lon: float, lat: float,
-           radius_m: float, *, kind: str | None = None, limit: int = 500) -> list[tuple[Any, float]]:
+def nearby(
+    session: Session,
+    platform: Platform,
+    principal: Principal,
+    model: Any,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    *,
+    kind: str | None = None,
+    limit: int = 500,
+) -> list[tuple[Any, float]]:
     """Rows within ``radius_m`` metres, nearest first: an indexed bounding box, then exact distance."""
     spatial.get_lookup(platform, session).check(lon, lat)
     if not (0 < radius_m <= MAX_RADIUS_M) or math.isnan(radius_m):
@@ -161,54 +203,100 @@ def nearby(session: Session, platform: Platform, principal: Principal, model: An
         return []
     lons = np.fromiter((r.lon for r in rows), float, len(rows))
     lats = np.fromiter((r.lat for r in rows), float, len(rows))
-    dist = haversine_m(lon, lat, lons, lats)
+    dist = haversine_m_array(lon, lat, lons, lats)
     order = np.argsort(dist, kind="stable")
     return [(rows[i], float(dist[i])) for i in order if dist[i] <= radius_m][:limit]
 
 
 # --- public shapes -----------------------------------------------------------------------------------
 
+
 def building_public(platform: Platform, principal: Principal, b: Building) -> dict[str, Any]:
     return {
-        "id": b.id, "code": b.code, "name": b.name, "address": b.address, "lon": b.lon, "lat": b.lat,
-        "street_code": b.street_code, "community_code": b.community_code, "grid_code": b.grid_code,
-        "floors": b.floors, "use": b.use, "structure": b.structure, "built_year": b.built_year,
-        "village_code": b.village_code, "owner_name": access.show_name(principal, b.owner_name)
-        if b.owner_name else None, "owner_phone": access.show_phone(platform.protector, principal, b.owner_phone),
-        "properties": b.properties, "updated_at": b.updated_at, "version": b.version,
+        "id": b.id,
+        "code": b.code,
+        "name": b.name,
+        "address": b.address,
+        "lon": b.lon,
+        "lat": b.lat,
+        "street_code": b.street_code,
+        "community_code": b.community_code,
+        "grid_code": b.grid_code,
+        "floors": b.floors,
+        "use": b.use,
+        "structure": b.structure,
+        "built_year": b.built_year,
+        "village_code": b.village_code,
+        "owner_name": access.show_name(principal, b.owner_name) if b.owner_name else None,
+        "owner_phone": access.show_phone(platform.protector, principal, b.owner_phone),
+        "properties": b.properties,
+        "updated_at": b.updated_at,
+        "version": b.version,
     }
 
 
 def venue_public(session: Session, platform: Platform, principal: Principal, v: Venue) -> dict[str, Any]:
     licences = session.scalars(select(Licence).where(Licence.venue_id == v.id).order_by(Licence.id)).all()
-    building_code = session.scalar(select(Building.code).where(Building.id == v.building_id)) if v.building_id \
-        else None
+    building_code = (
+        session.scalar(select(Building.code).where(Building.id == v.building_id)) if v.building_id else None
+    )
     return {
-        "id": v.id, "code": v.code, "name": v.name, "kind": v.kind, "category": v.category,
-        "building_code": building_code, "address": v.address, "lon": v.lon, "lat": v.lat,
-        "street_code": v.street_code, "community_code": v.community_code, "grid_code": v.grid_code,
+        "id": v.id,
+        "code": v.code,
+        "name": v.name,
+        "kind": v.kind,
+        "category": v.category,
+        "building_code": building_code,
+        "address": v.address,
+        "lon": v.lon,
+        "lat": v.lat,
+        "street_code": v.street_code,
+        "community_code": v.community_code,
+        "grid_code": v.grid_code,
         "operator_name": access.show_name(principal, v.operator_name) if v.operator_name else None,
         "operator_phone": access.show_phone(platform.protector, principal, v.operator_phone),
-        "employees": v.employees, "floor_area_m2": v.floor_area_m2, "status": v.status,
+        "employees": v.employees,
+        "floor_area_m2": v.floor_area_m2,
+        "status": v.status,
         "licences": [
-            {"id": lic.id, "kind": lic.kind, "number": lic.number, "issued_on": lic.issued_on,
-             "expires_on": lic.expires_on, "issuer_department_code": lic.issuer_department_code,
-             "status": lic.status} for lic in licences
+            {
+                "id": lic.id,
+                "kind": lic.kind,
+                "number": lic.number,
+                "issued_on": lic.issued_on,
+                "expires_on": lic.expires_on,
+                "issuer_department_code": lic.issuer_department_code,
+                "status": lic.status,
+            }
+            for lic in licences
         ],
         "version": v.version,
     }
 
 
-def facility_public(session: Session, f: Facility, departments: dict[int, Department] | None = None
-                    ) -> dict[str, Any]:
+def facility_public(
+    session: Session, f: Facility, departments: dict[int, Department] | None = None
+) -> dict[str, Any]:
     dept = (departments or {}).get(f.owner_department_id) or session.get(Department, f.owner_department_id)
     assert dept is not None
     return {
-        "id": f.id, "code": f.code, "kind": f.kind, "name": f.name, "lon": f.lon, "lat": f.lat,
-        "street_code": f.street_code, "community_code": f.community_code, "grid_code": f.grid_code,
-        "owner_department_code": dept.code, "owner_department_name": dept.name,
-        "responsible_person": f.responsible_person, "responsible_phone": f.responsible_phone,
-        "installed_on": f.installed_on, "settings": f.settings, "status": f.status, "version": f.version,
+        "id": f.id,
+        "code": f.code,
+        "kind": f.kind,
+        "name": f.name,
+        "lon": f.lon,
+        "lat": f.lat,
+        "street_code": f.street_code,
+        "community_code": f.community_code,
+        "grid_code": f.grid_code,
+        "owner_department_code": dept.code,
+        "owner_department_name": dept.name,
+        "responsible_person": f.responsible_person,
+        "responsible_phone": f.responsible_phone,
+        "installed_on": f.installed_on,
+        "settings": f.settings,
+        "status": f.status,
+        "version": f.version,
     }
 
 
@@ -219,18 +307,34 @@ def departments_by_id(session: Session) -> dict[int, Department]:
 def unit_public(session: Session, u: Unit, building_code: str | None = None) -> dict[str, Any]:
     code = building_code or session.scalar(select(Building.code).where(Building.id == u.building_id))
     count = session.scalar(select(func.count(Resident.id)).where(Resident.unit_id == u.id)) or 0
-    return {"id": u.id, "code": u.code, "building_code": code, "floor": u.floor, "number": u.number,
-            "kind": u.kind, "area_m2": u.area_m2, "tenure": u.tenure, "residents": count, "version": u.version}
+    return {
+        "id": u.id,
+        "code": u.code,
+        "building_code": code,
+        "floor": u.floor,
+        "number": u.number,
+        "kind": u.kind,
+        "area_m2": u.area_m2,
+        "tenure": u.tenure,
+        "residents": count,
+        "version": u.version,
+    }
 
 
-def resident_public(session: Session, platform: Platform, principal: Principal, r: Resident,
-                    unit_code: str | None = None) -> dict[str, Any]:
+def resident_public(
+    session: Session, platform: Platform, principal: Principal, r: Resident, unit_code: str | None = None
+) -> dict[str, Any]:
     code = unit_code or session.scalar(select(Unit.code).where(Unit.id == r.unit_id))
     return {
-        "id": r.id, "unit_code": code, "name": access.show_name(principal, r.name), "gender": r.gender,
-        "birth_year": r.birth_year, "relation": r.relation,
+        "id": r.id,
+        "unit_code": code,
+        "name": access.show_name(principal, r.name),
+        "gender": r.gender,
+        "birth_year": r.birth_year,
+        "relation": r.relation,
         "id_number": access.show_id_number(platform.protector, principal, r.id_number),
-        "phone": access.show_phone(platform.protector, principal, r.phone), "moved_in": r.moved_in,
+        "phone": access.show_phone(platform.protector, principal, r.phone),
+        "moved_in": r.moved_in,
         "version": r.version,
     }
 
@@ -266,17 +370,30 @@ def get_resident(session: Session, principal: Principal, resident_id: int) -> Re
 def feature(obj: Any, properties: dict[str, Any]) -> dict[str, Any]:
     """GeoJSON Feature: a building's footprint if known, else the point."""
     geom = getattr(obj, "footprint", None) or shapely.Point(obj.lon, obj.lat)
-    return {"type": "Feature", "id": obj.code, "geometry": shapely.geometry.mapping(geom),
-            "properties": properties}
+    return {
+        "type": "Feature",
+        "id": obj.code,
+        "geometry": shapely.geometry.mapping(geom),
+        "properties": properties,
+    }
 
 
 def counts(session: Session) -> dict[str, Any]:
     """Totals for the registry's summary (what the seed must produce, what the big screen shows)."""
     out: dict[str, Any] = {}
     out["areas"] = dict(session.execute(select(Area.level, func.count()).group_by(Area.level)).all())
-    out["departments"] = dict(session.execute(select(Department.kind, func.count()).group_by(Department.kind)).all())
-    for name, model in (("buildings", Building), ("units", Unit), ("residents", Resident), ("licences", Licence)):
+    out["departments"] = dict(
+        session.execute(select(Department.kind, func.count()).group_by(Department.kind)).all()
+    )
+    for name, model in (
+        ("buildings", Building),
+        ("units", Unit),
+        ("residents", Resident),
+        ("licences", Licence),
+    ):
         out[name] = session.scalar(select(func.count(model.id))) or 0
     out["venues"] = dict(session.execute(select(Venue.kind, func.count()).group_by(Venue.kind)).all())
-    out["facilities"] = dict(session.execute(select(Facility.kind, func.count()).group_by(Facility.kind)).all())
+    out["facilities"] = dict(
+        session.execute(select(Facility.kind, func.count()).group_by(Facility.kind)).all()
+    )
     return out

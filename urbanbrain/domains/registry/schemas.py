@@ -12,8 +12,17 @@ T = TypeVar("T")
 BuildingUse = Literal["residential", "commercial", "mixed", "office", "industrial", "public"]
 VenueKind = Literal["small_shop", "small_hotel", "small_entertainment", "merchant"]
 FacilityKind = Literal[
-    "street_light", "manhole_cover", "rubbish_bin", "newsstand", "fire_hydrant", "guard_rail", "bus_shelter",
-    "traffic_signal", "bench", "public_toilet", "camera_pole",
+    "street_light",
+    "manhole_cover",
+    "rubbish_bin",
+    "newsstand",
+    "fire_hydrant",
+    "guard_rail",
+    "bus_shelter",
+    "traffic_signal",
+    "bench",
+    "public_toilet",
+    "camera_pole",
 ]
 AreaLevel = Literal["district", "street", "community", "grid_cell", "village"]
 DepartmentKind = Literal["functional", "street_office", "community_station"]
@@ -43,6 +52,7 @@ class Location(BaseModel):
 
 
 # --- areas -------------------------------------------------------------------------------------------
+
 
 class AreaCreate(_Strict):
     code: str = Field(min_length=1, max_length=32)
@@ -80,6 +90,7 @@ class AreaPublic(BaseModel):
 
 # --- departments -------------------------------------------------------------------------------------
 
+
 class DepartmentCreate(_Strict):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=200)
@@ -111,6 +122,7 @@ class DepartmentPublic(BaseModel):
 
 
 # --- buildings ---------------------------------------------------------------------------------------
+
 
 class BuildingCreate(Located):
     code: str = Field(min_length=1, max_length=40)
@@ -163,6 +175,7 @@ class BuildingPublic(Location):
 
 
 # --- units and residents -----------------------------------------------------------------------------
+
 
 class UnitCreate(_Strict):
     code: str = Field(min_length=1, max_length=48)
@@ -227,6 +240,7 @@ class ResidentPublic(BaseModel):
 
 
 # --- venues and licences -----------------------------------------------------------------------------
+
 
 class LicenceCreate(_Strict):
     kind: LicenceKind
@@ -293,6 +307,7 @@ class VenuePublic(Location):
 
 
 # --- facilities --------------------------------------------------------------------------------------
+
 
 class FacilityCreate(Located):
     code: str | None = Field(default=None, max_length=40, description="Public QR code; generated if omitted.")

@@ -26,7 +26,9 @@ from urbanbrain.domains.registry.models import Area, Building, Facility, Licence
 register_messages(
     {
         "registry.already_seeded": (
-            409, "辖区 {code} 已载入，无需重复。", "The district {code} is already loaded."
+            409,
+            "辖区 {code} 已载入，无需重复。",
+            "The district {code} is already loaded.",
         ),
     }
 )
@@ -48,8 +50,9 @@ def _ids(session: Session, model: Any) -> dict[str, int]:
     return {code: id_ for code, id_ in session.execute(select(model.code, model.id))}
 
 
-def do_seed_futian(session: Session, platform: Platform, actor: Principal, *, scale: float = 1.0,
-                   seed: int = 20180709) -> dict[str, int]:
+def do_seed_futian(
+    session: Session, platform: Platform, actor: Principal, *, scale: float = 1.0, seed: int = 20180709
+) -> dict[str, int]:
     """Areas, departments and the generated demo records, in one transaction."""
     from urbanbrain.domains.registry.demo_seed import generate
     from urbanbrain.domains.registry.departments import demo_departments
@@ -63,11 +66,24 @@ def do_seed_futian(session: Session, platform: Platform, actor: Principal, *, sc
     area_rows = []
     for a in areas:
         min_lon, min_lat, max_lon, max_lat = a.geometry.bounds
-        area_rows.append({"code": a.code, "name": a.name, "name_en": a.name_en, "level": a.level,
-                          "parent_code": a.parent_code, "approximate": a.approximate, "geom": a.geometry,
-                          "min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat,
-                          "area_km2": round(area_km2(a.geometry), 6), "properties": dict(a.properties),
-                          "version": 1})
+        area_rows.append(
+            {
+                "code": a.code,
+                "name": a.name,
+                "name_en": a.name_en,
+                "level": a.level,
+                "parent_code": a.parent_code,
+                "approximate": a.approximate,
+                "geom": a.geometry,
+                "min_lon": min_lon,
+                "min_lat": min_lat,
+                "max_lon": max_lon,
+                "max_lat": max_lat,
+                "area_km2": round(area_km2(a.geometry), 6),
+                "properties": dict(a.properties),
+                "version": 1,
+            }
+        )
     _bulk(session, Area, area_rows)
     existing = set(session.scalars(select(Department.code)))
     depts = [dict(d, active=True, version=1) for d in demo_departments(areas) if d["code"] not in existing]
@@ -83,52 +99,92 @@ def do_seed_futian(session: Session, platform: Platform, actor: Principal, *, sc
 
     def located(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         where = lookup.locate_many(np.array([r["lon"] for r in rows]), np.array([r["lat"] for r in rows]))
-        return [dict(r, street_code=w.street_code, community_code=w.community_code, grid_code=w.grid_code,
-                     **stamp) for r, w in zip(rows, where, strict=True)]
+        return [
+            dict(
+                r, street_code=w.street_code, community_code=w.community_code, grid_code=w.grid_code, **stamp
+            )
+            for r, w in zip(rows, where, strict=True)
+        ]
 
     buildings = located([dict(b, owner_phone=seal(b["owner_phone"])) for b in demo.buildings])
     _bulk(session, Building, buildings)
     building_ids = _ids(session, Building)
 
-    units = [dict({k: v for k, v in u.items() if k != "building_code"}, building_id=building_ids[u["building_code"]],
-                  **stamp) for u in demo.units]
+    units = [
+        dict(
+            {k: v for k, v in u.items() if k != "building_code"},
+            building_id=building_ids[u["building_code"]],
+            **stamp,
+        )
+        for u in demo.units
+    ]
     _bulk(session, Unit, units)
     unit_ids = _ids(session, Unit)
 
     residents = []
     for r in demo.residents:
         row = {k: v for k, v in r.items() if k != "unit_code"}
-        row.update(unit_id=unit_ids[r["unit_code"]], id_number=seal(r["id_number"]),
-                   id_number_index=index(r["id_number"]), phone=seal(r["phone"]), **stamp)
+        row.update(
+            unit_id=unit_ids[r["unit_code"]],
+            id_number=seal(r["id_number"]),
+            id_number_index=index(r["id_number"]),
+            phone=seal(r["phone"]),
+            **stamp,
+        )
         residents.append(row)
     _bulk(session, Resident, residents)
 
-    venues = located([
-        dict({k: v for k, v in v.items() if k != "building_code"},
-             building_id=building_ids.get(v["building_code"]) if v.get("building_code") else None,
-             operator_phone=seal(v["operator_phone"]))
-        for v in demo.venues
-    ])
+    venues = located(
+        [
+            dict(
+                {k: v for k, v in v.items() if k != "building_code"},
+                building_id=building_ids.get(v["building_code"]) if v.get("building_code") else None,
+                operator_phone=seal(v["operator_phone"]),
+            )
+            for v in demo.venues
+        ]
+    )
     _bulk(session, Venue, venues)
     venue_ids = _ids(session, Venue)
-    licences = [dict({k: v for k, v in lic.items() if k != "venue_code"}, venue_id=venue_ids[lic["venue_code"]])
-                for lic in demo.licences]
+    licences = [
+        dict({k: v for k, v in lic.items() if k != "venue_code"}, venue_id=venue_ids[lic["venue_code"]])
+        for lic in demo.licences
+    ]
     _bulk(session, Licence, licences)
 
     dept_ids = _ids(session, Department)
-    facilities = located([
-        dict({k: v for k, v in f.items() if k != "owner_department_code"},
-             owner_department_id=dept_ids[f["owner_department_code"]])
-        for f in demo.facilities
-    ])
+    facilities = located(
+        [
+            dict(
+                {k: v for k, v in f.items() if k != "owner_department_code"},
+                owner_department_id=dept_ids[f["owner_department_code"]],
+            )
+            for f in demo.facilities
+        ]
+    )
     _bulk(session, Facility, facilities)
 
-    counts = {"areas": len(area_rows), "departments": len(depts), "buildings": len(buildings),
-              "units": len(units), "residents": len(residents), "venues": len(venues), "licences": len(licences),
-              "facilities": len(facilities)}
+    counts = {
+        "areas": len(area_rows),
+        "departments": len(depts),
+        "buildings": len(buildings),
+        "units": len(units),
+        "residents": len(residents),
+        "venues": len(venues),
+        "licences": len(licences),
+        "facilities": len(facilities),
+    }
     digest = hashlib.sha256(repr(sorted(b["code"] for b in buildings)).encode()).hexdigest()
-    record(session, platform.clock, actor, action="registry.district.seed", entity_type="district",
-           entity_id=district.code, before=None, after={"counts": counts, "scale": scale, "seed": seed,
-                                                        "building_codes_sha256": digest},
-           event=events.DISTRICT_SEEDED, payload={"code": district.code, "counts": counts})
+    record(
+        session,
+        platform.clock,
+        actor,
+        action="registry.district.seed",
+        entity_type="district",
+        entity_id=district.code,
+        before=None,
+        after={"counts": counts, "scale": scale, "seed": seed, "building_codes_sha256": digest},
+        event=events.DISTRICT_SEEDED,
+        payload={"code": district.code, "counts": counts},
+    )
     return counts

@@ -38,14 +38,20 @@ NOWHERE = Located(None, None, None)
 class AreaLookup:
     """Everything needed to place a point: the district outline and an index over the grid cells."""
 
-    def __init__(self, district: BaseGeometry | None, cells: list[tuple[str, str, str, BaseGeometry]],
-                 names: dict[str, str]) -> None:
+    def __init__(
+        self,
+        district: BaseGeometry | None,
+        cells: list[tuple[str, str | None, str | None, BaseGeometry]],
+        names: dict[str, str],
+    ) -> None:
         self.district = district
         if district is not None:
             shapely.prepare(district)
         self.cells = cells  # (grid code, community code, street code, geometry)
         self.names = names
         self.index = AreaIndex(list(range(len(cells))), [c[3] for c in cells]) if cells else None
+        # One shared answer per cell, NOWHERE last so that the index's -1 ("none") maps to it directly.
+        self._answers = [Located(street, community, grid) for grid, community, street, _ in cells] + [NOWHERE]
 
     @classmethod
     def from_session(cls, session: Session) -> AreaLookup:
@@ -61,17 +67,23 @@ class AreaLookup:
         return cls(district, cells, names)
 
     def contains_district(self, lon: float, lat: float) -> bool:
-        return self.district is None or bool(shapely.contains_xy(self.district, lon, lat))
+        # intersects, not contains: a point on the outline is inside, as the cell index treats it.
+        return self.district is None or bool(shapely.intersects_xy(self.district, lon, lat))
 
     def check(self, lon: float, lat: float) -> None:
         """Refuse NaN, out-of-range, swapped and out-of-district coordinates with a clear reason."""
-        if not (isinstance(lon, int | float) and isinstance(lat, int | float)) or not (
-            math.isfinite(lon) and math.isfinite(lat)
-        ):
+        try:
+            lon, lat = float(lon), float(lat)
+        except (TypeError, ValueError):
+            raise UrbanBrainError("geo.not_a_number", lon=lon, lat=lat) from None
+        if not (math.isfinite(lon) and math.isfinite(lat)):
             raise UrbanBrainError("geo.not_a_number", lon=lon, lat=lat)
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            if -90 <= lon <= 90 and -180 <= lat <= 180 and self.district is not None and self.contains_district(
-                lat, lon
+            if (
+                -90 <= lon <= 90
+                and -180 <= lat <= 180
+                and self.district is not None
+                and self.contains_district(lat, lon)
             ):
                 raise UrbanBrainError("geo.lat_lon_swapped", lon=lon, lat=lat)
             raise UrbanBrainError("geo.out_of_range")
@@ -85,22 +97,16 @@ class AreaLookup:
         if self.index is None:
             return NOWHERE
         i = self.index.lookup(lon, lat)
-        if i is None:
-            return NOWHERE
-        grid, community, street, _ = self.cells[i]
-        return Located(street, community, grid)
+        return self._answers[-1 if i is None else i]
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> list[Located]:
         if self.index is None:
             return [NOWHERE] * len(lons)
-        out = []
-        for i in self.index.lookup_many(np.asarray(lons, float), np.asarray(lats, float)).tolist():
-            if i < 0:
-                out.append(NOWHERE)
-            else:
-                grid, community, street, _ = self.cells[i]
-                out.append(Located(street, community, grid))
-        return out
+        answers = self._answers
+        return [
+            answers[i]
+            for i in self.index.lookup_many(np.asarray(lons, float), np.asarray(lats, float)).tolist()
+        ]
 
 
 def get_lookup(platform: Platform, session: Session) -> AreaLookup:
@@ -125,7 +131,9 @@ def parse_geojson_geometry(value: dict[str, object], allowed: tuple[str, ...]) -
     except Exception as exc:
         raise UrbanBrainError("geo.bad_geometry", reason=f"not GeoJSON ({type(exc).__name__})") from None
     if geom.geom_type not in allowed:
-        raise UrbanBrainError("geo.bad_geometry", reason=f"expected {' or '.join(allowed)}, got {geom.geom_type}")
+        raise UrbanBrainError(
+            "geo.bad_geometry", reason=f"expected {' or '.join(allowed)}, got {geom.geom_type}"
+        )
     if geom.is_empty or not geom.is_valid:
         raise UrbanBrainError("geo.bad_geometry", reason=shapely.is_valid_reason(geom))
     return geom
