@@ -28,8 +28,7 @@ class SimulatedClock:
     """
 
     def __init__(self, start: datetime, speed: float = 1.0) -> None:
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
         if speed < 0:
             raise ValueError("speed must be >= 0")
         self._lock = threading.Lock()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from functools import cached_property
 from pathlib import Path
 
@@ -42,12 +44,20 @@ class Settings(BaseSettings):
     def _key_file(self, name: str, nbytes: int) -> str:
         """Read or create a random key file, so a fresh install never runs on a known default secret."""
         path = self.ensure_data_dir() / "keys" / name
-        if path.exists():
-            return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: of several workers starting at once, exactly one creates the key, the rest read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):
+                value = path.read_text().strip()
+                if value:
+                    return value
+                time.sleep(0.01)  # the creator has not written it yet
+            raise RuntimeError(f"key file {path} is empty") from None
         value = secrets.token_hex(nbytes)
-        path.write_text(value)
-        path.chmod(0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
         return value
 
     @cached_property

@@ -9,7 +9,21 @@ import hashlib
 import hmac
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from urbanbrain.core.errors import UrbanBrainError, register_messages
+
+register_messages(
+    {
+        "protect.wrong_key": (
+            500,
+            "受保护字段无法解密：服务器的 URBANBRAIN_PII_KEY 与加密时所用密钥不同。请管理员恢复原密钥。",
+            "A protected field cannot be decrypted: the server's URBANBRAIN_PII_KEY differs from the key it "
+            "was sealed with. The administrator must restore the original key.",
+        ),
+    }
+)
 
 
 class Protector:
@@ -31,7 +45,10 @@ class Protector:
         if sealed is None:
             return None
         raw = base64.b64decode(sealed)
-        return self._aead.decrypt(raw[:12], raw[12:], None).decode()
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], None).decode()
+        except InvalidTag:
+            raise UrbanBrainError("protect.wrong_key") from None
 
     def index(self, plaintext: str | None) -> str | None:
         if plaintext is None:

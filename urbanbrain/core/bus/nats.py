@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import nats
+import nats.js.errors
 from nats.js.api import StreamConfig
 
 from urbanbrain.core.bus import Event, Handler
@@ -45,11 +46,17 @@ class NatsBus:
     async def _connect(self) -> None:
         self._nc = await nats.connect(self.server, max_reconnect_attempts=-1)
         self._js = self._nc.jetstream()
-        subjects = [self.prefix + ">"]
+        subject = self.prefix + ">"
         try:
-            await self._js.add_stream(StreamConfig(name=self.stream, subjects=subjects))
-        except Exception:
-            await self._js.update_stream(StreamConfig(name=self.stream, subjects=subjects))
+            info = await self._js.stream_info(self.stream)
+        except nats.js.errors.NotFoundError:
+            await self._js.add_stream(StreamConfig(name=self.stream, subjects=[subject]))
+            return
+        # An operator may have tuned the stream (retention, replicas): keep that, only add our subject.
+        subjects = list(info.config.subjects or [])
+        if subject not in subjects:
+            info.config.subjects = subjects + [subject]
+            await self._js.update_stream(info.config)
 
     def subject(self, event_type: str) -> str:
         return self.prefix + event_type

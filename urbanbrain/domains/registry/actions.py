@@ -21,6 +21,7 @@ from urbanbrain.domains.registry import events, spatial
 from urbanbrain.domains.registry.access import check_row
 from urbanbrain.domains.registry.models import Area, Building, Facility, Licence, Resident, Unit, Venue
 from urbanbrain.domains.registry.schemas import (
+    FACILITY_CODE_PREFIX,
     AreaCreate,
     AreaUpdate,
     BuildingCreate,
@@ -54,23 +55,10 @@ register_messages(
     }
 )
 
-FACILITY_PREFIX = {
-    "street_light": "SL",
-    "manhole_cover": "MH",
-    "rubbish_bin": "RB",
-    "newsstand": "NS",
-    "fire_hydrant": "FH",
-    "guard_rail": "GR",
-    "bus_shelter": "BS",
-    "traffic_signal": "TS",
-    "bench": "BN",
-    "public_toilet": "PT",
-    "camera_pole": "CP",
-}
 PARENT_LEVEL = {"street": "district", "community": "street", "grid_cell": "community", "village": "community"}
-BUILDING_PROTECTED = ("owner_phone",)
-VENUE_PROTECTED = ("operator_phone",)
-RESIDENT_PROTECTED = ("id_number", "phone", "id_number_index")
+BUILDING_PROTECTED = ("owner_name", "owner_phone")
+VENUE_PROTECTED = ("operator_name", "operator_phone")
+RESIDENT_PROTECTED = ("name", "id_number", "phone", "id_number_index")
 
 
 def _unique(session: Session, model: Any, code: str) -> None:
@@ -602,7 +590,7 @@ def do_update_venue(
 
 
 def next_facility_code(session: Session, kind: str) -> str:
-    prefix = f"FT-{FACILITY_PREFIX[kind]}-"
+    prefix = f"FT-{FACILITY_CODE_PREFIX[kind]}-"
     last = session.scalar(select(func.max(Facility.code)).where(Facility.code.like(prefix + "%")))
     n = int(last[len(prefix) :]) + 1 if last and re.fullmatch(r"\d+", last[len(prefix) :]) else 1
     return f"{prefix}{n:06d}"

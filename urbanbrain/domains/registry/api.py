@@ -96,7 +96,11 @@ def area_features(
     model = queries.LAYERS[layer]
     filters = {"kind": kind} if kind and model is not Building else None
     p = queries.paged(
-        session, queries.located_stmt(model, principal, area=area, filters=filters), page, page_size, model.id
+        session,
+        queries.located_stmt(session, model, principal, area=area, filters=filters),
+        page,
+        page_size,
+        model.id,
     )
     return _collection(p, [queries.feature(r, _layer_props(session, platform, principal, r)) for r in p.rows])
 
@@ -240,7 +244,7 @@ def list_buildings(
     }
     p = queries.paged(
         session,
-        queries.located_stmt(Building, principal, filters=filters, q=q),
+        queries.located_stmt(session, Building, principal, filters=filters, q=q),
         page,
         page_size,
         Building.code,
@@ -414,7 +418,11 @@ def list_venues(
         "status": status,
     }
     p = queries.paged(
-        session, queries.located_stmt(Venue, principal, filters=filters, q=q), page, page_size, Venue.code
+        session,
+        queries.located_stmt(session, Venue, principal, filters=filters, q=q),
+        page,
+        page_size,
+        Venue.code,
     )
     return _page(p, [queries.venue_public(session, platform, principal, v) for v in p.rows])
 
@@ -492,7 +500,7 @@ def list_facilities(
         filters["owner_department_id"] = queries.get_department(session, owner_department_code).id
     p = queries.paged(
         session,
-        queries.located_stmt(Facility, principal, filters=filters, q=q),
+        queries.located_stmt(session, Facility, principal, filters=filters, q=q),
         page,
         page_size,
         Facility.code,

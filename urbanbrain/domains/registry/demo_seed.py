@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from urbanbrain.core.geodesy import LocalProjection
 from urbanbrain.domains.registry import demo_names as nm
+from urbanbrain.domains.registry.schemas import FACILITY_CODE_PREFIX
 
 Row = dict[str, Any]
 
@@ -37,19 +38,19 @@ OTHER_BUILDINGS = 4_000
 OTHER_VENUES = 2_000
 PROJ = LocalProjection(114.05, 22.54)
 
-# kind: (count at scale 1.0, code abbreviation, Chinese name, owning department code)
-FACILITIES: dict[str, tuple[int, str, str, str]] = {
-    "street_light": (12_000, "SL", "路灯", "roads_facilities"),
-    "manhole_cover": (9_000, "MC", "井盖", "water"),
-    "rubbish_bin": (4_000, "RB", "垃圾桶", "urban_management"),
-    "fire_hydrant": (1_800, "FH", "消火栓", "water"),
-    "camera_pole": (1_500, "CP", "监控杆", "police"),
-    "guard_rail": (1_200, "GR", "护栏", "traffic"),
-    "bench": (800, "BE", "座椅", "urban_management"),
-    "bus_shelter": (600, "BS", "公交候车亭", "transport"),
-    "traffic_signal": (500, "TS", "交通信号灯", "traffic"),
-    "newsstand": (300, "NS", "报刊亭", "culture_tourism"),
-    "public_toilet": (150, "PT", "公共厕所", "urban_management"),
+# kind: (count at scale 1.0, Chinese name, owning department code); code prefixes are FACILITY_CODE_PREFIX's.
+FACILITIES: dict[str, tuple[int, str, str]] = {
+    "street_light": (12_000, "路灯", "roads_facilities"),
+    "manhole_cover": (9_000, "井盖", "water"),
+    "rubbish_bin": (4_000, "垃圾桶", "urban_management"),
+    "fire_hydrant": (1_800, "消火栓", "water"),
+    "camera_pole": (1_500, "监控杆", "police"),
+    "guard_rail": (1_200, "护栏", "traffic"),
+    "bench": (800, "座椅", "urban_management"),
+    "bus_shelter": (600, "公交候车亭", "transport"),
+    "traffic_signal": (500, "交通信号灯", "traffic"),
+    "newsstand": (300, "报刊亭", "culture_tourism"),
+    "public_toilet": (150, "公共厕所", "urban_management"),
 }
 
 
@@ -516,7 +517,7 @@ def _facilities(
     junction_names = [f"{e}与{s}交叉口" for e, _ in nm.ROADS_EW for s, _ in nm.ROADS_NS]
     people: dict[tuple[str, int], str] = {}
     out: list[Row] = []
-    for kind, (count, abbr, cn, owner) in FACILITIES.items():
+    for kind, (count, cn, owner) in FACILITIES.items():
         n = max(1, round(count * scale))
         share, offset, major = nm.FACILITY_PLACES[kind]
         lon, lat, names = np.empty(0), np.empty(0), list[str]()
@@ -539,7 +540,7 @@ def _facilities(
         street_idx = _locate([s.geometry for s in streets], lon, lat)
         comm_idx = _locate([c.geometry for c in communities], lon, lat)
         for i in range(n):
-            code = f"FT-{abbr}-{i + 1:06d}"
+            code = f"FT-{FACILITY_CODE_PREFIX[kind]}-{i + 1:06d}"
             place = names[i] or (communities[comm_idx[i]].name if comm_idx[i] >= 0 else "福田区")
             settings, override = nm.facility_settings(rnd, kind, names[i] or place)
             dept = override or owner
@@ -570,7 +571,7 @@ def generate(
     """Generate the demo registry. Pure and deterministic; ``scale`` shrinks everything but Shuiwei."""
     areas = list(areas)
     dept_codes = {d["code"] for d in departments}
-    needed = {f[3] for f in FACILITIES.values()} | {"roads_facilities", "market_supervision", "fire"}
+    needed = {f[2] for f in FACILITIES.values()} | {"roads_facilities", "market_supervision", "fire"}
     if needed - dept_codes:  # owners and issuers are referenced by code; fail here, not at insert time
         raise ValueError(f"departments missing: {sorted(needed - dept_codes)}")
     district = next(a.geometry for a in areas if a.level == "district")

@@ -220,7 +220,7 @@ def _read_text(name: str) -> str:
 
 
 def load_divisions() -> list[Division]:
-    """The official divisions (district, 11 streets, 94 communities) in file order."""
+    """The official divisions (district, 11 streets, 93 communities) in file order."""
     rows = csv.DictReader(_read_text("divisions.csv").splitlines())
     return [Division(r["level"], r["code"], r["name"], r["parent_code"]) for r in rows]
 

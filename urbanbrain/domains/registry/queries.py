@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.auth.principal import Principal
@@ -131,19 +131,29 @@ def locate(platform: Platform, session: Session, lon: float, lat: float) -> dict
 # --- located records ---------------------------------------------------------------------------------
 
 
-def _area_clause(model: Any, area: Area) -> Any:
-    """Membership by the codes derived on write; the village uses its own column for buildings."""
+def _area_clause(session: Session, model: Any, area: Area) -> Any:
+    """Membership by the codes derived on write; other zones (a village) by their outline."""
     column = {"street": model.street_code, "community": model.community_code, "grid_cell": model.grid_code}
     if area.level in column:
         return column[area.level] == area.code
-    if area.level == "village":
-        if model is Building:
-            return Building.village_code == area.code
-        return model.building_id.in_(select(Building.id).where(Building.village_code == area.code))
-    return None  # the district: everything
+    if area.level == "district":
+        return None  # everything
+    # A zone outside the hierarchy is small: its bounding box is indexed, the exact test runs here.
+    rows = session.execute(
+        select(model.id, model.lon, model.lat).where(
+            model.lon.between(area.min_lon, area.max_lon), model.lat.between(area.min_lat, area.max_lat)
+        )
+    ).all()
+    if not rows:
+        return false()
+    inside = shapely.intersects_xy(
+        area.geom, np.array([r.lon for r in rows]), np.array([r.lat for r in rows])
+    )
+    return model.id.in_([r.id for r, keep in zip(rows, inside.tolist(), strict=True) if keep] or [-1])
 
 
 def located_stmt(
+    session: Session,
     model: Any,
     principal: Principal,
     *,
@@ -153,7 +163,7 @@ def located_stmt(
 ) -> Select[Any]:
     stmt = select(model).where(access.row_filter(principal, model))
     if area is not None:
-        clause = _area_clause(model, area)
+        clause = _area_clause(session, model, area)
         if clause is not None:
             stmt = stmt.where(clause)
     for column, value in (filters or {}).items():
@@ -195,7 +205,7 @@ def nearby(
         raise UrbanBrainError("geo.radius_too_large", max=int(MAX_RADIUS_M))
     dlat = radius_m / METRES_PER_DEGREE_LAT
     dlon = dlat / math.cos(math.radians(lat))
-    stmt = located_stmt(model, principal, filters={"kind": kind} if kind else None).where(
+    stmt = located_stmt(session, model, principal, filters={"kind": kind} if kind else None).where(
         model.lon.between(lon - dlon, lon + dlon), model.lat.between(lat - dlat, lat + dlat)
     )
     rows = session.scalars(stmt).all()

@@ -24,6 +24,20 @@ FacilityKind = Literal[
     "public_toilet",
     "camera_pole",
 ]
+# The public QR code of a facility reads FT-<prefix>-<6 digits>; one table for the API and the demo seed.
+FACILITY_CODE_PREFIX: dict[str, str] = {
+    "street_light": "SL",
+    "manhole_cover": "MC",
+    "rubbish_bin": "RB",
+    "newsstand": "NS",
+    "fire_hydrant": "FH",
+    "guard_rail": "GR",
+    "bus_shelter": "BS",
+    "traffic_signal": "TS",
+    "bench": "BE",
+    "public_toilet": "PT",
+    "camera_pole": "CP",
+}
 AreaLevel = Literal["district", "street", "community", "grid_cell", "village"]
 DepartmentKind = Literal["functional", "street_office", "community_station"]
 LicenceKind = Literal["business", "food", "fire_safety", "special_trade", "entertainment"]

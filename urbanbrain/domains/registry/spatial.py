@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.context import Platform
@@ -22,6 +23,7 @@ from urbanbrain.core.spatial_index import AreaIndex
 from urbanbrain.domains.registry.models import Area
 
 CACHE_KEY = "registry.lookup"
+RECHECK_SECONDS = 5.0
 _lock = threading.Lock()
 
 
@@ -109,15 +111,30 @@ class AreaLookup:
         ]
 
 
+def _stamp(session: Session) -> tuple[int, int]:
+    """Changes whenever an area is added or edited (each edit bumps its version)."""
+    count, versions = session.execute(
+        select(func.count(Area.id), func.coalesce(func.sum(Area.version), 0))
+    ).one()
+    return int(count), int(versions)
+
+
 def get_lookup(platform: Platform, session: Session) -> AreaLookup:
-    lookup = platform.caches.get(CACHE_KEY)
-    if lookup is None:
-        with _lock:
-            lookup = platform.caches.get(CACHE_KEY)
-            if lookup is None:
-                lookup = AreaLookup.from_session(session)
-                platform.caches[CACHE_KEY] = lookup
-    return lookup  # type: ignore[no-any-return]
+    """The cached lookup; rechecked against the database every few seconds, so that an area edited through
+    another worker reaches this one without a restart."""
+    now = time.monotonic()
+    entry = platform.caches.get(CACHE_KEY)
+    if entry is not None and now - entry[2] < RECHECK_SECONDS:
+        return entry[0]  # type: ignore[no-any-return]
+    with _lock:
+        entry = platform.caches.get(CACHE_KEY)
+        stamp = _stamp(session)
+        if entry is None or entry[1] != stamp:
+            entry = (AreaLookup.from_session(session), stamp, now)
+        else:
+            entry = (entry[0], stamp, now)
+        platform.caches[CACHE_KEY] = entry
+    return entry[0]  # type: ignore[no-any-return]
 
 
 def invalidate(platform: Platform) -> None:
