@@ -27,8 +27,9 @@ def test_make_demo_in_a_clean_clone(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("URBANBRAIN_", "VIRTUAL_ENV"))}
     env["URBANBRAIN_PORT"] = str(port)
     log = (tmp_path / "demo.log").open("w")
-    proc = subprocess.Popen(["make", "demo"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "demo"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600
@@ -47,9 +48,12 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         operator = creds["accounts"]["operator"]
         assert operator["password"] in printed and f"{base}/docs" in printed
         assert len(operator["password"]) >= 12
-        token = httpx.post(base + "/api/v1/auth/token",
-                           data={"username": "operator", "password": operator["password"]}).json()["access_token"]
-        summary = httpx.get(base + "/api/v1/registry/summary", headers={"Authorization": f"Bearer {token}"}).json()
+        token = httpx.post(
+            base + "/api/v1/auth/token", data={"username": "operator", "password": operator["password"]}
+        ).json()["access_token"]
+        summary = httpx.get(
+            base + "/api/v1/registry/summary", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         assert summary["buildings"] > 4000 and summary["areas"]["community"] == 93
         assert httpx.get(base + "/docs").status_code == 200
     finally:

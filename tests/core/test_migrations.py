@@ -5,6 +5,8 @@ from sqlalchemy import inspect
 from urbanbrain.core import migrate
 from urbanbrain.core.db import make_engine
 
+HEAD = "0003"
+
 
 def _tables(url: str) -> set[str]:
     engine = make_engine(url)
@@ -17,7 +19,7 @@ def _tables(url: str) -> set[str]:
 def test_migrations_go_up_and_down(templates, backend):
     url = templates.fresh(backend, "empty")
     migrate.upgrade(url)
-    assert migrate.current(url) == "0002"
+    assert migrate.current(url) == HEAD
     assert {"core_user", "core_audit", "core_outbox", "registry_area", "registry_facility"} <= _tables(url)
 
     migrate.downgrade(url, "0001")
@@ -29,7 +31,7 @@ def test_migrations_go_up_and_down(templates, backend):
     assert _tables(url) == set()
 
     migrate.upgrade(url)
-    assert migrate.current(url) == "0002"
+    assert migrate.current(url) == HEAD
 
 
 def test_postgis_geometry_column_and_index(templates):

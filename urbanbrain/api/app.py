@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -27,12 +28,18 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     owned = platform is None
     platform = platform or Platform.build(settings or Settings())
 
+    services: list[Any] = []  # background workers the plugins ask for
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform.relay.start()
+        for service in services:
+            service.start()
         try:
             yield
         finally:
+            for service in reversed(services):
+                service.stop()
             if owned:
                 platform.close()
             else:
@@ -56,7 +63,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         app.include_router(api.router, prefix=manifest.api_prefix)
         setup = getattr(api, "setup", None)
         if setup is not None:
-            setup(app, platform)
+            services.extend(setup(app, platform) or [])
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

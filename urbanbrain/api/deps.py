@@ -49,7 +49,7 @@ def _principal(request: Request, platform: Platform, session: Session, token: st
         raise UrbanBrainError("auth.token_invalid")
     if not user.active:
         raise UrbanBrainError("auth.user_inactive")
-    return principal_for_user(user)
+    return principal_for_user(user, session)
 
 
 def current_principal(

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from urbanbrain.api.deps import language
@@ -62,6 +63,11 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"code": f"http.{exc.status_code}", "message": str(exc.detail)}, status_code=exc.status_code
         )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # Someone else's write landed between our read and our write (optimistic concurrency in SQL).
+        return error_response(request, UrbanBrainError("conflict.concurrent"))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

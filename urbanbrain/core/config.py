@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     token_minutes: int = 8 * 60
     clock: str = Field(default="real", description="'real' or 'simulated:<ISO start>:<speed>'.")
     log_level: str = "info"
+    work_periods: str = Field(default="09:00-12:00,14:00-18:00", description="Working hours, local time.")
+    work_weekdays: str = Field(default="1-5", description="Working weekdays, 1 = Monday.")
+    utc_offset_hours: int = Field(default=8, description="The district's offset from UTC (China: 8).")
+    worker_seconds: float = Field(default=5.0, description="Background sweeps (SLA, deliveries); 0 = off.")
+    smtp_url: str | None = Field(default=None, description="smtp://host:port for e-mail notifications.")
+    smtp_from: str = "urbanbrain@localhost"
+    sms_gateway_url: str | None = Field(default=None, description="HTTP endpoint taking {to, text} as JSON.")
 
     @property
     def resolved_database_url(self) -> str:

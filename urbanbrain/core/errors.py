@@ -89,6 +89,11 @@ register_messages(
             "数据已被他人修改（版本 {expected} ≠ {actual}），请刷新后重试。",
             "Someone else changed this record (version {expected} != {actual}); reload and try again.",
         ),
+        "conflict.concurrent": (
+            409,
+            "该记录刚被他人修改，请刷新后重试。",
+            "Someone changed this record at the same moment; reload it and try again.",
+        ),
         "internal": (
             500,
             "服务器内部错误，已记录（编号 {ref}）。请稍后重试或联系管理员。",

@@ -14,8 +14,9 @@ from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.models import ApiKey, Department, User
 
 
-def principal_for_user(user: User) -> Principal:
+def principal_for_user(user: User, session: Session | None = None) -> Principal:
     role = ROLES[user.role]
+    dept = session.get(Department, user.department_id) if session is not None and user.department_id else None
     return Principal(
         kind="user",
         id=user.id,
@@ -25,6 +26,7 @@ def principal_for_user(user: User) -> Principal:
         permissions=role.permissions,
         department_id=user.department_id,
         area_code=user.area_code,
+        department_code=dept.code if dept else None,
     )
 
 

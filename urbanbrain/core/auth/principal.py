@@ -17,6 +17,7 @@ class Principal:
     permissions: frozenset[str] = field(default_factory=frozenset)
     department_id: int | None = None
     area_code: str | None = None
+    department_code: str | None = None
 
     @property
     def actor(self) -> str:

@@ -29,68 +29,30 @@ REGISTRY_WRITE = {
 }
 PEOPLE = {"registry.residents.read"}
 PII = {"registry.pii.read"}
+CASES_READ = {"cases.cases.read", "cases.cases.report"}
+CASES_ADMIN = {"cases.cases.manage", "cases.cases.handle", "cases.cases.verify", "cases.routing.write",
+               "cases.webhooks.write", "cases.calendar.write"}
+
+ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read"}
+GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
 
 ROLES: dict[str, Role] = {
     r.code: r
     for r in [
-        Role(
-            "admin",
-            "系统管理员",
-            "Administrator",
-            "all",
-            frozenset(
-                READ
-                | REGISTRY_WRITE
-                | PEOPLE
-                | PII
-                | {
-                    "registry.departments.write",
-                    "core.users.manage",
-                    "core.api_keys.manage",
-                    "core.audit.read",
-                }
-            ),
-        ),
-        Role(
-            "operator",
-            "指挥中心值班员",
-            "Command-centre operator",
-            "all",
-            frozenset(READ | PEOPLE | {"registry.facilities.write", "core.audit.read"}),
-        ),
-        Role(
-            "dept_handler",
-            "部门处置员",
-            "Department handler",
-            "department",
-            frozenset(READ | {"registry.facilities.write"}),
-        ),
-        Role(
-            "street_officer",
-            "街道工作人员",
-            "Street officer",
-            "street",
-            frozenset(READ | REGISTRY_WRITE - {"registry.areas.write"} | PEOPLE | PII),
-        ),
-        Role(
-            "grid_worker",
-            "网格员",
-            "Grid worker",
-            "community",
-            frozenset(
-                READ
-                | {
-                    "registry.buildings.write",
-                    "registry.venues.write",
-                    "registry.units.write",
-                    "registry.residents.write",
-                }
-                | PEOPLE
-                | PII
-            ),
-        ),
-        Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ)),
-        Role("data_steward", "数据管理员", "Data steward", "all", frozenset(READ | {"core.audit.read"})),
+        Role("admin", "系统管理员", "Administrator", "all",
+             frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY)),
+        Role("operator", "指挥中心值班员", "Command-centre operator", "all",
+             frozenset(READ | PEOPLE | CASES_READ
+                       | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
+        Role("dept_handler", "部门处置员", "Department handler", "department",
+             frozenset(READ | CASES_READ | {"registry.facilities.write", "cases.cases.handle"})),
+        Role("street_officer", "街道工作人员", "Street officer", "street",
+             frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ)),
+        Role("grid_worker", "网格员", "Grid worker", "community",
+             frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ)),
+        Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ | CASES_READ | {"cases.cases.verify"})),
+        Role("data_steward", "数据管理员", "Data steward", "all",
+             frozenset(READ | {"core.audit.read", "cases.cases.read"})),
     ]
 }
 
@@ -99,4 +61,5 @@ API_KEY_SCOPES: dict[str, frozenset[str]] = {
     "registry:read": frozenset(READ),
     "devices:write": frozenset({"sensing.readings.write"}),
     "open311": frozenset({"cases.requests.write", "cases.requests.read"}),
+    "cases:read": frozenset({"cases.cases.read"}),
 }

@@ -407,3 +407,13 @@ def counts(session: Session) -> dict[str, Any]:
         session.execute(select(Facility.kind, func.count()).group_by(Facility.kind)).all()
     )
     return out
+
+
+def public_facility(session: Session, code: str) -> dict[str, Any] | None:
+    """What a facility's QR label shows anyone (亮身份): owner unit, responsible person, settings."""
+    facility = session.scalar(select(Facility).where(Facility.code == code))
+    return facility_public(session, facility) if facility is not None else None
+
+
+def department_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Department.code)))

@@ -1,0 +1,212 @@
+"""The case lifecycle through HTTP on both backends: the main path and every side path."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from urbanbrain.core.models import AuditEntry, OutboxEvent
+from urbanbrain.domains.cases.models import CaseLink
+
+
+def test_main_path_from_report_to_closed(desk):
+    case = desk.report(category_code="E0101")
+    assert case["state"] == "dispatched" and case["department_code"] == "urban_management"
+    assert case["number"].startswith("440304-E0101-")
+    assert case["resolve_due_at"] and case["accept_due_at"]
+    case = desk.act("urban", case, "accept")
+    case = desk.act("urban", case, "start")
+    r = desk.client.post(
+        f"/api/v1/cases/{case['token']}/notes",
+        headers=desk.heads["urban"],
+        data={"note": "已安排清运车"},
+        files={"files": ("site.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")},
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    photo_id = case["history"][-1]["photos"][0]
+    photo = desk.client.get(f"/api/v1/cases/{case['token']}/photos/{photo_id}", headers=desk.heads["urban"])
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/png"
+    case = desk.act("urban", case, "resolve", note="垃圾已清运")
+    case = desk.act("verifier", case, "verify_pass", note="现场核查已清理")
+    case = desk.act("operator", case, "close")
+    assert case["state"] == "closed" and case["state_group"] == "closed"
+    assert [h["transition"] for h in case["history"]] == [
+        "report",
+        "register",
+        "dispatch",
+        "accept",
+        "start",
+        "note",
+        "resolve",
+        "verify_pass",
+        "close",
+    ]
+    with desk.platform.db.session() as s:
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "case")).all()
+        kinds = s.scalars(select(OutboxEvent.type).where(OutboxEvent.type.like("cases.case.%"))).all()
+    assert "cases.case.accept" in actions and "cases.case.close" in actions
+    assert {"cases.case.reported", "cases.case.dispatched", "cases.case.closed"} <= set(kinds)
+
+
+def test_closing_needs_a_verification_pass(desk):
+    case = desk.report(category_code="E0101")
+    for step in ("accept", "start"):
+        case = desk.act("urban", case, step)
+    case = desk.act("urban", case, "resolve", note="done")
+    r = desk.act("operator", case, "close", expect=409)
+    assert r["code"] == "cases.transition_not_allowed"
+    failed = desk.act("verifier", case, "verify_fail", note="现场仍有垃圾")
+    assert failed["state"] == "in_progress" and failed["verification_passed"] is False
+    assert failed["history"][-1]["note"] == "现场仍有垃圾"
+    r = desk.act("verifier", failed, "verify_fail", expect=409)  # not resolved any more
+    r = desk.act("urban", failed, "resolve", expect=422)  # a note is required
+    assert r["code"] == "cases.note_required"
+
+
+def test_only_the_assigned_department_works_the_case(desk):
+    case = desk.report(category_code="E0101")
+    r = desk.act("water", case, "accept", expect=403)
+    assert r["code"] in ("auth.out_of_scope", "cases.not_your_department")
+    r = desk.client.get(f"/api/v1/cases/{case['token']}", headers=desk.heads["water"])
+    assert r.status_code == 403 and r.json()["code"] == "auth.out_of_scope"
+    r = desk.act("grid", case, "accept", expect=403)
+    assert r["code"] == "auth.forbidden"
+
+
+def test_two_handlers_cannot_both_accept(desk):
+    case = desk.report(category_code="E0101")
+    first = desk.act("urban", case, "accept")
+    r = desk.act("urban2", case, "accept", expect=409)  # same version read by both
+    assert r["code"] in ("stale", "cases.transition_not_allowed")
+    assert desk.get("urban", first)["history"][-1]["actor"].startswith("user:dept_handler")
+
+
+def test_concurrent_writes_are_caught_in_sql(desk):
+    """Both sessions read version 1; the second UPDATE finds no row with that version and fails."""
+    import pytest
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from urbanbrain.core.auth.principal import Principal
+    from urbanbrain.domains.cases import actions
+    from urbanbrain.domains.cases.models import Case
+    from urbanbrain.domains.cases.schemas import TransitionRequest
+
+    case = desk.report(category_code="E0101")
+    handler = Principal(
+        kind="user",
+        id=None,
+        name="h",
+        role="dept_handler",
+        scope="department",
+        permissions=frozenset({"cases.cases.handle"}),
+        department_code="urban_management",
+    )
+    s1, s2 = desk.platform.db.sessionmaker(), desk.platform.db.sessionmaker()
+    try:
+        c1, c2 = s1.get(Case, case["id"]), s2.get(Case, case["id"])
+        assert c1.version == c2.version
+        actions.apply_transition(s1, desk.platform, handler, c1, "accept", TransitionRequest())
+        s1.commit()
+        with pytest.raises(StaleDataError):
+            actions.apply_transition(s2, desk.platform, handler, c2, "accept", TransitionRequest())
+    finally:
+        s2.rollback()
+        s1.close()
+        s2.close()
+    assert desk.get("operator", case)["state"] == "accepted"
+
+
+def test_return_and_redispatch(desk):
+    case = desk.report(category_code="E0101")
+    desk.act("urban", case, "return", expect=422)
+    case = desk.act("urban", case, "return", note="属于水务部门管辖")
+    assert case["state"] == "returned" and case["department_code"] is None
+    triage = desk.client.get("/api/v1/cases/triage", headers=desk.heads["operator"]).json()
+    assert case["number"] in [c["number"] for c in triage["items"]]
+    case = desk.act("operator", case, "dispatch", department_code="water")
+    assert case["state"] == "dispatched" and case["department_code"] == "water"
+    assert desk.act("water", case, "accept")["state"] == "accepted"
+
+
+def test_reassign_escalate_and_cancel(desk):
+    case = desk.report(category_code="E0101")
+    case = desk.act("operator", case, "reassign", department_code="street-440304004")
+    assert case["department_code"] == "street-440304004"
+    r = desk.act("operator", case, "reassign", department_code="street-440304004", expect=422)
+    before = case["priority"]
+    case = desk.act("operator", case, "escalate", note="群众多次投诉")
+    assert case["escalation_level"] == 1 and case["priority"] == max(1, before - 1)
+    assert case["state"] == "dispatched"
+    other = desk.report(category_code="E0101", at=(114.058, 22.556))
+    r = desk.act("operator", other, "cancel", expect=409)  # already dispatched: too late to cancel
+    assert r["code"] == "cases.transition_not_allowed"
+
+
+def test_suspension_needs_approval_and_stops_the_clock(desk):
+    case = desk.report(category_code="E0101")  # 12 calendar hours to resolve
+    due = case["resolve_due_at"]
+    case = desk.act("urban", case, "accept")
+    case = desk.act("urban", case, "request_suspend", note="等待产权方确认")
+    assert case["state"] == "accepted" and case["pending_request"]["kind"] == "suspend"
+    desk.act("urban", case, "approve_suspend", expect=403)
+    case = desk.act("operator", case, "approve_suspend")
+    assert case["state"] == "suspended"
+    desk.platform.clock.advance(timedelta(hours=5))
+    case = desk.act("urban", case, "resume")
+    assert case["state"] == "in_progress"
+    from datetime import datetime
+
+    shift = datetime.fromisoformat(case["resolve_due_at"]) - datetime.fromisoformat(due)
+    assert shift == timedelta(hours=5)
+
+
+def test_extension_with_approval(desk):
+    case = desk.report(category_code="E0101")
+    case = desk.act("urban", case, "accept")
+    case = desk.act("urban", case, "request_extension", note="需要大型机械", hours=24)
+    r = desk.act("urban", case, "request_extension", note="again", hours=1, expect=409)
+    assert r["code"] == "cases.request_pending"
+    old = case["resolve_due_at"]
+    case = desk.act("operator", case, "approve_extension")
+    from datetime import datetime
+
+    assert datetime.fromisoformat(case["resolve_due_at"]) - datetime.fromisoformat(old) == timedelta(hours=24)
+    assert case["pending_request"] is None
+    r = desk.act("operator", case, "approve_extension", expect=409)
+    assert r["code"] == "cases.nothing_to_approve"
+
+
+def test_reopen_a_closed_case(desk):
+    case = desk.report(category_code="E0101")
+    for step in ("accept", "start"):
+        case = desk.act("urban", case, step)
+    case = desk.act("urban", case, "resolve", note="ok")
+    case = desk.act("verifier", case, "verify_pass")
+    case = desk.act("operator", case, "close")
+    case = desk.act("operator", case, "reopen", note="又堆满了")
+    assert case["state"] == "dispatched" and case["department_code"] == "urban_management"
+    assert case["closed_at"] is None and case["verification_passed"] is None
+
+
+def test_merge_duplicates_links_both_ways(desk):
+    first = desk.report(category_code="E0101")
+    second = desk.report(category_code="E0101", description="水围村口垃圾没人收")
+    assert first["number"] in second["duplicate_candidates"]
+    merged = desk.act("operator", second, "merge", target_number=first["number"])
+    assert merged["state"] == "merged" and merged["merged_into"] == first["number"]
+    assert {"kind": "duplicate_of", "number": first["number"]} in merged["links"]
+    assert {"kind": "has_duplicate", "number": second["number"]} in desk.get("operator", first)["links"]
+    desk.act("operator", desk.get("operator", first), "merge", target_number=first["number"], expect=422)
+    with desk.platform.db.session() as s:
+        assert len(s.scalars(select(CaseLink)).all()) == 2
+
+
+def test_unknown_action_and_stale_version(desk):
+    case = desk.report(category_code="E0101")
+    r = desk.client.post(
+        f"/api/v1/cases/{case['token']}/actions/teleport", headers=desk.heads["operator"], json={}
+    )
+    assert r.status_code == 404 and r.json()["code"] == "cases.unknown_transition"
+    desk.act("urban", case, "accept")
+    r = desk.act("urban", case, "start", expect=409)  # sent the version read before the accept
+    assert r["code"] == "stale"

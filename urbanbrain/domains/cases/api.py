@@ -1,0 +1,399 @@
+"""``/api/v1/cases``: intake for staff, the lifecycle's actions, the department workbench (inbox, accept,
+progress notes with photos, resolve), the centre's views (triage, overdue, by area, statistics) and the
+configuration (routing rules, working calendar, notification subscriptions)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
+from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.domains.cases import actions, lifecycle, notify, photos, queries
+from urbanbrain.domains.cases import schemas as s
+from urbanbrain.domains.cases.models import CalendarDay, CasePhoto, Notification, RoutingRule, Subscription
+from urbanbrain.domains.cases.taxonomy import load as taxonomy
+
+router = APIRouter(tags=["cases"])
+Reader = Annotated[Principal, require("cases.cases.read")]
+Manager = Annotated[Principal, require("cases.cases.manage")]
+PageNo = Annotated[int, Query(ge=1)]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+
+
+def setup(app: FastAPI, platform: Platform) -> list[Any]:
+    """Consumers for notifications; a worker for SLA sweeps and deliveries when enabled."""
+    notify.subscribe(platform)
+    if platform.settings.worker_seconds > 0:
+        return [notify.Worker(platform, platform.settings.worker_seconds)]
+    return []
+
+
+def _page(
+    session: Any, platform: Platform, principal: Principal, stmt: Any, page: int, page_size: int, order: Any
+) -> dict[str, Any]:
+    from urbanbrain.domains.registry.queries import paged
+
+    p = paged(session, stmt, page, page_size, order)
+    return {
+        "items": [queries.case_public(session, platform, principal, c) for c in p.rows],
+        "total": p.total,
+        "page": p.page,
+        "page_size": p.page_size,
+    }
+
+
+def _full(session: Any, platform: Platform, principal: Principal, case: Any) -> dict[str, Any]:
+    body = queries.case_public(session, platform, principal, case)
+    body["history"] = queries.history(session, case)
+    body["links"] = queries.links(session, case)
+    body["allowed_transitions"] = sorted(
+        n for n, t in lifecycle.TRANSITIONS.items() if case.state in t.sources
+    )
+    return body
+
+
+@router.get("/categories")
+def categories(principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """The two-level taxonomy with each class's department, priority and time limits."""
+    return [
+        {
+            "code": m.code,
+            "kind": m.kind,
+            "name": {"zh-CN": m.name, "en": m.name_en},
+            "minor": [
+                {
+                    "code": n.code,
+                    "name": {"zh-CN": n.name, "en": n.name_en},
+                    "department": n.department,
+                    "priority": n.priority,
+                    "accept_minutes": n.accept_minutes,
+                    "resolve_hours": n.resolve_hours,
+                    "calendar": n.calendar,
+                }
+                for n in m.minors
+            ],
+        }
+        for m in taxonomy().majors
+    ]
+
+
+@router.get("/states")
+def states(principal: CurrentPrincipal) -> dict[str, Any]:
+    """The lifecycle as data: states with their group, and the named transitions with their rules."""
+    return {
+        "states": [
+            {"code": st.code, "group": st.group, "name": {"zh-CN": st.zh, "en": st.en}}
+            for st in lifecycle.STATES.values()
+        ],
+        "transitions": [
+            {
+                "name": t.name,
+                "from": sorted(t.sources),
+                "to": t.target,
+                "permission": t.permission,
+                "rules": [r.code for r in t.rules],
+                "title": {"zh-CN": t.zh, "en": t.en},
+            }
+            for t in lifecycle.TRANSITIONS.values()
+        ],
+    }
+
+
+@router.post("/classify")
+def classify(body: dict[str, str], principal: Reader) -> dict[str, Any]:
+    """Preview the classifier on a text (what intake would decide)."""
+    from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
+
+    text = str(body.get("text", ""))[: s.MAX_DESCRIPTION]
+    p = load_default().predict(text)
+    return {
+        "label": p.label,
+        "confidence": p.confidence,
+        "top": p.top,
+        "threshold": TRIAGE_THRESHOLD,
+        "confident": p.confidence >= TRIAGE_THRESHOLD,
+    }
+
+
+@router.post("", status_code=201)
+def report(
+    body: s.CaseReport,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Annotated[Principal, require("cases.cases.report")],
+) -> dict[str, Any]:
+    """File a case. It is classified (unless a class is given), located, checked for duplicates, routed and
+    dispatched when confident; otherwise it waits in the triage queue with the reason."""
+    case = actions.do_report_case(session, platform, principal, body)
+    return _full(session, platform, principal, case)
+
+
+@router.get("")
+def list_cases(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    state: str | None = None,
+    group: Literal["open", "closed"] | None = None,
+    department_code: str | None = None,
+    category_code: str | None = None,
+    street_code: str | None = None,
+    community_code: str | None = None,
+    source: str | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    stmt = queries.list_stmt(
+        principal,
+        platform.clock.now(),
+        state=state,
+        group=group,
+        department_code=department_code,
+        category_code=category_code,
+        street_code=street_code,
+        community_code=community_code,
+        source=source,
+        overdue=overdue,
+        q=q,
+    )
+    from urbanbrain.domains.cases.models import Case
+
+    return _page(session, platform, principal, stmt, page, page_size, Case.id.desc())
+
+
+@router.get("/inbox")
+def inbox(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    state: str | None = None,
+    overdue: bool | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    """The department workbench: your department's cases that are waiting for or under work."""
+    from urbanbrain.domains.cases.models import Case
+
+    stmt = queries.list_stmt(principal, platform.clock.now(), state=state, overdue=overdue)
+    stmt = stmt.where(Case.state.in_(queries.INBOX_STATES))
+    if principal.department_code:
+        stmt = stmt.where(Case.department_code == principal.department_code)
+    return _page(session, platform, principal, stmt, page, page_size, Case.resolve_due_at)
+
+
+@router.get("/triage")
+def triage(
+    session: SessionDep, platform: PlatformDep, principal: Manager, page: PageNo = 1, page_size: PageSize = 50
+) -> dict[str, Any]:
+    """The operators' queue: low-confidence, unroutable and returned cases, oldest first."""
+    from urbanbrain.domains.cases.models import Case
+
+    stmt = queries.list_stmt(principal, platform.clock.now(), triage=True)
+    return _page(session, platform, principal, stmt, page, page_size, Case.reported_at)
+
+
+@router.get("/overdue")
+def overdue(
+    session: SessionDep, platform: PlatformDep, principal: Reader, page: PageNo = 1, page_size: PageSize = 50
+) -> dict[str, Any]:
+    from urbanbrain.domains.cases.models import Case
+
+    stmt = queries.list_stmt(principal, platform.clock.now(), overdue=True)
+    return _page(session, platform, principal, stmt, page, page_size, Case.resolve_due_at)
+
+
+@router.get("/by-area")
+def by_area(session: SessionDep, platform: PlatformDep, principal: Reader) -> list[dict[str, Any]]:
+    return queries.by_area(session, principal, platform.clock.now())
+
+
+@router.get("/statistics")
+def statistics(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    group_by: Literal["department", "category", "street"] = "department",
+) -> dict[str, Any]:
+    """On-time and verification statistics for cases dispatched in the period (default: the last 30 days)."""
+    now = platform.clock.now()
+    end = end or now
+    start = start or end - timedelta(days=30)
+    return queries.statistics(session, principal, start, end, group_by)
+
+
+@router.get("/notifications")
+def notifications(session: SessionDep, principal: Reader, unread: bool = True) -> list[dict[str, Any]]:
+    """The in-app inbox of your department (operators: the command centre's)."""
+    recipient = principal.department_code or notify.CENTRE
+    return [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "title": n.title,
+            "body": n.body,
+            "case_id": n.case_id,
+            "created_at": n.created_at,
+            "read": n.read_at is not None,
+        }
+        for n in queries.inbox_notifications(session, recipient, unread_only=unread)
+    ]
+
+
+@router.post("/notifications/{notification_id}/read")
+def read_notification(
+    notification_id: int, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> dict[str, Any]:
+    n = session.get(Notification, notification_id)
+    if n is None or n.recipient != (principal.department_code or notify.CENTRE):
+        raise UrbanBrainError("not_found", what=f"notification {notification_id}")
+    n.read_at = n.read_at or platform.clock.now()
+    return {"id": n.id, "read": True}
+
+
+@router.get("/routing-rules")
+def list_rules(session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
+    rules = session.scalars(select(RoutingRule).order_by(RoutingRule.rank, RoutingRule.id))
+    return [s.RoutingRulePublic.model_validate(r).model_dump() for r in rules]
+
+
+@router.post("/routing-rules", status_code=201)
+def add_rule(
+    body: s.RoutingRuleCreate,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Annotated[Principal, require("cases.routing.write")],
+) -> dict[str, Any]:
+    rule = actions.do_add_routing_rule(session, platform, principal, **body.model_dump())
+    return s.RoutingRulePublic.model_validate(rule).model_dump()
+
+
+@router.get("/calendar")
+def calendar(session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+    st = platform.settings
+    days = session.scalars(select(CalendarDay).order_by(CalendarDay.day))
+    return {
+        "work_periods": st.work_periods,
+        "work_weekdays": st.work_weekdays,
+        "utc_offset_hours": st.utc_offset_hours,
+        "days": [{"day": d.day, "kind": d.kind, "name": d.name} for d in days],
+    }
+
+
+@router.put("/calendar/{day}")
+def set_day(
+    day: str,
+    body: s.CalendarDayCreate,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Annotated[Principal, require("cases.calendar.write")],
+) -> dict[str, Any]:
+    row = actions.do_set_calendar_day(session, platform, principal, body.day, body.kind, body.name)
+    return {"day": row.day, "kind": row.kind, "name": row.name}
+
+
+@router.get("/subscriptions")
+def list_subscriptions(
+    session: SessionDep, principal: Annotated[Principal, require("cases.webhooks.write")]
+) -> list[dict[str, Any]]:
+    return [
+        s.SubscriptionPublic.model_validate(x).model_dump(exclude={"secret"})
+        for x in session.scalars(select(Subscription).order_by(Subscription.id))
+    ]
+
+
+@router.post("/subscriptions", status_code=201)
+def add_subscription(
+    body: s.SubscriptionCreate,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Annotated[Principal, require("cases.webhooks.write")],
+) -> dict[str, Any]:
+    """Subscribe a webhook (its deliveries are signed), an e-mail address or an SMS number to case events."""
+    secret = secrets.token_hex(24) if body.channel == "webhook" else None
+    sub = Subscription(
+        channel=body.channel,
+        target=body.target,
+        secret=secret,
+        events=body.events,
+        department_code=body.department_code,
+        active=True,
+        created_at=platform.clock.now(),
+    )
+    session.add(sub)
+    session.flush()
+    from urbanbrain.core.actions import record, snapshot
+
+    record(
+        session,
+        platform.clock,
+        principal,
+        action="cases.subscription.create",
+        entity_type="subscription",
+        entity_id=sub.id,
+        before=None,
+        after=snapshot(sub, protected=("secret",)),
+    )
+    return s.SubscriptionPublic.model_validate(sub).model_dump()
+
+
+@router.get("/{ref}")
+def get_case(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+    return _full(session, platform, principal, queries.get_case(session, principal, ref))
+
+
+@router.post("/{ref}/actions/{name}")
+def transition(
+    ref: str,
+    name: str,
+    body: s.TransitionRequest,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+) -> dict[str, Any]:
+    """Run a named lifecycle action (register, dispatch, accept, start, resolve, verify_pass, verify_fail,
+    close, return, reassign, escalate, request_suspend, approve_suspend, resume, request_extension,
+    approve_extension, reject_request, reopen, merge, cancel). Send the ``version`` you read."""
+    case = queries.get_case(session, principal, ref)
+    actions.apply_transition(session, platform, principal, case, name, body)
+    return _full(session, platform, principal, case)
+
+
+@router.post("/{ref}/notes", status_code=201)
+def add_note(
+    ref: str,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    note: Annotated[str, Form(min_length=1, max_length=s.MAX_DESCRIPTION)],
+    files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP, 10 MB each")] = None,
+) -> dict[str, Any]:
+    """A progress note, with photos, from the department working the case."""
+    case = queries.get_case(session, principal, ref)
+    h = actions.do_add_note(session, platform, principal, case, note)
+    for f in files or []:
+        data = f.file.read(photos.MAX_BYTES + 1)
+        photos.do_attach_photo(session, platform, principal, case, data, history_id=h.id)
+    return _full(session, platform, principal, case)
+
+
+@router.get("/{ref}/photos/{photo_id}")
+def get_photo(
+    ref: str, photo_id: int, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> FileResponse:
+    case = queries.get_case(session, principal, ref)
+    photo = session.get(CasePhoto, photo_id)
+    if photo is None or photo.case_id != case.id:
+        raise UrbanBrainError("not_found", what=f"photo {photo_id}")
+    return FileResponse(photos.photo_path(platform, photo), media_type=photo.content_type)

@@ -1,0 +1,213 @@
+"""Notifications: bus consumers turn case events into in-app inbox rows and channel deliveries; a worker
+sends deliveries (webhooks signed with HMAC-SHA256, e-mail over SMTP, SMS through an HTTP gateway) and
+retries failures with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import threading
+from datetime import timedelta
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.bus import Event, matches
+from urbanbrain.core.bus.consumers import idempotent
+from urbanbrain.core.context import Platform
+from urbanbrain.domains.cases.models import Delivery, Notification, Subscription
+
+log = logging.getLogger(__name__)
+CENTRE = "smart_city_office"
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+
+# event type -> (who hears it, zh title, en title); "dept" is the case's department, "centre" the command centre.
+INBOX_RULES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "cases.case.dispatched": (("dept",), "新派遣案件", "New case dispatched to you"),
+    "cases.case.reassigned": (("dept",), "改派给您的案件", "Case reassigned to you"),
+    "cases.case.reopened": (("dept",), "重新打开的案件", "Case reopened"),
+    "cases.case.verification_failed": (
+        ("dept",),
+        "核查不通过，请继续处置",
+        "Verification failed: keep working",
+    ),
+    "cases.case.sla_warning": (("dept", "centre"), "案件即将超时（80%）", "Case at 80% of its time limit"),
+    "cases.case.sla_breached": (("dept", "centre"), "案件已超时", "Case overdue"),
+    "cases.case.escalated": (("dept", "centre"), "案件升级督办", "Case escalated"),
+    "cases.case.triaged": (("centre",), "待人工分拣案件", "Case waiting in triage"),
+    "cases.case.returned": (("centre",), "部门退回案件，需重新派遣", "Case returned: route it again"),
+    "cases.case.resolved": (("centre",), "案件已处置，待核查", "Case resolved: verify it"),
+    "cases.case.suspension_requested": (("centre",), "挂起申请待审批", "Suspension request to approve"),
+    "cases.case.extension_requested": (("centre",), "延期申请待审批", "Extension request to approve"),
+}
+
+
+def on_case_event(session: Session, event: Event, platform: Platform) -> None:
+    """In-app inbox rows and channel deliveries for one case event (runs once per event: idempotent)."""
+    p = event.payload
+    rule = INBOX_RULES.get(event.type)
+    if rule is not None:
+        who, zh, en = rule
+        recipients = {p.get("department_code") if r == "dept" else CENTRE for r in who} - {None}
+        number = p.get("number") or p.get("token") or p.get("case_id")
+        for recipient in sorted(recipients):  # type: ignore[type-var]
+            session.add(
+                Notification(
+                    recipient=recipient,
+                    case_id=p.get("case_id"),
+                    kind=event.type,
+                    title=f"{zh} / {en}",
+                    body=f"{number}: {p.get('note') or ''}".strip(),
+                    created_at=platform.clock.now(),
+                )
+            )
+    dept = p.get("department_code")
+    subs = session.scalars(select(Subscription).where(Subscription.active.is_(True))).all()
+    for sub in subs:
+        if sub.department_code and sub.department_code != dept:
+            continue
+        if not any(matches(pattern, event.type) for pattern in sub.events):
+            continue
+        session.add(
+            Delivery(
+                subscription_id=sub.id,
+                event_id=event.id,
+                event_type=event.type,
+                payload={"id": event.id, "type": event.type, "at": event.occurred_at.isoformat(), "data": p},
+                status="pending",
+                attempts=0,
+                next_attempt_at=platform.clock.now(),
+            )
+        )
+
+
+def subscribe(platform: Platform) -> None:
+    handler = idempotent(
+        platform.db,
+        platform.clock,
+        "cases.notify",
+        lambda session, event: on_case_event(session, event, platform),
+    )
+    platform.bus.subscribe("cases.case.>", "cases.notify", handler)
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Sender:
+    """The channel adapters. Each raises on failure, so the worker can retry."""
+
+    def __init__(self, platform: Platform, client: httpx.Client | None = None) -> None:
+        self.platform = platform
+        self.client = client or httpx.Client(timeout=5.0)
+
+    def send(self, sub: Subscription, delivery: Delivery) -> None:
+        getattr(self, f"_{sub.channel}")(sub, delivery)
+
+    def _webhook(self, sub: Subscription, d: Delivery) -> None:
+        body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        r = self.client.post(
+            sub.target,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-UrbanBrain-Event": d.event_type,
+                "X-UrbanBrain-Delivery": d.event_id,
+                "X-UrbanBrain-Signature": sign(sub.secret or "", body),
+            },
+        )
+        if r.status_code >= 300:
+            raise RuntimeError(f"webhook answered {r.status_code}")
+
+    def _text(self, d: Delivery) -> str:
+        data = d.payload.get("data", {})
+        return f"[UrbanBrain] {d.event_type} {data.get('number') or data.get('case_id')} {data.get('note') or ''}".strip()
+
+    def _email(self, sub: Subscription, d: Delivery) -> None:
+        url = self.platform.settings.smtp_url
+        if not url:
+            raise RuntimeError("e-mail is not configured (URBANBRAIN_SMTP_URL)")
+        parts = urlsplit(url)
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.platform.settings.smtp_from, sub.target, d.event_type
+        msg.set_content(self._text(d))
+        with smtplib.SMTP(parts.hostname or "localhost", parts.port or 25, timeout=10) as smtp:
+            smtp.send_message(msg)
+
+    def _sms(self, sub: Subscription, d: Delivery) -> None:
+        url = self.platform.settings.sms_gateway_url
+        if not url:
+            raise RuntimeError("SMS is not configured (URBANBRAIN_SMS_GATEWAY_URL)")
+        r = self.client.post(url, json={"to": sub.target, "text": self._text(d)})
+        if r.status_code >= 300:
+            raise RuntimeError(f"SMS gateway answered {r.status_code}")
+
+
+def deliver_due(platform: Platform, sender: Sender, limit: int = 200) -> dict[str, int]:
+    """Send every pending delivery whose time has come; failures wait 30 s, 1 min, 2 min, ... then give up."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    now = platform.clock.now()
+    with platform.db.session() as session:
+        due = session.scalars(
+            select(Delivery)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.id)
+            .limit(limit)
+        ).all()
+        for d in due:
+            sub = session.get(Subscription, d.subscription_id)
+            d.attempts += 1
+            try:
+                if sub is None or not sub.active:
+                    raise RuntimeError("subscription removed")
+                sender.send(sub, d)
+            except Exception as exc:  # a channel failure is data (retried, then reported), not a crash
+                d.last_error = repr(exc)[:2000]
+                if d.attempts >= MAX_ATTEMPTS:
+                    d.status = "failed"
+                    counts["failed"] += 1
+                else:
+                    d.next_attempt_at = now + BACKOFF_BASE * (2 ** (d.attempts - 1))
+                    counts["retry"] += 1
+            else:
+                d.status, d.sent_at = "sent", now
+                counts["sent"] += 1
+    return counts
+
+
+class Worker:
+    """Background loop for the server: SLA sweep and deliveries every ``interval`` seconds."""
+
+    def __init__(self, platform: Platform, interval: float = 5.0) -> None:
+        self.platform, self.interval = platform, interval
+        self.sender = Sender(platform)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cases-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        from urbanbrain.domains.cases.actions import sla_sweep
+
+        while not self._stop.wait(self.interval):
+            try:
+                with self.platform.db.session() as session:
+                    sla_sweep(session, self.platform)
+                deliver_due(self.platform, self.sender)
+            except Exception:  # keep sweeping; the database may be briefly unavailable
+                log.exception("cases worker")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

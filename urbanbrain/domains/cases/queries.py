@@ -1,0 +1,302 @@
+"""Every case read: scoped lists, the department inbox, the centre's triage / overdue / by-area views, history
+and the statistics (on time, verification)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.core.protect import mask_name, mask_phone
+from urbanbrain.domains.cases import lifecycle
+from urbanbrain.domains.cases.models import Case, CaseHistory, CaseLink, CasePhoto, Notification
+from urbanbrain.domains.cases.taxonomy import load as taxonomy
+
+INBOX_STATES = ("dispatched", "accepted", "in_progress", "suspended")
+
+
+def scope_filter(principal: Principal) -> ColumnElement[bool]:
+    """A department handler sees its department's cases; street and community roles their area's."""
+    if principal.scope == "department":
+        return Case.department_code == (principal.department_code or "-")
+    if principal.scope == "street":
+        return Case.street_code == principal.area_code
+    if principal.scope == "community":
+        return Case.community_code == principal.area_code
+    return true()
+
+
+def check_scope(principal: Principal, case: Case) -> None:
+    ok = {
+        "department": case.department_code == principal.department_code,
+        "street": case.street_code == principal.area_code,
+        "community": case.community_code == principal.area_code,
+    }.get(principal.scope, True)
+    if not ok:
+        raise UrbanBrainError("auth.out_of_scope", scope=principal.scope)
+
+
+def get_case(session: Session, principal: Principal, ref: str, *, for_update: bool = False) -> Case:
+    stmt = select(Case).where(or_(Case.number == ref, Case.token == ref))
+    case = session.scalar(stmt)
+    if case is None and ref.isdigit():
+        case = session.get(Case, int(ref))
+    if case is None:
+        raise UrbanBrainError("cases.not_found", ref=ref)
+    check_scope(principal, case)
+    return case
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Case.state.in_(("accepted", "in_progress", "dispatched")), Case.resolve_due_at < now),
+        and_(Case.state == "dispatched", Case.accept_due_at < now),
+    )
+
+
+def list_stmt(
+    principal: Principal,
+    now: datetime,
+    *,
+    state: str | None = None,
+    group: str | None = None,
+    department_code: str | None = None,
+    category_code: str | None = None,
+    street_code: str | None = None,
+    community_code: str | None = None,
+    source: str | None = None,
+    triage: bool | None = None,
+    overdue: bool | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    stmt = select(Case).where(scope_filter(principal))
+    if state:
+        stmt = stmt.where(Case.state == state)
+    if group == "open":
+        stmt = stmt.where(Case.state.in_(lifecycle.OPEN_STATES))
+    elif group == "closed":
+        stmt = stmt.where(Case.state.not_in(lifecycle.OPEN_STATES))
+    for column, value in (
+        (Case.department_code, department_code),
+        (Case.street_code, street_code),
+        (Case.community_code, community_code),
+        (Case.source, source),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if category_code:
+        stmt = stmt.where(or_(Case.category_code == category_code, Case.major_code == category_code))
+    if triage:
+        stmt = stmt.where(
+            Case.triage_reason.is_not(None), Case.state.in_(("reported", "registered", "returned"))
+        )
+    if overdue:
+        stmt = stmt.where(overdue_clause(now))
+    if q:
+        stmt = stmt.where(or_(Case.description.contains(q), Case.title.contains(q), Case.number.contains(q)))
+    return stmt
+
+
+def case_public(session: Session, platform: Platform, principal: Principal, case: Case) -> dict[str, Any]:
+    now = platform.clock.now()
+    minor = taxonomy().minors.get(case.category_code or "")
+    state = lifecycle.STATES[case.state]
+    contact = platform.protector.open(case.reporter_contact)
+    if not principal.can("registry.pii.read"):
+        contact = mask_phone(contact)
+    merged_into = (
+        session.scalar(select(Case.number).where(Case.id == case.merged_into_id))
+        if case.merged_into_id
+        else None
+    )
+    dup_numbers = [
+        n or ""
+        for n in session.scalars(select(Case.number).where(Case.id.in_(case.duplicate_candidates or [])))
+    ]
+    overdue = bool(
+        (
+            case.state in ("dispatched", "accepted", "in_progress")
+            and case.resolve_due_at
+            and case.resolve_due_at < now
+        )
+        or (case.state == "dispatched" and case.accept_due_at and case.accept_due_at < now)
+    )
+    return {
+        "id": case.id,
+        "number": case.number,
+        "token": case.token,
+        "state": case.state,
+        "state_name": {"zh-CN": state.zh, "en": state.en},
+        "state_group": state.group,
+        "source": case.source,
+        "category_code": case.category_code,
+        "category_name": {"zh-CN": minor.name, "en": minor.name_en} if minor else None,
+        "priority": case.priority,
+        "title": case.title,
+        "description": case.description,
+        "lon": case.lon,
+        "lat": case.lat,
+        "address": case.address,
+        "street_code": case.street_code,
+        "community_code": case.community_code,
+        "grid_code": case.grid_code,
+        "facility_code": case.facility_code,
+        "reporter_name": case.reporter_name
+        if principal.can("registry.pii.read")
+        else mask_name(case.reporter_name),
+        "reporter_contact": contact,
+        "department_code": case.department_code,
+        "classified_as": case.classified_as,
+        "classification_confidence": case.classification_confidence,
+        "triage_reason": case.triage_reason,
+        "duplicate_candidates": dup_numbers,
+        "merged_into": merged_into,
+        "escalation_level": case.escalation_level,
+        "pending_request": case.pending_request,
+        "reported_at": case.reported_at,
+        "dispatched_at": case.dispatched_at,
+        "accepted_at": case.accepted_at,
+        "resolved_at": case.resolved_at,
+        "closed_at": case.closed_at,
+        "accept_due_at": case.accept_due_at,
+        "resolve_due_at": case.resolve_due_at,
+        "overdue": overdue,
+        "verification_passed": case.verification_passed,
+        "satisfaction": case.satisfaction,
+        "version": case.version,
+    }
+
+
+def history(session: Session, case: Case, *, public_only: bool = False) -> list[dict[str, Any]]:
+    stmt = select(CaseHistory).where(CaseHistory.case_id == case.id)
+    if public_only:
+        stmt = stmt.where(CaseHistory.public.is_(True))
+    rows = session.scalars(stmt.order_by(CaseHistory.id)).all()
+    photos: dict[int, list[int]] = {}
+    for p in session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id)):
+        if p.history_id is not None:
+            photos.setdefault(p.history_id, []).append(p.id)
+    return [
+        {
+            "id": h.id,
+            "at": h.at,
+            "actor": h.actor,
+            "transition": h.transition,
+            "from_state": h.from_state,
+            "to_state": h.to_state,
+            "department_code": h.department_code,
+            "note": h.note,
+            "photos": photos.get(h.id, []),
+        }
+        for h in rows
+    ]
+
+
+def links(session: Session, case: Case) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(CaseLink.kind, Case.number)
+        .join(Case, Case.id == CaseLink.other_id)
+        .where(CaseLink.case_id == case.id)
+    ).all()
+    return [{"kind": kind, "number": number} for kind, number in rows]
+
+
+def by_area(session: Session, principal: Principal, now: datetime) -> list[dict[str, Any]]:
+    """Open, overdue and closed counts per street: the big screen's district view."""
+    is_open = Case.state.in_(lifecycle.OPEN_STATES)
+    rows = session.execute(
+        select(
+            Case.street_code,
+            func.sum(sql_case((is_open, 1), else_=0)),
+            func.sum(sql_case((overdue_clause(now), 1), else_=0)),
+            func.sum(sql_case((Case.state == "closed", 1), else_=0)),
+        )
+        .where(scope_filter(principal))
+        .group_by(Case.street_code)
+        .order_by(Case.street_code)
+    ).all()
+    return [
+        {"street_code": s, "open": int(o or 0), "overdue": int(d or 0), "closed": int(c or 0)}
+        for s, o, d, c in rows
+    ]
+
+
+def statistics(
+    session: Session, principal: Principal, start: datetime, end: datetime, group_by: str = "department"
+) -> dict[str, Any]:
+    """On-time and verification statistics for cases dispatched in [start, end)."""
+    column = {"department": Case.department_code, "category": Case.category_code, "street": Case.street_code}[
+        group_by
+    ]
+    resolved = Case.resolved_at.is_not(None) | Case.state.in_(("verified", "closed"))
+    on_time = and_(Case.resolved_at.is_not(None), Case.resolved_at <= Case.resolve_due_at)
+    rows = session.execute(
+        select(
+            column,
+            func.count(Case.id),
+            func.sum(sql_case((resolved, 1), else_=0)),
+            func.sum(sql_case((on_time, 1), else_=0)),
+            func.sum(sql_case((Case.state == "closed", 1), else_=0)),
+            func.sum(sql_case((Case.sla_breached_at.is_not(None), 1), else_=0)),
+        )
+        .where(scope_filter(principal), Case.dispatched_at >= start, Case.dispatched_at < end)
+        .group_by(column)
+        .order_by(column)
+    ).all()
+    checks = dict(
+        session.execute(
+            select(CaseHistory.transition, func.count(CaseHistory.id))
+            .join(Case, Case.id == CaseHistory.case_id)
+            .where(
+                scope_filter(principal),
+                CaseHistory.transition.in_(("verify_pass", "verify_fail")),
+                CaseHistory.at >= start,
+                CaseHistory.at < end,
+            )
+            .group_by(CaseHistory.transition)
+        ).all()
+    )
+    groups = []
+    totals = {"dispatched": 0, "resolved": 0, "on_time": 0, "closed": 0, "breached": 0}
+    for key, n, res, ok, closed, breached in rows:
+        item = {
+            "key": key,
+            "dispatched": n,
+            "resolved": int(res or 0),
+            "on_time": int(ok or 0),
+            "closed": int(closed or 0),
+            "breached": int(breached or 0),
+        }
+        item["on_time_rate"] = round(item["on_time"] / item["resolved"], 4) if item["resolved"] else None
+        groups.append(item)
+        for k in totals:
+            totals[k] += item[k]
+    passes, fails = int(checks.get("verify_pass", 0)), int(checks.get("verify_fail", 0))
+    return {
+        "from": start,
+        "to": end,
+        "group_by": group_by,
+        "groups": groups,
+        "totals": totals,
+        "on_time_rate": round(totals["on_time"] / totals["resolved"], 4) if totals["resolved"] else None,
+        "verification": {
+            "passed": passes,
+            "failed": fails,
+            "pass_rate": round(passes / (passes + fails), 4) if passes + fails else None,
+        },
+    }
+
+
+def inbox_notifications(
+    session: Session, department_code: str, *, unread_only: bool, limit: int = 100
+) -> list[Notification]:
+    stmt = select(Notification).where(Notification.recipient == department_code)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return list(session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))

@@ -1,0 +1,63 @@
+"""Routing: which department owns a case, from rules by class × area × facility owner.
+
+Rules are rows (``cases_routing_rule``), tried by rank; the taxonomy's department for the class is the
+last resort. A case nothing routes goes to the triage queue: recorded and shown, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from urbanbrain.domains.cases.models import Case, RoutingRule
+from urbanbrain.domains.cases.taxonomy import load as taxonomy
+
+STREET_OFFICE = "@street_office"
+COMMUNITY_STATION = "@community_station"
+
+
+@dataclass(frozen=True)
+class Route:
+    department_code: str
+    reason: str  # facility_owner | rule:<id> | taxonomy
+
+
+def _category_matches(rule: RoutingRule, minor: str) -> bool:
+    return rule.category_code is None or rule.category_code in (minor, minor[:3])
+
+
+def _area_matches(rule: RoutingRule, case: Case) -> bool:
+    return rule.area_code is None or rule.area_code in (case.street_code, case.community_code, case.grid_code)
+
+
+def _resolve(department: str | None, case: Case) -> str | None:
+    if department == STREET_OFFICE:
+        return f"street-{case.street_code}" if case.street_code else None
+    if department == COMMUNITY_STATION:
+        return f"station-{case.community_code}" if case.community_code else None
+    return department
+
+
+def route(session: Session, case: Case, facility_owner: str | None, known: set[str]) -> Route | None:
+    """The department for ``case``, or None when nothing routes it. ``known`` are the existing codes."""
+    if not case.category_code:
+        return None
+    rules = session.scalars(
+        select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.rank, RoutingRule.id)
+    )
+    for rule in rules:
+        if not (_category_matches(rule, case.category_code) and _area_matches(rule, case)):
+            continue
+        if rule.facility_owner:
+            if facility_owner and facility_owner in known:
+                return Route(facility_owner, "facility_owner")
+            continue
+        dept = _resolve(rule.department_code, case)
+        if dept and dept in known:
+            return Route(dept, f"rule:{rule.id}")
+    default = taxonomy().minors.get(case.category_code)
+    if default is not None and default.department in known:
+        return Route(default.department, "taxonomy")
+    return None
