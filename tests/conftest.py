@@ -114,7 +114,15 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 def build_platform(
     url: str, data_dir: Path, clock: SimulatedClock | None = None, bus: object = None
 ) -> Platform:
-    settings = Settings(database_url=url, data_dir=data_dir, pii_key=TEST_PII_KEY, secret_key=TEST_SECRET)
+    # Tokens last a simulated year: tests move the clock by weeks (the expiry test reads this setting).
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        pii_key=TEST_PII_KEY,
+        secret_key=TEST_SECRET,
+        token_minutes=365 * 24 * 60,
+        worker_seconds=0,
+    )
     return Platform.build(settings, clock=clock or SimulatedClock(START, speed=0), bus=bus or MemoryBus())  # type: ignore[arg-type]
 
 

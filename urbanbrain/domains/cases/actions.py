@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.actions import check_version, record, snapshot
@@ -210,6 +210,7 @@ def do_report_case(
         community_code=where["community_code"],
         grid_code=where["grid_code"],
         facility_code=data.facility_code,
+        media_url=data.media_url,
         reporter_name=data.reporter_name,
         reporter_contact=platform.protector.seal(data.reporter_contact),
         reporter_user=actor.actor,
@@ -649,28 +650,39 @@ def do_add_note(
 
 
 def sla_sweep(session: Session, platform: Platform) -> dict[str, int]:
-    """Warn at 80% and flag a breach at 100% of each working case's time limit (run every minute)."""
+    """Warn at 80% and flag a breach at 100% of each working case's time limit (run every minute).
+
+    The flags are written with plain UPDATEs that leave ``version`` alone: a sweep is bookkeeping, and must not
+    make a handler's open form stale."""
     now = platform.clock.now()
     counts = {"warned": 0, "breached": 0}
     working = tuple(lifecycle.WORKING_STATES - {"suspended"})
-    due_warn = session.scalars(
-        select(Case).where(Case.state.in_(working), Case.sla_warned_at.is_(None), Case.resolve_warn_at <= now)
-    ).all()
-    for case in due_warn:
-        case.sla_warned_at = now
-        emit(session, events.SLA_WARNING, _sla_payload(case), now)
-        counts["warned"] += 1
-    due_breach = session.scalars(
-        select(Case).where(
-            Case.state.in_(working), Case.sla_breached_at.is_(None), Case.resolve_due_at <= now
+    for kind, flag, due in (
+        ("warned", Case.sla_warned_at, Case.resolve_warn_at),
+        ("breached", Case.sla_breached_at, Case.resolve_due_at),
+    ):
+        cases = session.scalars(select(Case).where(Case.state.in_(working), flag.is_(None), due <= now)).all()
+        if not cases:
+            continue
+        values = (
+            {"sla_warned_at": now, "sla_breached_at": now} if kind == "breached" else {"sla_warned_at": now}
         )
-    ).all()
-    for case in due_breach:
-        case.sla_breached_at = now
-        if case.sla_warned_at is None:
-            case.sla_warned_at = now
-        emit(session, events.SLA_BREACHED, _sla_payload(case), now)
-        counts["breached"] += 1
+        for case in cases:
+            session.execute(
+                update(Case)
+                .where(Case.id == case.id)
+                .values(**{k: v for k, v in values.items() if getattr(case, k) is None})
+                .execution_options(synchronize_session=False)
+            )
+            emit(
+                session,
+                events.SLA_WARNING if kind == "warned" else events.SLA_BREACHED,
+                _sla_payload(case),
+                now,
+            )
+        counts[kind] = len(cases)
+        session.flush()
+        session.expire_all()
     return counts
 
 

@@ -30,7 +30,10 @@ PageSize = Annotated[int, Query(ge=1, le=1000)]
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
     """Consumers for notifications; a worker for SLA sweeps and deliveries when enabled."""
+    from urbanbrain.domains.cases import open311
+
     notify.subscribe(platform)
+    app.include_router(open311.router, prefix="/open311/v2")
     if platform.settings.worker_seconds > 0:
         return [notify.Worker(platform, platform.settings.worker_seconds)]
     return []

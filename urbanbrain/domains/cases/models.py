@@ -39,6 +39,7 @@ class Case(Base):
     community_code: Mapped[str | None] = mapped_column(String(32), index=True)
     grid_code: Mapped[str | None] = mapped_column(String(32))
     facility_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    media_url: Mapped[str | None] = mapped_column(String(500))  # Open311's photo link
     reporter_name: Mapped[str | None] = mapped_column(String(100))
     reporter_contact: Mapped[str | None] = mapped_column(Text)  # protected (sealed)
     reporter_user: Mapped[str | None] = mapped_column(String(128))  # who filed it (actor name)

@@ -28,6 +28,7 @@ class CaseReport(_Strict):
     lat: float | None = None
     address: str | None = Field(default=None, max_length=300)
     facility_code: str | None = Field(default=None, description="The facility's public QR code, if any.")
+    media_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
     reporter_name: str | None = Field(default=None, max_length=100)
     reporter_contact: str | None = Field(
         default=None, max_length=100, description="Phone or e-mail; protected."

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("community_code", sa.String(length=32), nullable=True),
         sa.Column("grid_code", sa.String(length=32), nullable=True),
         sa.Column("facility_code", sa.String(length=40), nullable=True),
+        sa.Column("media_url", sa.String(length=500), nullable=True),
         sa.Column("reporter_name", sa.String(length=100), nullable=True),
         sa.Column("reporter_contact", sa.Text(), nullable=True),
         sa.Column("reporter_user", sa.String(length=128), nullable=True),

@@ -1,0 +1,239 @@
+"""Open311 GeoReport v2 on the wire: parameters in (read by hand, so that a bad one is refused in the spec's
+shape), the same data out as JSON or as XML with the spec's element names, W3C datetimes, the error messages
+and the spec's error body (``[{"code", "description"}]`` / ``<errors><error>``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+from fastapi.responses import Response
+
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError, register_messages
+
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+MEDIA_TYPES = ["text/xml", "application/json"]  # as listed in discovery
+MAX_DAYS = 90
+MAX_RESULTS = 1000
+
+# A list under one of these names holds elements of the singular name (the spec's XML shapes).
+ITEM_NAMES = {
+    "services": "service",
+    "service_requests": "request",
+    "service_request_updates": "request_update",
+    "errors": "error",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "attributes": "attribute",
+    "values": "value",
+}
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_DATE_ONLY = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def w3(value: datetime | None, offset_hours: int) -> str | None:
+    """An aware datetime as W3C/ISO 8601 with the district's offset, e.g. 2018-07-09T08:00:00+08:00."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(timezone(timedelta(hours=offset_hours))).isoformat(timespec="seconds")
+
+
+def parse_w3(text: str, offset_hours: int) -> datetime:
+    """Read a W3C datetime (``2010-01-01T00:00:00Z``, ``...+08:00``; a bare date or a time without an
+    offset is read in the district's time). Raises ``ValueError`` when it is not one."""
+    text = text.strip()
+    tz = timezone(timedelta(hours=offset_hours))
+    if _DATE_ONLY.match(text):
+        parts = [int(p) for p in text.split("-")] + [1, 1]
+        return datetime.combine(date(parts[0], parts[1], parts[2]), time(0), tz).astimezone(UTC)
+    if "T" not in text:
+        raise ValueError(text)
+    value = datetime.fromisoformat(text.replace("z", "Z"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _XML_ILLEGAL.sub("", str(value))
+
+
+def _fill(element: ET.Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _fill(ET.SubElement(element, key), child)
+    elif isinstance(value, list):
+        item = ITEM_NAMES.get(element.tag, "item")
+        for child in value:
+            _fill(ET.SubElement(element, item), child)
+    else:
+        element.text = _text(value)
+
+
+def to_xml(root: str, data: Any) -> bytes:
+    """``data`` (a list for plural roots, a dict otherwise) under ``<root>``, UTF-8 with its declaration."""
+    element = ET.Element(root)
+    _fill(element, data)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="unicode").encode()
+
+
+def render(data: Any, fmt: str, root: str, status: int = 200) -> Response:
+    """The response in the requested format (``json`` or ``xml``)."""
+    if fmt == "xml":
+        body = to_xml(root, data)
+    else:
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type=FORMATS[fmt])
+
+
+def error(status: int, description: str, fmt: str = "json") -> Response:
+    """The spec's error body, with the HTTP status as the error code."""
+    return render(
+        [{"code": status, "description": description}], fmt if fmt in FORMATS else "json", "errors", status
+    )
+
+
+register_messages(
+    {
+        "open311.unknown_format": (
+            404,
+            "不支持的格式“{fmt}”，请使用 .json 或 .xml。",
+            "Unknown format '{fmt}': use .json or .xml.",
+        ),
+        "open311.no_route": (404, "没有这个 Open311 地址：{path}。", "No such Open311 resource: {path}."),
+        "open311.method": (
+            405,
+            "此 Open311 地址不支持 {method}。",
+            "This Open311 resource does not accept {method}.",
+        ),
+        "open311.api_key_required": (
+            400,
+            "未提供 api_key：请使用具有 open311 权限范围的 API 密钥。",
+            "api_key was not provided: send an API key with the open311 scope.",
+        ),
+        "open311.missing": (400, "缺少参数 {name}。", "The parameter {name} is required."),
+        "open311.invalid": (
+            400,
+            "参数 {name} 不合法：{zh}。",
+            "The parameter {name} is not valid: {en}.",
+        ),
+        "open311.form_required": (
+            400,
+            "请以 application/x-www-form-urlencoded 或 multipart/form-data 提交表单。",
+            "Send the request form-encoded (application/x-www-form-urlencoded or multipart/form-data).",
+        ),
+        "open311.location_required": (
+            400,
+            "请提供经纬度（lat 和 long）或设施二维码编号 attribute[facility_code]；仅凭地址文字或地址编号无法定位案件。",
+            "Give lat and long, or attribute[facility_code]: a request cannot be located from address_string "
+            "or address_id alone.",
+        ),
+        "open311.jurisdiction": (
+            404,
+            "找不到辖区 {given}：本服务只受理辖区 {expected}。",
+            "jurisdiction_id {given} was not found: this server serves {expected}.",
+        ),
+        "open311.span_too_long": (
+            400,
+            "查询时间范围不能超过 {days} 天（start_date 至 end_date）。",
+            "The span from start_date to end_date may not exceed {days} days.",
+        ),
+        "open311.unknown_service": (404, "找不到服务 {code}。", "No service has the code {code}."),
+        "open311.request_not_found": (404, "找不到服务请求 {ref}。", "No service request {ref}."),
+    }
+)
+
+
+@dataclass
+class Ctx:
+    """One Open311 call: the platform, its parameters (query, or query and form) and attributes."""
+
+    platform: Platform
+    values: dict[str, list[str]]
+    attributes: dict[str, str] = field(default_factory=dict)
+    api_key: str | None = None
+    url: str = ""
+
+    @property
+    def offset(self) -> int:
+        return self.platform.settings.utc_offset_hours
+
+    def one(self, name: str) -> str | None:
+        """The parameter's last non-blank value."""
+        found = [v.strip() for v in self.values.get(name, []) if v.strip()]
+        return found[-1] if found else None
+
+    def many(self, name: str) -> list[str]:
+        """A comma list, which may also be given several times."""
+        return [p.strip() for v in self.values.get(name, []) for p in v.split(",") if p.strip()]
+
+    def number(self, name: str, default: int, high: int) -> int:
+        text = self.one(name)
+        if text is None:
+            return default
+        if not text.isdigit() or not 1 <= int(text) <= high:
+            raise invalid(name, f"应为 1 到 {high} 的整数", f"a whole number from 1 to {high}")
+        return int(text)
+
+    def moment(self, name: str) -> datetime | None:
+        text = self.one(name)
+        try:
+            return parse_w3(text, self.offset) if text else None
+        except ValueError:
+            raise invalid(
+                name,
+                "请使用 W3C 日期时间，如 2018-07-09T08:00:00+08:00",
+                "use a W3C datetime such as 2018-07-09T08:00:00+08:00",
+            ) from None
+
+    def window(self) -> tuple[datetime, datetime]:
+        """start_date..end_date; by default the last 90 days, and never more than 90 days."""
+        given_start, given_end, span = (
+            self.moment("start_date"),
+            self.moment("end_date"),
+            timedelta(days=MAX_DAYS),
+        )
+        if given_start is not None:
+            start, end = given_start, given_end or given_start + span
+        else:
+            end = given_end or self.platform.clock.now()
+            start = end - span
+        if start > end:
+            raise invalid("start_date", "晚于 end_date", "it is after end_date")
+        if end - start > span:
+            raise UrbanBrainError("open311.span_too_long", days=MAX_DAYS)
+        return start, end
+
+    def paging(self) -> tuple[int, int]:
+        page, size = self.number("page", 1, 10**6), self.number("page_size", MAX_RESULTS, MAX_RESULTS)
+        return (page - 1) * size, size
+
+
+def spec_status(err: UrbanBrainError) -> int:
+    """The spec's statuses: an invalid value is a 400, an invalid key a 403."""
+    return {401: 403, 422: 400}.get(err.status, err.status)
+
+
+def invalid(name: str, zh: str, en: str) -> UrbanBrainError:
+    """A parameter refused, with the reason in both languages."""
+    return UrbanBrainError("open311.invalid", name=name, zh=zh, en=en)
+
+
+def openapi_params(*names: str) -> dict[str, Any]:
+    """OpenAPI documentation for query parameters that are read by hand."""
+    return {
+        "parameters": [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
+        ]
+    }
