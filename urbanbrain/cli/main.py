@@ -236,7 +236,21 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
                 )
             accounts[username] = {"username": username, "password": password, "role": role}
     url = f"http://{platform.settings.host}:{platform.settings.port}"
-    creds = {"url": url, "docs": url + "/docs", "token_url": url + "/api/v1/auth/token", "accounts": accounts}
+    open311 = saved.get("open311")
+    if not isinstance(open311, dict) or not open311.get("api_key"):
+        from urbanbrain.core.auth.actions import do_create_api_key
+
+        with platform.db.session() as session:
+            _, key = do_create_api_key(session, platform.clock, SYSTEM, name="demo Open311 client",
+                                       scopes=["open311"])
+        open311 = {"api_key": key}
+    open311["endpoint"] = url + "/open311/v2/"
+    open311["example"] = (
+        f"curl -X POST {url}/open311/v2/requests.json -d api_key={open311['api_key']} -d service_code=C0201 "
+        "-d lat=22.5262 -d long=114.0665 --data-urlencode 'description=水围村路灯不亮'"
+    )
+    creds = {"url": url, "docs": url + "/docs", "token_url": url + "/api/v1/auth/token", "accounts": accounts,
+             "open311": open311}
     creds.update({k: v for k, v in saved.items() if k not in creds})
     path.write_text(json.dumps(creds, indent=2, ensure_ascii=False))
     path.chmod(0o600)
@@ -280,6 +294,9 @@ def demo(
         console.print(
             f"  {acc['role']:9} username [bold]{acc['username']}[/bold]  password [bold]{acc['password']}[/bold]"
         )
+    open311 = creds["open311"]
+    assert isinstance(open311, dict)
+    console.print(f"  Open311 GeoReport v2 at {open311['endpoint']} with api_key [bold]{open311['api_key']}[/bold]")
     console.print(f"(saved in {settings.data_dir / 'demo-credentials.json'})")
     sys.stdout.flush()
     if no_serve:

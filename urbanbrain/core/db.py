@@ -107,11 +107,19 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # the "begin" hook below issues BEGIN itself
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Take the write lock at BEGIN: a deferred transaction that reads (say, the audit head) and then
+            # writes fails with "database is locked" when another writer committed in between (WAL snapshot).
+            # A reader that only may write (the outbox relay) asks for DEFERRED and retries if it loses.
+            conn.exec_driver_sql("BEGIN " + conn.get_execution_options().get("sqlite_begin", "IMMEDIATE"))
 
         return engine
     if url.startswith("postgresql://"):

@@ -103,10 +103,12 @@ def test_concurrent_writes_are_caught_in_sql(desk):
     )
     s1, s2 = desk.platform.db.sessionmaker(), desk.platform.db.sessionmaker()
     try:
-        c1, c2 = s1.get(Case, case["id"]), s2.get(Case, case["id"])
+        c2 = s2.get(Case, case["id"])  # handler B opens the case ...
+        s2.commit()  # ... (its read transaction ends; the object keeps the version it saw)
+        c1 = s1.get(Case, case["id"])
         assert c1.version == c2.version
         actions.apply_transition(s1, desk.platform, handler, c1, "accept", TransitionRequest())
-        s1.commit()
+        s1.commit()  # handler A accepts first
         with pytest.raises(StaleDataError):
             actions.apply_transition(s2, desk.platform, handler, c2, "accept", TransitionRequest())
     finally:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.bus import Bus, Event
@@ -53,32 +53,69 @@ class OutboxRelay:
                     return published
 
     def _flush_batch(self) -> tuple[int, bool]:
+        if self.db.dialect == "postgresql":
+            return self._flush_locked()
+        return self._flush_sqlite()
+
+    def _pending(self) -> Any:
+        return (
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(self.batch)
+        )
+
+    def _flush_locked(self) -> tuple[int, bool]:
+        """PostgreSQL: several relays may run; each locks its batch (SKIP LOCKED) while it publishes."""
         with self.db.sessionmaker() as session:
-            stmt = (
-                select(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None))
-                .order_by(OutboxEvent.id)
-                .limit(self.batch)
-            )
-            if self.db.dialect == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)  # several relays may run side by side
-            rows = session.scalars(stmt).all()
+            rows = session.scalars(self._pending().with_for_update(skip_locked=True)).all()
             done = 0
             for row in rows:
-                event = Event(row.event_id, row.type, row.occurred_at, row.payload)
-                try:
-                    self.bus.publish(event)
-                except Exception as exc:
-                    # Keep order: stop at the first failure, retry the rest on the next wake or poll.
-                    row.attempts += 1
-                    row.last_error = repr(exc)[:2000]
-                    log.warning("outbox: publishing %s failed: %r", row.type, exc)
+                if not self._publish(row):
                     session.commit()
                     return done, False
                 row.published_at = self.clock.now()
                 done += 1
             session.commit()
             return done, len(rows) == self.batch
+
+    def _flush_sqlite(self) -> tuple[int, bool]:
+        """SQLite: one writer at a time, and in-process consumers write too, so never hold the write lock while
+        publishing: read the batch, publish, then mark what went out (a crash in between re-sends: at least once)."""
+        with self.db.sessionmaker() as session:
+            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            rows = session.scalars(self._pending()).all()
+            session.expunge_all()
+        sent: list[int] = []
+        failed: OutboxEvent | None = None
+        for row in rows:
+            if not self._publish(row):
+                failed = row
+                break
+            sent.append(row.id)
+        with self.db.session() as session:
+            if sent:
+                session.execute(
+                    update(OutboxEvent).where(OutboxEvent.id.in_(sent)).values(published_at=self.clock.now())
+                )
+            if failed is not None:
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id == failed.id)
+                    .values(attempts=OutboxEvent.attempts + 1, last_error=failed.last_error)
+                )
+        return len(sent), failed is None and len(rows) == self.batch
+
+    def _publish(self, row: OutboxEvent) -> bool:
+        """Hand one event to the bus; on failure note why on the row and stop (order is kept)."""
+        try:
+            self.bus.publish(Event(row.event_id, row.type, row.occurred_at, row.payload))
+        except Exception as exc:
+            row.attempts += 1
+            row.last_error = repr(exc)[:2000]
+            log.warning("outbox: publishing %s failed: %r", row.type, exc)
+            return False
+        return True
 
     def start(self) -> None:
         if self._thread is None:

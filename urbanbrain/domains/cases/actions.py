@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.actions import check_version, record, snapshot
@@ -53,15 +55,14 @@ def working_calendar(session: Session, platform: Platform) -> sla.WorkingCalenda
 def _next_number(session: Session, district: str, category: str) -> str:
     """``<district>-<minor class>-<sequence>``, e.g. 440304-C0101-000017; the counter row is locked."""
     key = f"{district}-{category}"
-    stmt = select(Sequence).where(Sequence.key == key)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    seq = session.scalar(stmt)
-    if seq is None:
-        seq = Sequence(key=key, last=0)
-        session.add(seq)
-    seq.last += 1
-    return f"{key}-{seq.last:06d}"
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # Create the counter if missing without racing another writer, then lock and bump it.
+    session.execute(insert(Sequence).values(key=key, last=0).on_conflict_do_nothing(index_elements=["key"]))
+    last = session.execute(
+        update(Sequence).where(Sequence.key == key).values(last=Sequence.last + 1).returning(Sequence.last)
+    ).scalar_one()
+    return f"{key}-{last:06d}"
 
 
 def _history(

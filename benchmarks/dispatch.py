@@ -1,0 +1,263 @@
+"""Citizen reports through Open311, each classified, routed and dispatched: sustained reports/s and the
+report → dispatched latency (p50/p99), beside the raw store's own speed and, for accuracy, a keyword rule.
+
+What it does:
+1. Makes a fresh database (SQLite by default, or ``--database-url``), migrates it and loads the Futian demo
+   district at a small scale; creates an Open311 API key.
+2. Starts ``urbanbrain serve`` in its own process (the same server a deployment runs) and waits for /healthz.
+3. Posts ``--reports`` held-out corpus texts to ``POST /open311/v2/requests.json`` with ``service_code=auto``
+   (the server classifies the text), at random positions in Shuiwei village, from ``--concurrency`` clients.
+   A response with a ``service_request_id`` means the case was registered and dispatched in that request,
+   so the round trip is the report → dispatched latency; a ``token`` means it waits in triage.
+4. Baselines in the same run: the raw store's own speed (one durable INSERT + COMMIT per report into a table
+   of the same width, no HTTP, no rules), and classification accuracy on the held-out split beside the
+   keyword-matching rule.
+
+Targets (issue 3): ≥ 1,000 reports/s sustained, p99 < 1 s, ≥ 90% top-1 accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+SHUIWEI = (114.0645, 22.5245, 114.0690, 22.5280)  # a box inside Shuiwei village
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prepare(url: str, data_dir: Path) -> str:
+    """Migrate, seed at a small scale, and return an Open311 API key."""
+    env = dict(os.environ, URBANBRAIN_DATABASE_URL=url, URBANBRAIN_DATA_DIR=str(data_dir))
+    subprocess.run(
+        [sys.executable, "-m", "urbanbrain.cli", "seed", "futian", "--scale", "0.05"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "from urbanbrain.core.config import Settings\n"
+        "from urbanbrain.core.context import Platform\n"
+        "from urbanbrain.core.auth.actions import do_create_api_key\n"
+        "from urbanbrain.core.auth.principal import SYSTEM\n"
+        "p = Platform.build(Settings())\n"
+        "with p.db.session() as s:\n"
+        "    _, key = do_create_api_key(s, p.clock, SYSTEM, name='bench', scopes=['open311'])\n"
+        "print(key)\n"
+        "p.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _held_out() -> list[dict[str, Any]]:
+    from urbanbrain.domains.cases.classify.corpus import load_corpus
+
+    return [s for s in load_corpus() if s.get("split") == "test"]
+
+
+def accuracy(samples: list[dict[str, Any]]) -> dict[str, float]:
+    from urbanbrain.domains.cases.classify import keyword_classify, load_default
+
+    model = load_default()
+    texts = [s["text"] for s in samples]
+    t0 = time.perf_counter()
+    predictions = model.predict_many(texts)
+    batched = len(texts) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for t in texts[:2000]:
+        model.predict(t)
+    single = min(len(texts), 2000) / (time.perf_counter() - t0)
+    model_ok = sum(p.label == s["label"] for p, s in zip(predictions, samples, strict=True))
+    keyword_ok = sum(keyword_classify(s["text"]) == s["label"] for s in samples)
+    return {
+        "n": len(samples),
+        "model": model_ok / len(samples),
+        "keywords": keyword_ok / len(samples),
+        "single_per_s": single,
+        "batched_per_s": batched,
+    }
+
+
+def raw_store_rate(url: str, n: int) -> float:
+    """One INSERT + COMMIT per report into a scratch table as wide as a case: the store's own ceiling."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_raw_report"))
+        conn.execute(
+            text(
+                "CREATE TABLE bench_raw_report (id INTEGER PRIMARY KEY, token VARCHAR(36), "
+                "description TEXT, lon FLOAT, lat FLOAT, state VARCHAR(20), department VARCHAR(64))"
+            )
+        )
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        for i in range(n):
+            conn.execute(
+                text("INSERT INTO bench_raw_report VALUES (:i, :t, :d, :x, :y, 'dispatched', 'x')"),
+                {"i": i, "t": secrets.token_hex(16), "d": "路灯不亮" * 10, "x": 114.06, "y": 22.52},
+            )
+            conn.commit()
+    rate = n / (time.perf_counter() - t0)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_raw_report"))
+    engine.dispose()
+    return rate
+
+
+async def _drive(
+    base: str, key: str, texts: list[str], concurrency: int, seed: int
+) -> tuple[list[float], dict[str, int], float]:
+    rng = random.Random(seed)
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for t in texts:
+        queue.put_nowait(t)
+    latencies: list[float] = []
+    outcome = {"dispatched": 0, "triage": 0, "error": 0}
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            while not queue.empty():
+                description = queue.get_nowait()
+                form = {
+                    "api_key": key,
+                    "service_code": "auto",
+                    "description": description,
+                    "long": f"{rng.uniform(SHUIWEI[0], SHUIWEI[2]):.6f}",
+                    "lat": f"{rng.uniform(SHUIWEI[1], SHUIWEI[3]):.6f}",
+                    "email": "resident@example.org",
+                }
+                t0 = time.perf_counter()
+                r = await http.post("/open311/v2/requests.json", data=form)
+                latencies.append(time.perf_counter() - t0)
+                body = r.json() if r.headers.get("content-type", "").startswith("application/json") else None
+                if r.status_code == 201 or r.status_code == 200:
+                    first = body[0] if isinstance(body, list) and body else {}
+                    outcome["dispatched" if first.get("service_request_id") else "triage"] += 1
+                else:
+                    outcome["error"] += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, outcome, time.perf_counter() - t0
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    ap.add_argument("--reports", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="ub-dispatch-") as tmp:
+        data_dir = Path(tmp)
+        url = args.database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}"
+        print(
+            f"database: {url.split('@')[-1]}; preparing (migrate, seed at scale 0.05, API key)...", flush=True
+        )
+        key = _prepare(url, data_dir)
+        samples = _held_out()
+        acc = accuracy(samples)
+        texts = [samples[i % len(samples)]["text"] for i in range(args.reports)]
+
+        port = _free_port()
+        env = dict(
+            os.environ,
+            URBANBRAIN_DATABASE_URL=url,
+            URBANBRAIN_DATA_DIR=str(data_dir),
+            URBANBRAIN_PORT=str(port),
+            URBANBRAIN_LOG_LEVEL="warning",
+            URBANBRAIN_WORKER_SECONDS="0",
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "urbanbrain.cli", "serve", "--workers", str(args.workers)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            asyncio.run(_drive(base, key, texts[:50], 4, args.seed))  # warm up: classifier, caches, pools
+            latencies, outcome, wall = asyncio.run(_drive(base, key, texts, args.concurrency, args.seed))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        raw = raw_store_rate(url, min(args.reports, 2000))
+
+    rate = len(latencies) / wall
+    p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    print()
+    print(
+        f"reports: {len(latencies):,} from {args.concurrency} clients, {args.workers} server worker(s); "
+        f"dispatched {outcome['dispatched']:,}, triage {outcome['triage']:,}, errors {outcome['error']:,}"
+    )
+    print(f"{'measure':<44}{'value':>14}{'baseline':>14}{'ratio':>9}")
+    print(
+        f"{'Open311 reports/s (classify+route+dispatch)':<44}{rate:>14,.0f}{raw:>14,.0f}{rate / raw:>9.2f}"
+        "   baseline: raw INSERT+COMMIT per report"
+    )
+    print(f"{'latency p50 (s)':<44}{p50:>14.4f}")
+    print(f"{'latency p99 (s)':<44}{p99:>14.4f}")
+    print(
+        f"{'held-out top-1 accuracy (n=' + str(acc['n']) + ')':<44}{acc['model']:>14.3f}{acc['keywords']:>14.3f}"
+        f"{acc['model'] / max(acc['keywords'], 1e-9):>9.2f}   baseline: keyword rule"
+    )
+    print(
+        f"{'classifier texts/s single / batched':<44}{acc['single_per_s']:>14,.0f}{acc['batched_per_s']:>14,.0f}"
+    )
+    for name, ok in (
+        ("reports/s >= 1,000", rate >= 1000),
+        ("p99 < 1 s", p99 < 1.0),
+        ("top-1 >= 90%", acc["model"] >= 0.9),
+    ):
+        print(f"{'PASS' if ok else 'MISS'}: {name}")
+    print(
+        json.dumps(
+            {
+                "reports_per_s": rate,
+                "p50_s": p50,
+                "p99_s": p99,
+                "raw_store_per_s": raw,
+                "accuracy": acc,
+                "outcome": outcome,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
