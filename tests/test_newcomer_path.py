@@ -56,6 +56,23 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         ).json()
         assert summary["buildings"] > 4000 and summary["areas"]["community"] == 93
         assert httpx.get(base + "/docs").status_code == 200
+        # The printed Open311 key lets a newcomer file a citizen report at once.
+        key = creds["open311"]["api_key"]
+        assert key in printed
+        r = httpx.post(
+            base + "/open311/v2/requests.json",
+            data={
+                "api_key": key,
+                "service_code": "C0201",
+                "lat": "22.5262",
+                "long": "114.0665",
+                "description": "水围村路灯不亮",
+            },
+        )
+        assert r.status_code == 200, r.text
+        number = r.json()[0]["service_request_id"]
+        got = httpx.get(base + f"/open311/v2/requests/{number}.json").json()[0]
+        assert got["status"] == "open" and got["agency_responsible"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -241,16 +241,22 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
         from urbanbrain.core.auth.actions import do_create_api_key
 
         with platform.db.session() as session:
-            _, key = do_create_api_key(session, platform.clock, SYSTEM, name="demo Open311 client",
-                                       scopes=["open311"])
+            _, key = do_create_api_key(
+                session, platform.clock, SYSTEM, name="demo Open311 client", scopes=["open311"]
+            )
         open311 = {"api_key": key}
     open311["endpoint"] = url + "/open311/v2/"
     open311["example"] = (
         f"curl -X POST {url}/open311/v2/requests.json -d api_key={open311['api_key']} -d service_code=C0201 "
         "-d lat=22.5262 -d long=114.0665 --data-urlencode 'description=水围村路灯不亮'"
     )
-    creds = {"url": url, "docs": url + "/docs", "token_url": url + "/api/v1/auth/token", "accounts": accounts,
-             "open311": open311}
+    creds = {
+        "url": url,
+        "docs": url + "/docs",
+        "token_url": url + "/api/v1/auth/token",
+        "accounts": accounts,
+        "open311": open311,
+    }
     creds.update({k: v for k, v in saved.items() if k not in creds})
     path.write_text(json.dumps(creds, indent=2, ensure_ascii=False))
     path.chmod(0o600)
@@ -296,7 +302,9 @@ def demo(
         )
     open311 = creds["open311"]
     assert isinstance(open311, dict)
-    console.print(f"  Open311 GeoReport v2 at {open311['endpoint']} with api_key [bold]{open311['api_key']}[/bold]")
+    console.print(
+        f"  Open311 GeoReport v2 at {open311['endpoint']} with api_key [bold]{open311['api_key']}[/bold]"
+    )
     console.print(f"(saved in {settings.data_dir / 'demo-credentials.json'})")
     sys.stdout.flush()
     if no_serve:

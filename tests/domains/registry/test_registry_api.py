@@ -357,7 +357,8 @@ def test_area_edited_elsewhere_reaches_this_process(api):
     from urbanbrain.domains.registry import spatial
 
     admin = api.user("admin")
-    first = spatial.get_lookup(api.platform, api.platform.db.sessionmaker())
+    with api.platform.db.session() as session:
+        first = spatial.get_lookup(api.platform, session)
     with api.platform.db.engine.begin() as conn:  # as another process would: straight to the database
         conn.exec_driver_sql(
             "UPDATE registry_area SET version = version + 1 WHERE code = '440304004028-G001'"

@@ -25,7 +25,7 @@ class Principal:
         return f"{self.kind}:{self.name}"
 
     def can(self, permission: str) -> bool:
-        return permission in self.permissions
+        return permission in self.permissions or "*" in self.permissions
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
@@ -35,7 +35,3 @@ class Principal:
 SYSTEM = Principal(
     kind="system", id=None, name="system", role="system", scope="all", permissions=frozenset({"*"})
 )
-
-
-def system_can(principal: Principal, permission: str) -> bool:
-    return "*" in principal.permissions or principal.can(permission)

@@ -164,6 +164,8 @@ def do_report_case(
 ) -> Case:
     """Intake from any channel: locate, classify, register, route and dispatch when confident; otherwise the
     case waits in the triage queue with the reason."""
+    if not (actor.can("cases.cases.report") or actor.can("cases.requests.write")):
+        raise UrbanBrainError("auth.forbidden", role=actor.role, permission="cases.cases.report")
     now = platform.clock.now()
     facility = registry.public_facility(session, data.facility_code) if data.facility_code else None
     if data.facility_code and facility is None:
