@@ -72,7 +72,8 @@ def _prepare(url: str, data_dir: Path) -> str:
 def _held_out() -> list[dict[str, Any]]:
     from urbanbrain.domains.cases.classify.corpus import load_corpus
 
-    return [s for s in load_corpus() if s.get("split") == "test"]
+    # Case reports only: the corpus's OTHER texts (not a case at all) exist to teach the model to abstain.
+    return [s for s in load_corpus() if s.get("split") == "test" and s["label"] != "OTHER"]
 
 
 def accuracy(samples: list[dict[str, Any]]) -> dict[str, float]:

@@ -107,3 +107,10 @@ def test_only_admins_manage_users(api):
     r = api.client.get("/api/v1/auth/users", headers=operator)
     assert r.status_code == 403
     assert r.json()["messages"]["zh-CN"].startswith("您的角色")
+
+
+def test_tokens_follow_a_simulated_clock_ahead_of_the_wall(api):
+    """A simulation running in the future still logs people in: tokens are judged on the platform's clock."""
+    api.platform.clock.advance(timedelta(days=365 * 20))
+    headers = api.user("operator")
+    assert api.client.get("/api/v1/auth/me", headers=headers).status_code == 200

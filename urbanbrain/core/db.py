@@ -6,6 +6,7 @@ No engine is created at import time: :class:`Database` is built by the app facto
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -114,12 +115,37 @@ def make_engine(url: str, **kw: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        # SQLite has one writer at a time. Writers of this process queue on a lock here, which wakes the next
+        # one at once, instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        writers = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             # Take the write lock at BEGIN: a deferred transaction that reads (say, the audit head) and then
             # writes fails with "database is locked" when another writer committed in between (WAL snapshot).
-            # A reader that only may write (the outbox relay) asks for DEFERRED and retries if it loses.
-            conn.exec_driver_sql("BEGIN " + conn.get_execution_options().get("sqlite_begin", "IMMEDIATE"))
+            # A reader that only may write (the outbox relay) asks for DEFERRED.
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            if mode == "IMMEDIATE":
+                writers.acquire()
+                conn.info["ub_writer"] = True
+            try:
+                conn.exec_driver_sql("BEGIN " + mode)
+            except BaseException:
+                _release(conn)
+                raise
+
+        def _release(conn: Any) -> None:
+            if conn.info.pop("ub_writer", False):
+                writers.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
+
+        @event.listens_for(engine.pool, "checkin")
+        def _release_on_checkin(_dbapi_conn: Any, record: Any) -> None:
+            # Safety net: a connection returned to the pool never keeps the writers' lock.
+            if record is not None and record.info.pop("ub_writer", False):
+                writers.release()
 
         return engine
     if url.startswith("postgresql://"):

@@ -212,3 +212,25 @@ def test_unknown_action_and_stale_version(desk):
     desk.act("urban", case, "accept")
     r = desk.act("urban", case, "start", expect=409)  # sent the version read before the accept
     assert r["code"] == "stale"
+
+
+def test_reporter_satisfaction_callback_verifies_or_sends_back(desk):
+    case = desk.report(category_code="E0101")
+    for step in ("accept", "start"):
+        case = desk.act("urban", case, step)
+    case = desk.act("urban", case, "resolve", note="已清运")
+    r = desk.client.post(
+        f"/api/v1/cases/feedback/{case['token']}", json={"satisfaction": 1, "comment": "还是很脏"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"state": "in_progress", "verification_passed": False, "satisfaction": 1}
+    case = desk.get("urban", case)
+    assert case["history"][-1]["note"] == "还是很脏" and case["history"][-1]["actor"].startswith("reporter:")
+    case = desk.act("urban", case, "resolve", note="再次清运")
+    r = desk.client.post(f"/api/v1/cases/feedback/{case['token']}", json={"satisfaction": 5})
+    assert r.json()["state"] == "verified"
+    assert desk.act("operator", desk.get("operator", case), "close")["satisfaction"] == 5
+    r = desk.client.post(f"/api/v1/cases/feedback/{case['token']}", json={"satisfaction": 5})
+    assert r.status_code == 409  # closed: nothing to confirm
+    r = desk.client.post("/api/v1/cases/feedback/not-a-token", json={"satisfaction": 5})
+    assert r.status_code == 404

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.auth.principal import SYSTEM, Principal
 from urbanbrain.domains.cases import actions
 from urbanbrain.domains.cases.models import Case
 from urbanbrain.domains.cases.schemas import CaseReport
@@ -392,7 +392,7 @@ def test_tokens(api, key):
         waiting = actions.do_report_case(
             s,
             api.platform,
-            actions.DISPATCHER,
+            SYSTEM,
             CaseReport(description="待分拣", category_code="E0101", lon=SHUIWEI[0], lat=SHUIWEI[1]),
             auto_dispatch=False,
         )

@@ -91,3 +91,44 @@ def test_facility_report_with_unknown_code_is_refused(desk):
         json={"description": "x" * 4001, "category_code": "E0101", "lon": 114.0665, "lat": 22.5262},
     )
     assert r.status_code == 422
+
+
+def test_qr_report_takes_its_class_from_the_facility(desk):
+    """From a street light's QR page the citizen only types what is wrong; the class comes from the facility."""
+    r = desk.client.get(
+        "/api/v1/registry/facilities?kind=street_light&community_code=440304004028&page_size=1",
+        headers=desk.heads["admin"],
+    )
+    light = (
+        r.json()["items"][0]
+        if r.json()["items"]
+        else desk.client.post(
+            "/api/v1/registry/facilities",
+            headers=desk.heads["admin"],
+            json={
+                "kind": "street_light",
+                "name": "路灯",
+                "lon": 114.0662,
+                "lat": 22.5258,
+                "owner_department_code": "roads_facilities",
+                "responsible_person": "陈工",
+            },
+        ).json()
+    )
+    case = desk.report(description="晚上一直闪，很晃眼", facility_code=light["code"], at=(None, None))
+    assert case["category_code"] == "C0201"
+    assert case["department_code"] == light["owner_department_code"]
+
+
+def test_calendar_day_comes_from_the_path(desk):
+    admin = desk.heads["admin"]
+    r = desk.client.put(
+        "/api/v1/cases/calendar/2018-10-01", headers=admin, json={"kind": "holiday", "name": "国庆节"}
+    )
+    assert r.status_code == 200 and r.json()["day"] == "2018-10-01"
+    r = desk.client.put(
+        "/api/v1/cases/calendar/2018-10-02", headers=admin, json={"day": "2018-10-09", "kind": "holiday"}
+    )
+    assert r.status_code == 422
+    days = desk.client.get("/api/v1/cases/calendar", headers=admin).json()["days"]
+    assert days == [{"day": "2018-10-01", "kind": "holiday", "name": "国庆节"}]

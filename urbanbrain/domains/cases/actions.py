@@ -40,6 +40,19 @@ register_messages(
 )
 
 CASE_PROTECTED = ("reporter_contact",)
+# Steps between the centre and departments: their notes stay off the reporter's view (Open311 updates).
+INTERNAL_TRANSITIONS = frozenset(
+    {
+        "escalate",
+        "request_suspend",
+        "approve_suspend",
+        "request_extension",
+        "approve_extension",
+        "reject_request",
+        "return",
+        "reassign",
+    }
+)
 DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
 METRES_PER_DEGREE = 111_320.0
@@ -180,12 +193,8 @@ def do_report_case(
     category, confidence, classified_as, triage = data.category_code, None, None, None
     if category:
         taxonomy().minor(category)  # refuse unknown codes
-    elif (
-        facility is not None
-        and (fm := taxonomy().for_facility_kind(facility["kind"])) is not None
-        and not data.description.strip()
-    ):
-        category = fm.code
+    elif facility is not None and (fm := taxonomy().for_facility_kind(facility["kind"])) is not None:
+        category = fm.code  # a report from a facility's QR page is about that facility
     if not category:
         from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
 
@@ -305,7 +314,7 @@ def apply_transition(
         case.state = transition.target
     case.updated_at = now
     session.flush()  # the mapper's version check: a concurrent change to this case fails here
-    _history(session, case, actor, name, from_state, req.note, now)
+    _history(session, case, actor, name, from_state, req.note, now, public=name not in INTERNAL_TRANSITIONS)
     _announce(
         session,
         platform,
@@ -742,3 +751,31 @@ def do_set_calendar_day(
         after=snapshot(row),
     )
     return row
+
+
+SATISFIED_FROM = 3  # 1-5 stars: 3 or more confirms the fix
+
+
+def do_reporter_feedback(
+    session: Session, platform: Platform, token: str, satisfaction: int, comment: str | None
+) -> Case:
+    """The reporter's satisfaction callback: their token (given only to them at intake) lets them confirm a
+    resolved case or send it back with a reason, as a verifier would."""
+    case = session.scalar(select(Case).where(Case.token == token))
+    if case is None:
+        raise UrbanBrainError("cases.not_found", ref=token[:8] + "…")
+    reporter = Principal(
+        kind="reporter",
+        id=None,
+        name=f"reporter-{case.id}",
+        role="reporter",
+        scope="none",
+        permissions=frozenset({"cases.cases.read"}),
+    )
+    if satisfaction >= SATISFIED_FROM:
+        req = TransitionRequest(note=comment, satisfaction=satisfaction)
+        return apply_transition(session, platform, reporter, case, "verify_pass", req)
+    req = TransitionRequest(
+        note=comment or "市民回访不满意 / The reporter is not satisfied", satisfaction=satisfaction
+    )
+    return apply_transition(session, platform, reporter, case, "verify_fail", req)

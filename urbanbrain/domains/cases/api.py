@@ -5,7 +5,7 @@ configuration (routing rules, working calendar, notification subscriptions)."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, UploadFile
@@ -296,13 +296,18 @@ def calendar(session: SessionDep, platform: PlatformDep, principal: Reader) -> d
 
 @router.put("/calendar/{day}")
 def set_day(
-    day: str,
+    day: date,
     body: s.CalendarDayCreate,
     session: SessionDep,
     platform: PlatformDep,
     principal: Annotated[Principal, require("cases.calendar.write")],
 ) -> dict[str, Any]:
-    row = actions.do_set_calendar_day(session, platform, principal, body.day, body.kind, body.name)
+    """Mark a date as a holiday or as a worked weekend day (调休)."""
+    if body.day is not None and body.day != day:
+        raise UrbanBrainError(
+            "request.invalid", summary=f"the body's day {body.day} differs from the path's {day}"
+        )
+    row = actions.do_set_calendar_day(session, platform, principal, day, body.kind, body.name)
     return {"day": row.day, "kind": row.kind, "name": row.name}
 
 
@@ -348,7 +353,22 @@ def add_subscription(
         before=None,
         after=snapshot(sub, protected=("secret",)),
     )
+    notify.subscriptions_changed(platform)
     return s.SubscriptionPublic.model_validate(sub).model_dump()
+
+
+@router.post("/feedback/{token}")
+def reporter_feedback(
+    token: str, body: s.FeedbackCreate, session: SessionDep, platform: PlatformDep
+) -> dict[str, Any]:
+    """The reporter's satisfaction callback (no login: the case token, given only to the reporter, is the key).
+    3 stars or more confirm the fix; fewer send the case back to the department with the comment."""
+    case = actions.do_reporter_feedback(session, platform, token, body.satisfaction, body.comment)
+    return {
+        "state": case.state,
+        "verification_passed": case.verification_passed,
+        "satisfaction": case.satisfaction,
+    }
 
 
 @router.get("/{ref}")
@@ -380,11 +400,12 @@ def add_note(
     platform: PlatformDep,
     principal: Reader,
     note: Annotated[str, Form(min_length=1, max_length=s.MAX_DESCRIPTION)],
+    public: Annotated[bool, Form(description="Shown to the reporter (Open311 updates).")] = True,
     files: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP, 10 MB each")] = None,
 ) -> dict[str, Any]:
     """A progress note, with photos, from the department working the case."""
     case = queries.get_case(session, principal, ref)
-    h = actions.do_add_note(session, platform, principal, case, note)
+    h = actions.do_add_note(session, platform, principal, case, note, public)
     for f in files or []:
         data = f.file.read(photos.MAX_BYTES + 1)
         photos.do_attach_photo(session, platform, principal, case, data, history_id=h.id)

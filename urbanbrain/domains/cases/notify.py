@@ -11,6 +11,7 @@ import json
 import logging
 import smtplib
 import threading
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -96,7 +97,46 @@ def subscribe(platform: Platform) -> None:
         "cases.notify",
         lambda session, event: on_case_event(session, event, platform),
     )
-    platform.bus.subscribe("cases.case.>", "cases.notify", handler)
+    patterns = platform.caches.setdefault(PATTERNS_KEY, _SubscriptionPatterns(platform))
+
+    def maybe(event: Event) -> None:
+        # Most events (reported, registered, accepted...) notify nobody: skip them without a transaction.
+        if event.type in INBOX_RULES or patterns.wanted(event.type):
+            handler(event)
+
+    platform.bus.subscribe("cases.case.>", "cases.notify", maybe)
+
+
+PATTERNS_KEY = "cases.subscription_patterns"
+
+
+def subscriptions_changed(platform: Platform) -> None:
+    """A subscription was added here: read the patterns afresh on the next event (other processes: within 2 s)."""
+    patterns = platform.caches.get(PATTERNS_KEY)
+    if patterns is not None:
+        patterns.expire()
+
+
+class _SubscriptionPatterns:
+    """The event patterns of active subscriptions, re-read every few seconds."""
+
+    def __init__(self, platform: Platform, ttl: float = 2.0) -> None:
+        self.platform, self.ttl = platform, ttl
+        self._patterns: list[str] = []
+        self._read_at = -1e9
+
+    def expire(self) -> None:
+        self._read_at = -1e9
+
+    def wanted(self, event_type: str) -> bool:
+        now = time.monotonic()
+        if now - self._read_at > self.ttl:
+            with self.platform.db.sessionmaker() as session:
+                session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+                rows = session.scalars(select(Subscription.events).where(Subscription.active.is_(True))).all()
+            self._patterns = [p for events in rows for p in events]
+            self._read_at = now
+        return any(matches(p, event_type) for p in self._patterns)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -153,34 +193,49 @@ class Sender:
 
 
 def deliver_due(platform: Platform, sender: Sender, limit: int = 200) -> dict[str, int]:
-    """Send every pending delivery whose time has come; failures wait 30 s, 1 min, 2 min, ... then give up."""
+    """Send every pending delivery whose time has come; failures wait 30 s, 1 min, 2 min, ... then give up.
+
+    Sending happens outside any transaction: a slow subscriber must not hold the database (SQLite has one
+    writer) while it answers. The outcome of each attempt is written afterwards in a short transaction."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     now = platform.clock.now()
-    with platform.db.session() as session:
+    with platform.db.sessionmaker() as session:
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
         due = session.scalars(
             select(Delivery)
             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
             .order_by(Delivery.id)
             .limit(limit)
         ).all()
-        for d in due:
-            sub = session.get(Subscription, d.subscription_id)
-            d.attempts += 1
-            try:
-                if sub is None or not sub.active:
-                    raise RuntimeError("subscription removed")
-                sender.send(sub, d)
-            except Exception as exc:  # a channel failure is data (retried, then reported), not a crash
-                d.last_error = repr(exc)[:2000]
-                if d.attempts >= MAX_ATTEMPTS:
-                    d.status = "failed"
-                    counts["failed"] += 1
-                else:
-                    d.next_attempt_at = now + BACKOFF_BASE * (2 ** (d.attempts - 1))
-                    counts["retry"] += 1
-            else:
-                d.status, d.sent_at = "sent", now
+        subs = {s.id: s for s in session.scalars(select(Subscription))}
+        session.expunge_all()
+    outcomes: list[tuple[int, str | None]] = []
+    for d in due:
+        sub = subs.get(d.subscription_id)
+        try:
+            if sub is None or not sub.active:
+                raise RuntimeError("subscription removed")
+            sender.send(sub, d)
+        except Exception as exc:  # a channel failure is data (retried, then reported), not a crash
+            outcomes.append((d.id, repr(exc)[:2000]))
+        else:
+            outcomes.append((d.id, None))
+    with platform.db.session() as session:
+        for delivery_id, error in outcomes:
+            row = session.get(Delivery, delivery_id)
+            if row is None or row.status != "pending":
+                continue
+            row.attempts += 1
+            if error is None:
+                row.status, row.sent_at = "sent", now
                 counts["sent"] += 1
+            elif row.attempts >= MAX_ATTEMPTS:
+                row.status, row.last_error = "failed", error
+                counts["failed"] += 1
+            else:
+                row.last_error = error
+                row.next_attempt_at = now + BACKOFF_BASE * (2 ** (row.attempts - 1))
+                counts["retry"] += 1
     return counts
 
 

@@ -404,7 +404,8 @@ def _create(session: Session, ctx: Ctx) -> list[dict[str, Any]]:
     )
     case = actions.do_report_case(session, ctx.platform, principal, report)
     found = {"service_request_id": case.number} if case.number else {"token": case.token}
-    return [{**found, "service_notice": _notice(minor), "account_id": ctx.one("account_id")}]
+    chosen = taxonomy().minors.get(case.category_code or "")  # for "auto", the class the classifier chose
+    return [{**found, "service_notice": _notice(chosen), "account_id": ctx.one("account_id")}]
 
 
 # --- routes --------------------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ class TransitionRequest(_Strict):
     satisfaction: int | None = Field(default=None, ge=1, le=5)
 
 
+class FeedbackCreate(_Strict):
+    satisfaction: int = Field(ge=1, le=5, description="1 (not fixed) to 5 (very satisfied).")
+    comment: str | None = Field(default=None, max_length=1000)
+
+
 class NoteCreate(_Strict):
     note: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
     public: bool = True
@@ -124,7 +129,7 @@ class RoutingRulePublic(RoutingRuleCreate):
 
 
 class CalendarDayCreate(_Strict):
-    day: date
+    day: date | None = Field(default=None, description="Optional; must equal the day in the path.")
     kind: Literal["holiday", "workday"]
     name: str | None = None
 
