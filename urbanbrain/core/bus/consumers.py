@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.bus import Event, Handler
@@ -25,7 +26,14 @@ def idempotent(
             )
             if seen is not None:
                 return
-            handler(session, event)
+            # Claim the event first: a concurrent delivery of the same event waits on this row and then
+            # finds it taken, so the handler runs once even when two deliveries overlap.
             session.add(InboxEntry(consumer=consumer, event_id=event.id, handled_at=clock.now()))
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                return
+            handler(session, event)
 
     return wrapped
