@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.actions import check_version, record, snapshot
@@ -21,8 +19,9 @@ from urbanbrain.core.bus.outbox import emit
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.geodesy import haversine_m
-from urbanbrain.domains.cases import events, lifecycle, routing, sla
-from urbanbrain.domains.cases.models import CalendarDay, Case, CaseHistory, CaseLink, RoutingRule, Sequence
+from urbanbrain.domains.cases import events, lifecycle, routing
+from urbanbrain.domains.cases.effects import EFFECTS, Step
+from urbanbrain.domains.cases.models import CalendarDay, Case, CaseHistory, RoutingRule
 from urbanbrain.domains.cases.schemas import CaseReport, TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 from urbanbrain.domains.registry import queries as registry
@@ -57,25 +56,6 @@ DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
 METRES_PER_DEGREE = 111_320.0
 CENTRE = "smart_city_office"  # the command centre's department code
-
-
-def working_calendar(session: Session, platform: Platform) -> sla.WorkingCalendar:
-    s = platform.settings
-    days = [(row.day, row.kind) for row in session.execute(select(CalendarDay.day, CalendarDay.kind))]
-    return sla.WorkingCalendar.from_settings(s.work_periods, s.work_weekdays, days, s.utc_offset_hours)
-
-
-def _next_number(session: Session, district: str, category: str) -> str:
-    """``<district>-<minor class>-<sequence>``, e.g. 440304-C0101-000017; the counter row is locked."""
-    key = f"{district}-{category}"
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # Create the counter if missing without racing another writer, then lock and bump it.
-    session.execute(insert(Sequence).values(key=key, last=0).on_conflict_do_nothing(index_elements=["key"]))
-    last = session.execute(
-        update(Sequence).where(Sequence.key == key).values(last=Sequence.last + 1).returning(Sequence.last)
-    ).scalar_one()
-    return f"{key}-{last:06d}"
 
 
 def _history(
@@ -135,19 +115,6 @@ def _announce(
         event=event,
         payload=payload,
     )
-
-
-def _set_deadlines(session: Session, platform: Platform, case: Case, start: datetime) -> None:
-    minor = taxonomy().minor(case.category_code or "")
-    d = sla.deadlines(
-        working_calendar(session, platform), minor.calendar, start, minor.accept_minutes, minor.resolve_hours
-    )
-    case.accept_due_at, case.resolve_warn_at, case.resolve_due_at = (
-        d.accept_due,
-        d.resolve_warn,
-        d.resolve_due,
-    )
-    case.sla_warned_at = case.sla_breached_at = None
 
 
 def find_duplicates(session: Session, case: Case) -> list[Case]:
@@ -309,7 +276,7 @@ def apply_transition(
     before = snapshot(case, protected=CASE_PROTECTED)
     from_state = case.state
     now = platform.clock.now()
-    _EFFECTS[name](session, platform, case, req, params, now, actor)
+    EFFECTS[name](Step(session, platform, case, req, params, now, actor))
     if transition.target is not None:
         case.state = transition.target
     case.updated_at = now
@@ -335,307 +302,6 @@ def _case_by_ref(session: Session, ref: str) -> Case:
     if case is None:
         raise UrbanBrainError("cases.not_found", ref=ref)
     return case
-
-
-# --- effects, one per transition ---------------------------------------------------------------------
-
-
-def _register(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    if req.category_code:
-        case.category_code = req.category_code
-    minor = taxonomy().minor(case.category_code or "")
-    case.major_code, case.priority = minor.major, minor.priority
-    case.number = _next_number(session, platform.settings.district_code, minor.code)
-    case.registered_at, case.triage_reason = now, None
-
-
-def _dispatch(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    if req.department_code:
-        _require_department(session, req.department_code)
-        case.department_code = req.department_code
-    case.dispatched_at, case.triage_reason = now, None
-    _set_deadlines(session, platform, case, now)
-
-
-def _require_department(session: Session, code: str) -> None:
-    if code not in registry.department_codes(session):
-        raise UrbanBrainError("not_found", what=f"department {code}")
-
-
-def _accept(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.accepted_at = now
-
-
-def _nothing(*_: Any) -> None:
-    return None
-
-
-def _resolve(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.resolved_at, case.verification_passed = now, None
-
-
-def _verify_pass(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.verified_at, case.verification_passed = now, True
-    if req.satisfaction is not None:
-        case.satisfaction = req.satisfaction
-
-
-def _verify_fail(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.verification_passed, case.resolved_at = False, None
-    if req.satisfaction is not None:
-        case.satisfaction = req.satisfaction
-
-
-def _close(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.closed_at = now
-
-
-def _return(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.department_code, case.triage_reason = None, "returned"
-    case.accept_due_at = case.resolve_warn_at = case.resolve_due_at = None
-
-
-def _reassign(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    _require_department(session, req.department_code or "")
-    case.department_code, case.triage_reason = req.department_code, None
-    case.accepted_at = None
-    case.dispatched_at = now
-    if case.resolve_due_at is None:
-        _set_deadlines(session, platform, case, now)
-    else:  # a new department gets a fresh time to accept; the time to resolve keeps running
-        minor = taxonomy().minor(case.category_code or "")
-        case.accept_due_at = sla.add_time(
-            working_calendar(session, platform), minor.calendar, now, timedelta(minutes=minor.accept_minutes)
-        )
-
-
-def _escalate(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.escalation_level += 1
-    case.priority = max(1, case.priority - 1)
-
-
-def _request(kind: str) -> Any:
-    def effect(
-        session: Session,
-        platform: Platform,
-        case: Case,
-        req: TransitionRequest,
-        p: dict[str, Any],
-        now: datetime,
-        actor: Principal,
-    ) -> None:
-        case.pending_request = {
-            "kind": kind,
-            "note": req.note,
-            "hours": req.hours,
-            "by": actor.actor,
-            "at": now.isoformat(),
-        }
-
-    return effect
-
-
-def _approve_suspend(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.pending_request, case.suspended_at = None, now
-
-
-def _resume(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    """The SLA clock stops while a case is suspended: deadlines move by the time it was paused."""
-    minor = taxonomy().minor(case.category_code or "")
-    cal = working_calendar(session, platform)
-    paused_at = case.suspended_at or now
-    for field in ("accept_due_at", "resolve_warn_at", "resolve_due_at"):
-        due = getattr(case, field)
-        if due is not None and due > paused_at:
-            left = sla.time_between(cal, minor.calendar, paused_at, due)
-            setattr(case, field, sla.add_time(cal, minor.calendar, now, left))
-    case.suspended_at = None
-
-
-def _approve_extension(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    pending = case.pending_request or {}
-    hours = float(req.hours or pending.get("hours") or 24)
-    minor = taxonomy().minor(case.category_code or "")
-    cal = working_calendar(session, platform)
-    extra = timedelta(hours=hours)
-    if case.resolve_due_at is not None and case.resolve_warn_at is not None:
-        case.resolve_due_at = sla.add_time(cal, minor.calendar, case.resolve_due_at, extra)
-        case.resolve_warn_at = sla.add_time(cal, minor.calendar, case.resolve_warn_at, extra)
-        case.sla_warned_at = case.sla_breached_at = None  # judged again against the new deadline
-    case.pending_request = None
-
-
-def _reject_request(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    case.pending_request = None
-
-
-def _reopen(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    if req.department_code:
-        _require_department(session, req.department_code)
-        case.department_code = req.department_code
-    case.closed_at = case.verified_at = case.resolved_at = case.accepted_at = None
-    case.verification_passed = None
-    case.dispatched_at = now
-    _set_deadlines(session, platform, case, now)
-
-
-def _merge(
-    session: Session,
-    platform: Platform,
-    case: Case,
-    req: TransitionRequest,
-    p: dict[str, Any],
-    now: datetime,
-    actor: Principal,
-) -> None:
-    target: Case = p["target"]
-    case.merged_into_id = target.id
-    session.add(CaseLink(case_id=case.id, other_id=target.id, kind="duplicate_of", at=now))
-    session.add(CaseLink(case_id=target.id, other_id=case.id, kind="has_duplicate", at=now))
-
-
-_EFFECTS: dict[str, Any] = {
-    "register": _register,
-    "dispatch": _dispatch,
-    "accept": _accept,
-    "start": _nothing,
-    "resolve": _resolve,
-    "verify_pass": _verify_pass,
-    "verify_fail": _verify_fail,
-    "close": _close,
-    "return": _return,
-    "reassign": _reassign,
-    "escalate": _escalate,
-    "request_suspend": _request("suspend"),
-    "approve_suspend": _approve_suspend,
-    "resume": _resume,
-    "request_extension": _request("extend"),
-    "approve_extension": _approve_extension,
-    "reject_request": _reject_request,
-    "reopen": _reopen,
-    "merge": _merge,
-    "cancel": _nothing,
-}
 
 
 def do_add_note(
