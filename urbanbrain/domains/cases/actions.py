@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.actions import check_version, record, snapshot
@@ -330,48 +330,42 @@ def do_add_note(
 def sla_sweep(session: Session, platform: Platform) -> dict[str, int]:
     """Warn at 80% and flag a breach at 100% of each working case's time limit (run every minute).
 
-    The flags are written with plain UPDATEs that leave ``version`` alone: a sweep is bookkeeping, and must not
-    make a handler's open form stale."""
+    Each flag is claimed by one set-based ``UPDATE ... RETURNING``: of several server processes sweeping at
+    once, only the one whose UPDATE set the flag announces it. The UPDATE leaves ``version`` alone: a sweep is
+    bookkeeping, and must not make a handler's open form stale."""
     now = platform.clock.now()
     counts = {"warned": 0, "breached": 0}
     working = tuple(lifecycle.WORKING_STATES - {"suspended"})
-    for kind, flag, due in (
-        ("warned", Case.sla_warned_at, Case.resolve_warn_at),
-        ("breached", Case.sla_breached_at, Case.resolve_due_at),
-    ):
-        cases = session.scalars(select(Case).where(Case.state.in_(working), flag.is_(None), due <= now)).all()
-        if not cases:
-            continue
-        values = (
-            {"sla_warned_at": now, "sla_breached_at": now} if kind == "breached" else {"sla_warned_at": now}
-        )
-        for case in cases:
-            session.execute(
-                update(Case)
-                .where(Case.id == case.id)
-                .values(**{k: v for k, v in values.items() if getattr(case, k) is None})
-                .execution_options(synchronize_session=False)
-            )
-            emit(
-                session,
-                events.SLA_WARNING if kind == "warned" else events.SLA_BREACHED,
-                _sla_payload(case),
-                now,
-            )
-        counts[kind] = len(cases)
-        session.flush()
-        session.expire_all()
+    claims = (
+        ("warned", Case.sla_warned_at, Case.resolve_warn_at, {"sla_warned_at": now}, events.SLA_WARNING),
+        (
+            "breached",
+            Case.sla_breached_at,
+            Case.resolve_due_at,
+            {"sla_breached_at": now, "sla_warned_at": func.coalesce(Case.sla_warned_at, now)},
+            events.SLA_BREACHED,
+        ),
+    )
+    for kind, flag, due, values, event_type in claims:
+        rows = session.execute(
+            update(Case)
+            .where(Case.state.in_(working), flag.is_(None), due <= now)
+            .values(**values)
+            .returning(Case.id, Case.number, Case.department_code, Case.resolve_due_at, Case.category_code)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for row in rows:
+            payload = {
+                "case_id": row.id,
+                "number": row.number,
+                "department_code": row.department_code,
+                "resolve_due_at": row.resolve_due_at.isoformat() if row.resolve_due_at else None,
+                "category_code": row.category_code,
+            }
+            emit(session, event_type, payload, now)
+        counts[kind] = len(rows)
+    session.expire_all()
     return counts
-
-
-def _sla_payload(case: Case) -> dict[str, Any]:
-    return {
-        "case_id": case.id,
-        "number": case.number,
-        "department_code": case.department_code,
-        "resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
-        "category_code": case.category_code,
-    }
 
 
 def do_add_routing_rule(session: Session, platform: Platform, actor: Principal, **values: Any) -> RoutingRule:

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.bus import Event, matches
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CENTRE = "smart_city_office"
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
+LEASE = timedelta(minutes=5)  # a sender that dies mid-send frees its deliveries after this
 
 # event type -> (who hears it, zh title, en title); "dept" is the case's department, "centre" the command centre.
 INBOX_RULES: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -199,14 +200,18 @@ def deliver_due(platform: Platform, sender: Sender, limit: int = 200) -> dict[st
     writer) while it answers. The outcome of each attempt is written afterwards in a short transaction."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     now = platform.clock.now()
-    with platform.db.sessionmaker() as session:
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-        due = session.scalars(
-            select(Delivery)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-            .order_by(Delivery.id)
-            .limit(limit)
+    with platform.db.session() as session:
+        # Lease the due rows first (one short UPDATE): another process sweeping at the same time skips them,
+        # so a delivery is not sent twice. The outcome below replaces the lease.
+        picked = select(Delivery.id).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        leased = session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(picked.order_by(Delivery.id).limit(limit).scalar_subquery()))
+            .values(next_attempt_at=now + LEASE)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
         ).all()
+        due = session.scalars(select(Delivery).where(Delivery.id.in_(leased)).order_by(Delivery.id)).all()
         subs = {s.id: s for s in session.scalars(select(Subscription))}
         session.expunge_all()
     outcomes: list[tuple[int, str | None]] = []
