@@ -29,6 +29,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+simulate_app = typer.Typer(help="Simulated activity for demos and load tests.", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
 console = Console()
 
 
@@ -263,6 +265,39 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
     return creds
 
 
+def _replay_cases(settings: Settings, days: int, per_day: int, seed: int) -> dict[str, int]:
+    from datetime import UTC, datetime, timedelta
+
+    from urbanbrain.core.clock import SimulatedClock
+    from urbanbrain.domains.cases import simulate
+
+    start = datetime.now(UTC) - timedelta(days=days)
+    platform = Platform.build(settings, clock=SimulatedClock(start, speed=0))
+    try:
+        outcome = simulate.replay(platform, days=days, per_day=per_day, seed=seed)
+        platform.relay.flush()
+    finally:
+        platform.close()
+    return outcome.as_dict()
+
+
+@simulate_app.command("cases")
+def simulate_cases(
+    days: Annotated[int, typer.Option(min=1, max=366, help="How many days, ending now.")] = 30,
+    per_day: Annotated[int, typer.Option(min=1, max=5000, help="Reports per day on average.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed replays the same month.")] = 1,
+) -> None:
+    """Replay a month of the command centre (reports, dispatch, handling, verification) ending now."""
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    started = time.perf_counter()
+    counts = _replay_cases(settings, days, per_day, seed)
+    console.print(
+        f"replayed {days} days in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+    )
+
+
 @app.command("demo")
 def demo(
     host: Annotated[str | None, typer.Option(help="Default: URBANBRAIN_HOST or 127.0.0.1.")] = None,
@@ -292,6 +327,20 @@ def demo(
         platform.relay.flush()
     finally:
         platform.close()
+    from urbanbrain.domains.cases import simulate
+
+    check = Platform.build(settings)
+    try:
+        replayed = simulate.already_replayed(check)
+    finally:
+        check.close()
+    if not replayed:  # once: the centre's statistics show a month of work from the first start
+        started = time.perf_counter()
+        counts = _replay_cases(settings, 30, 40, 1)
+        console.print(
+            f"replayed a month of cases in {time.perf_counter() - started:.1f} s: "
+            + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+        )
     accounts = creds["accounts"]
     assert isinstance(accounts, dict)
     console.print()

@@ -35,10 +35,18 @@ def _plain(value: Any) -> Any:
 
 def snapshot(obj: Any, *, protected: tuple[str, ...] = ()) -> dict[str, Any]:
     """The row's column values for the audit log; protected columns are recorded as changed, not shown."""
+    keys = [attr.key for attr in inspect(obj).mapper.column_attrs]
+    return snapshot_values({k: getattr(obj, k) for k in keys}, keys, protected=protected)
+
+
+def snapshot_values(
+    values: dict[str, Any], keys: list[str], *, protected: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """:func:`snapshot` of a row held as a dict (batch writes that bypass the ORM)."""
     out: dict[str, Any] = {}
-    for attr in inspect(obj).mapper.column_attrs:
-        value = getattr(obj, attr.key)
-        out[attr.key] = "<protected>" if attr.key in protected and value is not None else _plain(value)
+    for key in keys:
+        value = values.get(key)
+        out[key] = "<protected>" if key in protected and value is not None else _plain(value)
     return out
 
 

@@ -23,8 +23,22 @@ GENESIS = "0" * 64
 
 
 def _canonical(value: Any) -> Any:
-    """JSON-normalise (datetimes to text, tuples to lists) so the hash survives a database round trip."""
-    return json.loads(json_dumps(value)) if value is not None else None
+    """JSON-normalise (datetimes to text, tuples to lists) so the hash survives a database round trip.
+    Values that are plain JSON already (str, int, float, bool, None, and lists and dicts of them: the
+    snapshots actions write) are kept as they are: a round trip through text would change nothing."""
+    if value is None or _plain_json(value):
+        return value
+    return json.loads(json_dumps(value))
+
+
+def _plain_json(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return True
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_json(v) for k, v in value.items())
+    return False
 
 
 def entry_hash(
@@ -65,6 +79,19 @@ def _head(session: Session) -> AuditHead:
     return head
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One audit row to append: who did what to which entity, before and after."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str | int
+    before: Any = None
+    after: Any = None
+
+
 def append(
     session: Session,
     *,
@@ -78,23 +105,41 @@ def append(
 ) -> AuditEntry:
     """Append one audit row in the caller's transaction."""
     head = _head(session)
-    before_c, after_c = _canonical(before), _canonical(after)
-    at = at.astimezone(UTC)
-    seq = head.seq + 1
-    digest = entry_hash(seq, at, actor, action, entity_type, str(entity_id), before_c, after_c, head.hash)
-    row = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        before=before_c,
-        after=after_c,
-        prev_hash=head.hash,
-        hash=digest,
-    )
+    row = AuditEntry(**_chain(head, Entry(at, actor, action, entity_type, entity_id, before, after)))
     session.add(row)
+    return row
+
+
+def append_many(session: Session, entries: list[Entry]) -> int:
+    """Append many rows with one read and one update of the head and one multi-row INSERT: a batch of
+    intake holds the chain's lock once instead of once per row. Returns the last sequence number."""
+    head = _head(session)
+    rows = [_chain(head, e) for e in entries]
+    if rows:
+        session.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
+    return head.seq
+
+
+def _chain(head: AuditHead, e: Entry) -> dict[str, Any]:
+    """The next row after ``head``, hashed; moves the head on."""
+    before_c, after_c = _canonical(e.before), _canonical(e.after)
+    at = e.at.astimezone(UTC)
+    seq = head.seq + 1
+    digest = entry_hash(
+        seq, at, e.actor, e.action, e.entity_type, str(e.entity_id), before_c, after_c, head.hash
+    )
+    row = {
+        "seq": seq,
+        "at": at,
+        "actor": e.actor,
+        "action": e.action,
+        "entity_type": e.entity_type,
+        "entity_id": str(e.entity_id),
+        "before": before_c,
+        "after": after_c,
+        "prev_hash": head.hash,
+        "hash": digest,
+    }
     head.seq, head.hash = seq, digest
     return row
 

@@ -37,6 +37,10 @@ class Platform:
         return cls(settings, db, clock, bus, relay, Protector(settings.protection_key))
 
     def close(self) -> None:
+        for cached in list(self.caches.values()):  # a domain's own writer threads (e.g. cases intake)
+            stop = getattr(cached, "stop", None)
+            if callable(stop):
+                stop()
         self.relay.stop()
         self.bus.close()
         self.db.dispose()

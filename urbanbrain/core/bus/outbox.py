@@ -29,6 +29,21 @@ def emit(session: Session, event_type: str, payload: dict[str, Any], at: datetim
     return event_id
 
 
+def emit_many(session: Session, events: list[tuple[str, dict[str, Any], datetime]]) -> list[str]:
+    """Queue many events with one multi-row INSERT (batch intake); same rules as :func:`emit`."""
+    ids = [str(uuid.uuid4()) for _ in events]
+    if events:
+        session.execute(
+            OutboxEvent.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {"event_id": i, "type": t, "payload": p, "occurred_at": at, "attempts": 0}
+                for i, (t, p, at) in zip(ids, events, strict=True)
+            ],
+        )
+        session.info["outbox_dirty"] = True
+    return ids
+
+
 class OutboxRelay:
     """Publishes committed outbox rows. Wakes right after a commit that emitted, and polls as a safety net
     (for rows left by a crash or a failed publish)."""

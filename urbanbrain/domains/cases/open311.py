@@ -13,6 +13,7 @@ on the updates list; a service request's token is accepted wherever its ``servic
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -24,13 +25,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from urbanbrain.api.deps import language
-from urbanbrain.core.auth.actions import find_api_key, principal_for_key
+from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.models import Department
-from urbanbrain.domains.cases import actions, lifecycle
+from urbanbrain.domains.cases import actions, intake, lifecycle
 from urbanbrain.domains.cases.models import Case, CaseHistory
 from urbanbrain.domains.cases.open311_format import (
     FORMATS,
@@ -67,28 +67,39 @@ def _respond(
     request: Request, fmt: str, root: str, ctx: Ctx, work: Callable[[Session, Ctx], Any]
 ) -> Response:
     """Run ``work`` in one transaction and render its result; every failure in the spec's error shape."""
-    lang, fmt = language(request), fmt.lower()
+    fmt = fmt.lower()
     try:
-        if fmt not in FORMATS:
-            raise UrbanBrainError("open311.unknown_format", fmt=fmt)
-        given, expected = ctx.one("jurisdiction_id"), ctx.platform.settings.district_code
-        if given is not None and given != expected:
-            raise UrbanBrainError("open311.jurisdiction", given=given, expected=expected)
+        _check_request(ctx, fmt)
         with ctx.platform.db.session() as session:
             data = work(session, ctx)
         return render(data, fmt, root)
-    except UrbanBrainError as err:
-        return error(spec_status(err), err.render(lang), fmt)
-    except ValidationError as err:
-        first = err.errors()[0]
+    except Exception as exc:
+        return _failure(request, fmt, exc)
+
+
+def _check_request(ctx: Ctx, fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise UrbanBrainError("open311.unknown_format", fmt=fmt)
+    given, expected = ctx.one("jurisdiction_id"), ctx.platform.settings.district_code
+    if given is not None and given != expected:
+        raise UrbanBrainError("open311.jurisdiction", given=given, expected=expected)
+
+
+def _failure(request: Request, fmt: str, exc: Exception) -> Response:
+    """An exception as the spec's error document: platform errors keep their sentence; anything else is
+    logged with a reference and answered 500 without details."""
+    lang = language(request)
+    if isinstance(exc, UrbanBrainError):
+        return error(spec_status(exc), exc.render(lang), fmt)
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
         name = ".".join(str(p) for p in first.get("loc", ())) or "request"
         return error(
             400, invalid(name, str(first.get("msg", "")), str(first.get("msg", ""))).render(lang), fmt
         )
-    except Exception:
-        ref = uuid.uuid4().hex[:12]
-        log.exception("open311 error %s on %s %s", ref, request.method, request.url.path)
-        return error(500, UrbanBrainError("internal", ref=ref).render(lang), fmt)
+    ref = uuid.uuid4().hex[:12]
+    log.error("open311 error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
+    return error(500, UrbanBrainError("internal", ref=ref).render(lang), fmt)
 
 
 def _get(request: Request, fmt: str, root: str, work: Callable[[Session, Ctx], Any]) -> Response:
@@ -364,12 +375,11 @@ def _coordinate(ctx: Ctx, name: str) -> float | None:
         raise invalid(name, "不是数字", "not a number") from None
 
 
-def _create(session: Session, ctx: Ctx) -> list[dict[str, Any]]:
-    """POST a request: checks the key and the fields, then files a case through the ordinary intake."""
+def _filing(ctx: Ctx) -> intake.Filing:
+    """POST a request: checks the fields here; the key is checked and the case filed by the intake queue,
+    through the ordinary rules."""
     if not ctx.api_key:
         raise UrbanBrainError("open311.api_key_required")
-    principal = principal_for_key(find_api_key(session, ctx.api_key))
-    principal.require("cases.requests.write")
     code = ctx.one("service_code")
     if code is None:
         raise UrbanBrainError("open311.missing", name="service_code")
@@ -402,10 +412,24 @@ def _create(session: Session, ctx: Ctx) -> list[dict[str, Any]]:
         reporter_name=name,
         reporter_contact=_contact(ctx),
     )
-    case = actions.do_report_case(session, ctx.platform, principal, report)
-    found = {"service_request_id": case.number} if case.number else {"token": case.token}
-    chosen = taxonomy().minors.get(case.category_code or "")  # for "auto", the class the classifier chose
+    return intake.Filing(report, api_key=ctx.api_key)
+
+
+def _created(filed: intake.Filed, ctx: Ctx) -> list[dict[str, Any]]:
+    found = {"service_request_id": filed.number} if filed.number else {"token": filed.token}
+    chosen = taxonomy().minors.get(filed.category_code or "")  # for "auto", the class the classifier chose
     return [{**found, "service_notice": _notice(chosen), "account_id": ctx.one("account_id")}]
+
+
+def intake_queue(platform: Platform) -> intake.IntakeQueue:
+    """This process's intake writer (one per platform; its thread starts on first use)."""
+    found = platform.caches.get(INTAKE_CACHE)
+    if found is None:
+        found = platform.caches.setdefault(INTAKE_CACHE, intake.IntakeQueue(platform))
+    return found  # type: ignore[no-any-return]
+
+
+INTAKE_CACHE = "cases.intake"
 
 
 # --- routes --------------------------------------------------------------------------------------------
@@ -478,7 +502,13 @@ async def post_request(request: Request, fmt: str) -> Response:
             ctx.values[key] = []
         ctx.values[key].append(value)
     ctx.api_key = ctx.one("api_key") or ctx.api_key
-    return await run_in_threadpool(_respond, request, fmt, "service_requests", ctx, _create)
+    fmt = fmt.lower()
+    try:
+        _check_request(ctx, fmt)
+        filed = await asyncio.wrap_future(intake_queue(ctx.platform).submit(_filing(ctx)))
+        return render(_created(filed, ctx), fmt, "service_requests")
+    except Exception as exc:
+        return _failure(request, fmt, exc)
 
 
 async def _form_fields(request: Request) -> list[tuple[str, str]]:

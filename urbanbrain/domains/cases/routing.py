@@ -7,6 +7,7 @@ last resort. A case nothing routes goes to the triage queue: recorded and shown,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,11 +29,11 @@ def _category_matches(rule: RoutingRule, minor: str) -> bool:
     return rule.category_code is None or rule.category_code in (minor, minor[:3])
 
 
-def _area_matches(rule: RoutingRule, case: Case) -> bool:
+def _area_matches(rule: RoutingRule, case: Any) -> bool:
     return rule.area_code is None or rule.area_code in (case.street_code, case.community_code, case.grid_code)
 
 
-def _resolve(department: str | None, case: Case) -> str | None:
+def _resolve(department: str | None, case: Any) -> str | None:
     if department == STREET_OFFICE:
         return f"street-{case.street_code}" if case.street_code else None
     if department == COMMUNITY_STATION:
@@ -40,13 +41,24 @@ def _resolve(department: str | None, case: Case) -> str | None:
     return department
 
 
+def active_rules(session: Session) -> list[RoutingRule]:
+    return list(
+        session.scalars(
+            select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.rank, RoutingRule.id)
+        )
+    )
+
+
 def route(session: Session, case: Case, facility_owner: str | None, known: set[str]) -> Route | None:
     """The department for ``case``, or None when nothing routes it. ``known`` are the existing codes."""
+    return route_by(active_rules(session), case, facility_owner, known)
+
+
+def route_by(rules: list[RoutingRule], case: Any, facility_owner: str | None, known: set[str]) -> Route | None:
+    """:func:`route` with the rules already read (batch intake reads them once per batch). ``case`` needs
+    ``category_code``, ``street_code``, ``community_code`` and ``grid_code``."""
     if not case.category_code:
         return None
-    rules = session.scalars(
-        select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.rank, RoutingRule.id)
-    )
     for rule in rules:
         if not (_category_matches(rule, case.category_code) and _area_matches(rule, case)):
             continue
