@@ -56,6 +56,13 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         ).json()
         assert summary["buildings"] > 4000 and summary["areas"]["community"] == 93
         assert httpx.get(base + "/docs").status_code == 200
+        # The simulated month gives the centre's statistics real figures from the first start.
+        month = httpx.get(
+            base + "/api/v1/cases/statistics", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        assert month["totals"]["dispatched"] > 500 and month["totals"]["closed"] > 300
+        assert 0 < month["totals"]["on_time"] < month["totals"]["resolved"]
+        assert month["verification"]["passed"] > 0 and month["verification"]["failed"] > 0
         # The printed Open311 key lets a newcomer file a citizen report at once.
         key = creds["open311"]["api_key"]
         assert key in printed
