@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,14 +140,23 @@ def find_duplicates(session: Session, case: Case) -> list[Case]:
     return [c for c in rows if haversine_m(case.lon, case.lat, c.lon, c.lat) <= DUPLICATE_RADIUS_M]  # type: ignore[arg-type]
 
 
-def do_report_case(
-    session: Session, platform: Platform, actor: Principal, data: CaseReport, *, auto_dispatch: bool = True
-) -> Case:
-    """Intake from any channel: locate, classify, register, route and dispatch when confident; otherwise the
-    case waits in the triage queue with the reason."""
+@dataclass(frozen=True)
+class Intake:
+    """A report that passed intake's checks: where it is, and its class when known without the classifier
+    (given by the reporter, or the class of the facility whose QR page it came from)."""
+
+    facility: dict[str, Any] | None
+    lon: float
+    lat: float
+    where: dict[str, Any]
+    category: str | None
+
+
+def check_report(session: Session, platform: Platform, actor: Principal, data: CaseReport) -> Intake:
+    """Intake's checks, shared by the one-at-a-time path and batch intake: permission, facility, location
+    (NaN, swapped, outside the district), class code."""
     if not (actor.can("cases.cases.report") or actor.can("cases.requests.write")):
         raise UrbanBrainError("auth.forbidden", role=actor.role, permission="cases.cases.report")
-    now = platform.clock.now()
     facility = registry.public_facility(session, data.facility_code) if data.facility_code else None
     if data.facility_code and facility is None:
         raise UrbanBrainError("cases.unknown_facility", code=data.facility_code)
@@ -155,13 +165,61 @@ def do_report_case(
         lon, lat = facility["lon"], facility["lat"]
     if lon is None or lat is None:
         raise UrbanBrainError("cases.location_required")
-    where = registry.locate(platform, session, lon, lat)  # validates: NaN, swapped, outside the district
-
-    category, confidence, classified_as, triage = data.category_code, None, None, None
+    where = registry.locate(platform, session, lon, lat)
+    category = data.category_code
     if category:
         taxonomy().minor(category)  # refuse unknown codes
     elif facility is not None and (fm := taxonomy().for_facility_kind(facility["kind"])) is not None:
         category = fm.code  # a report from a facility's QR page is about that facility
+    return Intake(facility, lon, lat, where, category)
+
+
+def new_case_values(
+    platform: Platform, actor: Principal, data: CaseReport, checked: Intake, now: datetime
+) -> dict[str, Any]:
+    """The columns of a new ``reported`` case (its class, title and triage come after classification)."""
+    return {
+        "token": str(uuid.uuid4()),
+        "state": "reported",
+        "source": data.source,
+        "description": data.description,
+        "lon": checked.lon,
+        "lat": checked.lat,
+        "address": data.address,
+        "street_code": checked.where["street_code"],
+        "community_code": checked.where["community_code"],
+        "grid_code": checked.where["grid_code"],
+        "facility_code": data.facility_code,
+        "media_url": data.media_url,
+        "reporter_name": data.reporter_name,
+        "reporter_contact": platform.protector.seal(data.reporter_contact),
+        "reporter_user": actor.actor,
+        "duplicate_candidates": [],
+        "reported_at": now,
+        "updated_at": now,
+        "escalation_level": 0,
+    }
+
+
+def class_values(category: str | None, title: str | None, description: str) -> dict[str, Any]:
+    """Class-dependent columns: major class, priority and the title (the class's name by default)."""
+    minor = taxonomy().minors.get(category) if category else None
+    return {
+        "category_code": category,
+        "major_code": minor.major if minor else None,
+        "priority": minor.priority if minor else 3,
+        "title": title or (minor.name if minor else description[:40]),
+    }
+
+
+def do_report_case(
+    session: Session, platform: Platform, actor: Principal, data: CaseReport, *, auto_dispatch: bool = True
+) -> Case:
+    """Intake from any channel: locate, classify, register, route and dispatch when confident; otherwise the
+    case waits in the triage queue with the reason."""
+    checked = check_report(session, platform, actor, data)
+    now = platform.clock.now()
+    category, confidence, classified_as, triage = checked.category, None, None, None
     if not category:
         from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
 
@@ -172,34 +230,12 @@ def do_report_case(
         else:
             triage = "low_confidence"
 
-    minor = taxonomy().minors.get(category) if category else None
     case = Case(
-        token=str(uuid.uuid4()),
-        state="reported",
-        source=data.source,
-        category_code=category,
-        major_code=minor.major if minor else None,
-        priority=minor.priority if minor else 3,
-        title=data.title or (minor.name if minor else data.description[:40]),
-        description=data.description,
-        lon=lon,
-        lat=lat,
-        address=data.address,
-        street_code=where["street_code"],
-        community_code=where["community_code"],
-        grid_code=where["grid_code"],
-        facility_code=data.facility_code,
-        media_url=data.media_url,
-        reporter_name=data.reporter_name,
-        reporter_contact=platform.protector.seal(data.reporter_contact),
-        reporter_user=actor.actor,
+        **new_case_values(platform, actor, data, checked, now),
+        **class_values(category, data.title, data.description),
         classified_as=classified_as,
         classification_confidence=confidence,
         triage_reason=triage,
-        duplicate_candidates=[],
-        reported_at=now,
-        updated_at=now,
-        escalation_level=0,
     )
     session.add(case)
     session.flush()
@@ -216,7 +252,7 @@ def do_report_case(
         {"source": case.source, "confidence": confidence},
     )
     if triage is None and auto_dispatch:
-        _auto_register_and_dispatch(session, platform, case, facility)
+        _auto_register_and_dispatch(session, platform, case, checked.facility)
     elif triage is not None:
         emit(session, events.TRIAGED, {"case_id": case.id, "reason": triage, "token": case.token}, now)
     return case

@@ -41,7 +41,7 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.db import UTCDateTime
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.geodesy import haversine_m
-from urbanbrain.domains.cases import events, lifecycle, routing, sla
+from urbanbrain.domains.cases import actions, events, lifecycle, routing, sla
 from urbanbrain.domains.cases.actions import (
     CASE_PROTECTED,
     DISPATCHER,
@@ -150,62 +150,14 @@ def _principal(
 def _draft(
     session: Session, platform: Platform, pos: int, actor: Principal, data: CaseReport, now: datetime
 ) -> _Draft:
-    """The checks of ``do_report_case``, in the same order, and the new case's row."""
-    if not (actor.can("cases.cases.report") or actor.can("cases.requests.write")):
-        raise UrbanBrainError("auth.forbidden", role=actor.role, permission="cases.cases.report")
-    facility = registry.public_facility(session, data.facility_code) if data.facility_code else None
-    if data.facility_code and facility is None:
-        raise UrbanBrainError("cases.unknown_facility", code=data.facility_code)
-    lon, lat = data.lon, data.lat
-    if (lon is None or lat is None) and facility is not None:
-        lon, lat = facility["lon"], facility["lat"]
-    if lon is None or lat is None:
-        raise UrbanBrainError("cases.location_required")
-    where = registry.locate(platform, session, lon, lat)
-    category = data.category_code
-    if category:
-        taxonomy().minor(category)
-    elif facility is not None and (fm := taxonomy().for_facility_kind(facility["kind"])) is not None:
-        category = fm.code
-    row: dict[str, Any] = {k: None for k in CASE_KEYS}
-    row.update(
-        token=str(uuid.uuid4()),
-        state="reported",
-        source=data.source,
-        category_code=category,
-        description=data.description,
-        lon=lon,
-        lat=lat,
-        address=data.address,
-        street_code=where["street_code"],
-        community_code=where["community_code"],
-        grid_code=where["grid_code"],
-        facility_code=data.facility_code,
-        media_url=data.media_url,
-        reporter_name=data.reporter_name,
-        reporter_contact=platform.protector.seal(data.reporter_contact),
-        reporter_user=actor.actor,
-        duplicate_candidates=[],
-        reported_at=now,
-        updated_at=now,
-        escalation_level=0,
-        version=1,
-    )
-    draft = _Draft(pos, actor, row, facility)
-    if category:
-        _set_class(draft, category, data.title)
-    else:
-        row["title"] = data.title  # filled in by _classify
-    return draft
-
-
-def _set_class(draft: _Draft, category: str | None, title: str | None) -> None:
-    minor = taxonomy().minors.get(category) if category else None
-    row = draft.row
-    row["category_code"] = category
-    row["major_code"] = minor.major if minor else None
-    row["priority"] = minor.priority if minor else 3
-    row["title"] = title or (minor.name if minor else row["description"][:40])
+    """The checks of ``do_report_case`` (the same function) and the new case's row."""
+    checked = actions.check_report(session, platform, actor, data)
+    row: dict[str, Any] = dict.fromkeys(CASE_KEYS)
+    row.update(actions.new_case_values(platform, actor, data, checked, now), version=1)
+    row.update(actions.class_values(checked.category, data.title, data.description))
+    if not checked.category:
+        row["title"] = data.title  # given by _classify, once the class is known
+    return _Draft(pos, actor, row, checked.facility)
 
 
 def _classify(drafts: list[_Draft]) -> None:
@@ -219,10 +171,10 @@ def _classify(drafts: list[_Draft]) -> None:
         d.row["classified_as"], d.row["classification_confidence"] = p.label, p.confidence
         d.confidence = p.confidence
         if p.confidence >= TRIAGE_THRESHOLD:
-            _set_class(d, p.label, d.row["title"])
+            d.row.update(actions.class_values(p.label, d.row["title"], d.row["description"]))
         else:
             d.row["triage_reason"] = "low_confidence"
-            _set_class(d, None, d.row["title"])
+            d.row.update(actions.class_values(None, d.row["title"], d.row["description"]))
 
 
 def _dispatch_all(session: Session, platform: Platform, drafts: list[_Draft], now: datetime) -> None:
@@ -234,7 +186,9 @@ def _dispatch_all(session: Session, platform: Platform, drafts: list[_Draft], no
         return
     rules, known = routing.active_rules(session), registry.department_codes(session)
     calendar = working_calendar(session, platform)
-    numbers = _numbers(session, platform.settings.district_code, [d.row["category_code"] for d in confident])
+    numbers = iter(
+        _numbers(session, platform.settings.district_code, [d.row["category_code"] for d in confident])
+    )
     register, dispatch = lifecycle.TRANSITIONS["register"], lifecycle.TRANSITIONS["dispatch"]
     for d in confident:
         row = d.row
@@ -243,7 +197,7 @@ def _dispatch_all(session: Session, platform: Platform, drafts: list[_Draft], no
         row.update(
             major_code=minor.major,
             priority=minor.priority,
-            number=numbers.pop(0),
+            number=next(numbers),
             registered_at=now,
             triage_reason=None,
             state="registered",

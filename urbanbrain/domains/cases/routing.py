@@ -54,7 +54,9 @@ def route(session: Session, case: Case, facility_owner: str | None, known: set[s
     return route_by(active_rules(session), case, facility_owner, known)
 
 
-def route_by(rules: list[RoutingRule], case: Any, facility_owner: str | None, known: set[str]) -> Route | None:
+def route_by(
+    rules: list[RoutingRule], case: Any, facility_owner: str | None, known: set[str]
+) -> Route | None:
     """:func:`route` with the rules already read (batch intake reads them once per batch). ``case`` needs
     ``category_code``, ``street_code``, ``community_code`` and ``grid_code``."""
     if not case.category_code:

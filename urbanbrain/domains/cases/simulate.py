@@ -138,7 +138,7 @@ class MonthReplay:
     def _report(self) -> None:
         """A citizen's report, filed through the Open311 door's intake."""
         text = self.rng.choice(self.noise if self.rng.random() < 0.03 else self.texts)
-        lon, lat = self._point(self._lookup())
+        lon, lat = self._point(self.lookup)
         report = CaseReport(description=text, source="hotline", lon=lon, lat=lat)
         filings = [intake.Filing(report, actor=self.hotline)]
         with self.platform.db.session() as session:
@@ -158,7 +158,9 @@ class MonthReplay:
                     functools.partial(self._triage, f.id),
                 )
 
-    def _lookup(self) -> Any:
+    @functools.cached_property
+    def lookup(self) -> Any:
+        """The area index, read once: areas do not change during a replay."""
         with self.platform.db.session() as session:
             return spatial.get_lookup(self.platform, session)
 
