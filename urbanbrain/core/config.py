@@ -37,6 +37,29 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, description="smtp://host:port for e-mail notifications.")
     smtp_from: str = "urbanbrain@localhost"
     sms_gateway_url: str | None = Field(default=None, description="HTTP endpoint taking {to, text} as JSON.")
+    sensing_case_level: str = Field(
+        default="orange", description="Alarms at this warning level or above open a case."
+    )
+    sensing_notify_level: str = Field(default="yellow", description="...and tell the owner and the station.")
+    sensing_max_pending: int = Field(
+        default=1_000_000, description="Readings taken but not yet processed; more: 429."
+    )
+    sensing_checkpoint_seconds: float = Field(
+        default=2.0, description="How often the lake and state are saved."
+    )
+    sensing_journal_fsync: bool = Field(
+        default=True, description="fsync each journal write before acknowledging."
+    )
+    sensing_allowed_lateness_s: float = Field(
+        default=60.0, description="How late a reading may come (event time)."
+    )
+    sensing_raw_days: int = Field(default=90, description="Days of raw readings kept in the lake.")
+    sensing_rollup_days: int = Field(default=730, description="Days of per-minute rollups kept in the lake.")
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://user:pass@host:port to take readings from a broker; 'embedded' runs one.",
+    )
+    mqtt_shared_group: str | None = Field(default=None, description="Share the subscription among workers.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -165,12 +165,19 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_listeners: list[Callable[[], None]] = []
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
+        event.listen(self.sessionmaker, "after_rollback", self._after_rollback)
 
     def _after_commit(self, session: Session) -> None:
         # One listener per database, so every relay attached to it wakes, not only the first to look.
         if session.info.pop("outbox_dirty", False):
             for wake in list(self.outbox_listeners):
                 wake()
+        # Things an action wants done only once its writes are visible (wake a sender, tell a stream).
+        for hook in session.info.pop("after_commit", ()):
+            hook()
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop("after_commit", None)
 
     @property
     def dialect(self) -> str:

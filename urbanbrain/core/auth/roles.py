@@ -33,6 +33,17 @@ CASES_READ = {"cases.cases.read", "cases.cases.report"}
 CASES_ADMIN = {"cases.cases.manage", "cases.cases.handle", "cases.cases.verify", "cases.routing.write",
                "cases.webhooks.write", "cases.calendar.write"}
 
+# The fire-safety grid (apps/fire_safety): grid workers inspect, record hazards, report rectification and
+# re-inspect in their community; street officers and the centre re-inspect (close) and escalate.
+FIRE_READ = {"fire_safety.read"}
+FIRE_REVIEW = {"fire_safety.hazards.reinspect", "fire_safety.hazards.escalate"}
+FIRE_INSPECT = FIRE_REVIEW | {"fire_safety.inspections.write", "fire_safety.hazards.rectify"}
+FIRE = FIRE_READ | FIRE_INSPECT
+
+# Sensing: the centre watches and handles alarms, stations and grid workers handle their community's.
+SENSING_WATCH = {"sensing.devices.read", "sensing.alarms.read", "sensing.alarms.handle"}
+SENSING_ADMIN = SENSING_WATCH | {"sensing.devices.write", "sensing.rules.write", "sensing.readings.write"}
+
 ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read"}
 GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
 
@@ -40,16 +51,17 @@ ROLES: dict[str, Role] = {
     r.code: r
     for r in [
         Role("admin", "系统管理员", "Administrator", "all",
-             frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY)),
+             frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY | FIRE | SENSING_ADMIN)),
         Role("operator", "指挥中心值班员", "Command-centre operator", "all",
-             frozenset(READ | PEOPLE | CASES_READ
+             frozenset(READ | PEOPLE | CASES_READ | FIRE_READ | FIRE_REVIEW | SENSING_WATCH
                        | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
         Role("dept_handler", "部门处置员", "Department handler", "department",
-             frozenset(READ | CASES_READ | {"registry.facilities.write", "cases.cases.handle"})),
+             frozenset(READ | CASES_READ | {"registry.facilities.write", "cases.cases.handle", "sensing.alarms.read"})),
         Role("street_officer", "街道工作人员", "Street officer", "street",
-             frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ)),
+             frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ
+                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH)),
         Role("grid_worker", "网格员", "Grid worker", "community",
-             frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ)),
+             frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ | FIRE_READ | FIRE_INSPECT | SENSING_WATCH)),
         Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ | CASES_READ | {"cases.cases.verify"})),
         Role("data_steward", "数据管理员", "Data steward", "all",
              frozenset(READ | {"core.audit.read", "cases.cases.read"})),

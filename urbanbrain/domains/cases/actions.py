@@ -475,3 +475,47 @@ def do_reporter_feedback(
         note=comment or "市民回访不满意 / The reporter is not satisfied", satisfaction=satisfaction
     )
     return apply_transition(session, platform, reporter, case, "verify_fail", req)
+
+
+# --- notifications for other domains (sensing alarms...) ----------------------------------------------
+
+
+def notify_inbox(
+    session: Session,
+    platform: Platform,
+    *,
+    recipients: list[str],
+    kind: str,
+    title: str,
+    body: str,
+    case_id: int | None = None,
+) -> None:
+    """In-app inbox rows for departments (a community station, the command centre), in the caller's
+    transaction."""
+    from urbanbrain.domains.cases.models import Notification
+
+    now = platform.clock.now()
+    for recipient in dict.fromkeys(recipients):
+        session.add(
+            Notification(
+                recipient=recipient, case_id=case_id, kind=kind, title=title, body=body, created_at=now
+            )
+        )
+
+
+def queue_message(
+    session: Session,
+    platform: Platform,
+    *,
+    channel: str,
+    target: str,
+    event_id: str,
+    event_type: str,
+    data: dict[str, Any],
+) -> None:
+    """A message to one person (SMS to a building owner...), sent by the delivery worker with retries."""
+    from urbanbrain.domains.cases.notify import queue_direct
+
+    queue_direct(
+        session, platform, channel=channel, target=target, event_id=event_id, event_type=event_type, data=data
+    )

@@ -197,7 +197,10 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("cases_subscription.id"), index=True)
+    # None for a message to one person (a device owner's SMS), which names its own channel and target.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("cases_subscription.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(Text)  # protected (sealed): a person's phone or address
     event_id: Mapped[str] = mapped_column(String(36))
     event_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)

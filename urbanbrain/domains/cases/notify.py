@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -106,9 +107,12 @@ def subscribe(platform: Platform) -> None:
             handler(event)
 
     platform.bus.subscribe("cases.case.>", "cases.notify", maybe)
+    # Webhook subscribers may also follow sensing alarms (pattern sensing.alarm.>): same deliveries, retries.
+    platform.bus.subscribe("sensing.alarm.>", "cases.notify.alarms", maybe)
 
 
 PATTERNS_KEY = "cases.subscription_patterns"
+WAKE_KEY = "cases.deliveries_wake"  # set to send queued messages now instead of at the next sweep
 
 
 def subscriptions_changed(platform: Platform) -> None:
@@ -193,6 +197,35 @@ class Sender:
             raise RuntimeError(f"SMS gateway answered {r.status_code}")
 
 
+def _direct(platform: Platform, d: Delivery) -> Subscription:
+    """A message to one person: a subscription of one, never stored (its target is unsealed only here)."""
+    return Subscription(channel=d.channel, target=platform.protector.open(d.target) or "", active=True)
+
+
+def queue_direct(
+    session: Session,
+    platform: Platform,
+    *,
+    channel: str,
+    target: str,
+    event_id: str,
+    event_type: str,
+    data: dict[str, Any],
+) -> Delivery:
+    """Queue one message to one person (sms | email | webhook); the worker sends it and retries."""
+    now = platform.clock.now()
+    delivery = Delivery(
+        subscription_id=None, channel=channel, target=platform.protector.seal(target), event_id=event_id,
+        event_type=event_type, payload={"id": event_id, "type": event_type, "at": now.isoformat(), "data": data},
+        status="pending", attempts=0, next_attempt_at=now,
+    )  # fmt: skip
+    session.add(delivery)
+    wake = platform.caches.get(WAKE_KEY)
+    if wake is not None:
+        session.info.setdefault("after_commit", []).append(wake.set)
+    return delivery
+
+
 def deliver_due(platform: Platform, sender: Sender, limit: int = 200) -> dict[str, int]:
     """Send every pending delivery whose time has come; failures wait 30 s, 1 min, 2 min, ... then give up.
 
@@ -216,7 +249,7 @@ def deliver_due(platform: Platform, sender: Sender, limit: int = 200) -> dict[st
         session.expunge_all()
     outcomes: list[tuple[int, str | None]] = []
     for d in due:
-        sub = subs.get(d.subscription_id)
+        sub = subs.get(d.subscription_id) if d.subscription_id is not None else _direct(platform, d)
         try:
             if sub is None or not sub.active:
                 raise RuntimeError("subscription removed")
@@ -251,6 +284,7 @@ class Worker:
         self.platform, self.interval = platform, interval
         self.sender = Sender(platform)
         self._stop = threading.Event()
+        self._wake = platform.caches.setdefault(WAKE_KEY, threading.Event())
         self._thread = threading.Thread(target=self._run, name="cases-worker", daemon=True)
 
     def start(self) -> None:
@@ -259,7 +293,12 @@ class Worker:
     def _run(self) -> None:
         from urbanbrain.domains.cases.actions import sla_sweep
 
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            # A queued message to a person wakes the worker at once; otherwise it sweeps every interval.
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 with self.platform.db.session() as session:
                     sla_sweep(session, self.platform)
@@ -269,5 +308,6 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)

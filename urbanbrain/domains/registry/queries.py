@@ -417,3 +417,32 @@ def public_facility(session: Session, code: str) -> dict[str, Any] | None:
 
 def department_codes(session: Session) -> set[str]:
     return set(session.scalars(select(Department.code)))
+
+
+def building_place(session: Session, code: str) -> dict[str, Any] | None:
+    """Where a building is (for other domains placing things in it): location and areas, no owner data."""
+    b = session.scalar(select(Building).where(Building.code == code))
+    if b is None:
+        return None
+    return {
+        "code": b.code,
+        "name": b.name,
+        "address": b.address,
+        "lon": b.lon,
+        "lat": b.lat,
+        "street_code": b.street_code,
+        "community_code": b.community_code,
+        "grid_code": b.grid_code,
+        "village_code": b.village_code,
+    }
+
+
+def buildings_in_village(session: Session, village_code: str) -> list[dict[str, Any]]:
+    """The coded buildings of an urban village, for maps of the village."""
+    rows = session.scalars(select(Building).where(Building.village_code == village_code).order_by(Building.code))
+    return [
+        {"code": b.code, "name": b.name, "address": b.address, "lon": b.lon, "lat": b.lat,
+         "floors": b.floors, "use": b.use, "community_code": b.community_code,
+         "footprint": b.footprint.__geo_interface__ if b.footprint is not None else None}
+        for b in rows
+    ]

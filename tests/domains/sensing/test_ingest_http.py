@@ -1,0 +1,136 @@
+"""The HTTP door end to end: readings in, latest values and the lake, dead letters, idempotency, alarms
+with their cases and notifications, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+
+from tests.domains.sensing.conftest import OWNER_PHONE
+
+
+def test_readings_reach_latest_values_and_the_lake(site):
+    t0 = site.now() - 120
+    msgs = [site.message("EFM-1", {"residual_current_ma": 20.0 + i, "cable_temp_c": 30.0}, ts=t0 + 30 * i)
+            for i in range(4)]  # fmt: skip
+    r = site.send(msgs, key_of="EFM-1")
+    assert r.status_code == 202, r.text
+    assert r.json() == {"messages": 4, "readings": 8, "duplicates": 0, "dead_lettered": 0, "reasons": {}}
+    site.settle()
+    device = site.client.get("/api/v1/sensing/devices/EFM-1", headers=site.admin).json()
+    assert device["latest"]["residual_current_ma"]["value"] == 23.0
+    assert device["building_code"] == site.building and device["community_code"] == site.community
+    assert device["owner_phone"] == OWNER_PHONE  # the admin may read protected fields
+    since = "2018-07-09T07:00:00+08:00"
+    until = "2018-07-09T09:00:00+08:00"
+    hist = site.client.get(
+        "/api/v1/sensing/devices/EFM-1/history",
+        params={"measurement": "residual_current_ma", "since": since, "until": until},
+        headers=site.admin,
+    ).json()
+    assert [h["value"] for h in hist] == [20.0, 21.0, 22.0, 23.0]
+
+
+def test_ndjson_and_a_resent_batch_is_taken_once(site):
+    msgs = [site.message("SMK-1", {"smoke_obscuration": 0.1, "temp_c": 25.0}) for _ in range(3)]
+    body = "\n".join(json.dumps(m) for m in msgs)
+    headers = {**site.admin, "Content-Type": "application/x-ndjson"}
+    first = site.client.post("/api/v1/sensing/readings", content=body, headers=headers).json()
+    again = site.client.post("/api/v1/sensing/readings", content=body, headers=headers).json()
+    assert first["messages"] == 3 and first["duplicates"] == 0
+    assert again["messages"] == 0 and again["duplicates"] == 3
+    site.settle()
+    assert site.pipeline.lake.query("SELECT count(*) FROM readings WHERE device_id = 'SMK-1'")[0][0] == 6
+
+
+def test_bad_messages_are_dead_lettered_with_their_reason(site):
+    good = site.message("TMP-1", {"temp_c": 24.0})
+    bad = [
+        {"id": "x1", "device": "NOPE-9", "ts": site.now(), "values": {"temp_c": 1.0}},
+        {"id": "x2", "device": "TMP-1", "ts": site.now(), "values": {"humidity": 50.0}},
+        {"id": "x3", "device": "TMP-1", "ts": "yesterday", "values": {"temp_c": 1.0}},
+        {"id": "x4", "device": "TMP-1", "ts": site.now(), "values": {"temp_c": "hot"}},
+        {"id": "x5", "device": "TMP-1", "ts": site.now() + 86400, "values": {"temp_c": 1.0}},
+    ]
+    r = site.send([good, *bad])
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["messages"] == 1 and body["dead_lettered"] == 5
+    assert body["reasons"] == {"unknown_device": 1, "unknown_measurement": 1, "bad_timestamp": 2,
+                               "invalid_message": 1}  # fmt: skip
+    site.settle()
+    letters = site.client.get("/api/v1/sensing/dead-letters", headers=site.admin).json()["items"]
+    assert sorted(d["reason"] for d in letters) == sorted(["unknown_device", "unknown_measurement",
+                                                           "bad_timestamp", "bad_timestamp", "invalid_message"])  # fmt: skip
+    assert any('"hot"' in d["payload"] for d in letters)  # the message is kept whole
+
+
+def test_a_body_that_is_not_json_is_refused_and_kept(site):
+    r = site.client.post("/api/v1/sensing/readings", content=b"{not json", headers=site.admin)
+    assert r.status_code == 422
+    assert r.json()["code"] == "sensing.no_valid_readings"
+    assert "zh-CN" in r.json()["messages"]
+    site.settle()
+    letters = site.client.get("/api/v1/sensing/dead-letters?reason=not_json", headers=site.admin).json()
+    assert letters["total"] == 1 and letters["items"][0]["payload"] == "{not json"
+
+
+def test_a_device_key_sends_only_its_own_readings(site):
+    r = site.send([site.message("SMK-1", {"smoke_obscuration": 0.2})], key_of="EFM-1")
+    assert r.status_code == 422 and r.json()["detail"]["reasons"] == {"wrong_device": 1}
+    r = site.client.post(
+        "/api/v1/sensing/readings", content="[]", headers={"X-Device-Key": "wrong-key-123456"}
+    )
+    assert r.status_code == 401 and r.json()["code"] == "sensing.bad_device_key"
+    r = site.client.post("/api/v1/sensing/readings", content="[]")
+    assert r.status_code == 401
+
+
+def test_residual_current_alarm_opens_a_wiring_case_and_tells_owner_and_station(site):
+    r = site.send(
+        [site.message("EFM-1", {"residual_current_ma": 320.0, "cable_temp_c": 35.0})], key_of="EFM-1"
+    )
+    assert r.status_code == 202
+    site.settle()
+    alarms = site.client.get("/api/v1/sensing/alarms?open=true", headers=site.admin).json()["items"]
+    assert [(a["alarm_type"], a["level"], a["status"]) for a in alarms] == [
+        ("residual_current", "orange", "active")
+    ]
+    alarm = alarms[0]
+    assert alarm["value"] == 320.0 and alarm["building_code"] == site.building and alarm["case_number"]
+    case = site.client.get(f"/api/v1/cases/{alarm['case_number']}", headers=site.admin).json()
+    assert case["category_code"] == "E0703" and case["source"] == "sensor"
+    with site.platform.db.session() as session:
+        inbox = (
+            session.execute(
+                text("SELECT recipient FROM cases_notification WHERE kind = 'sensing.alarm.raised'")
+            )
+            .scalars()
+            .all()
+        )
+        sms = session.execute(
+            text("SELECT channel, target FROM cases_delivery WHERE subscription_id IS NULL")
+        ).all()
+    assert sorted(inbox) == sorted(["smart_city_office", f"station-{site.community}"])
+    assert [(c, site.platform.protector.open(t)) for c, t in sms] == [("sms", OWNER_PHONE)]
+    # The condition holds: the rule stays raised, so there is still one alarm and no second case.
+    site.send([site.message("EFM-1", {"residual_current_ma": 330.0}, ts=site.now() + 1)], key_of="EFM-1")
+    site.settle()
+    again = site.client.get("/api/v1/sensing/alarms?open=true", headers=site.admin).json()["items"]
+    assert len(again) == 1 and again[0]["id"] == alarm["id"]
+    # Acknowledged by the station, then cleared by the readings (hysteresis: 250 mA).
+    r = site.client.post(f"/api/v1/sensing/alarms/{alarm['id']}/acknowledge", json={}, headers=site.admin)
+    assert r.json()["status"] == "acknowledged"
+    site.send([site.message("EFM-1", {"residual_current_ma": 280.0}, ts=site.now() + 2)], key_of="EFM-1")
+    site.settle()
+    assert (
+        site.client.get(f"/api/v1/sensing/alarms/{alarm['id']}", headers=site.admin).json()["status"]
+        == "acknowledged"
+    )
+    site.send([site.message("EFM-1", {"residual_current_ma": 240.0}, ts=site.now() + 3)], key_of="EFM-1")
+    site.settle()
+    done = site.client.get(f"/api/v1/sensing/alarms/{alarm['id']}", headers=site.admin).json()
+    assert done["status"] == "cleared" and done["cleared_by"] == "rule:fire.residual_current"
+    r = site.client.post(f"/api/v1/sensing/alarms/{alarm['id']}/acknowledge", json={}, headers=site.admin)
+    assert r.status_code == 409 and r.json()["code"] == "sensing.alarm_closed"

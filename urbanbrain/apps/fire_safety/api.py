@@ -1,0 +1,231 @@
+"""``/api/v1/fire_safety``: a grid worker records inspections with the hazards found, and follows each
+hazard through rectification and re-inspection to closure (or escalation to a case); the centre reads
+lists and statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Query
+
+from urbanbrain.api.deps import PlatformDep, SessionDep, require
+from urbanbrain.apps.fire_safety import actions, hazard_types, lifecycle, queries
+from urbanbrain.apps.fire_safety import schemas as s
+from urbanbrain.apps.fire_safety.models import Hazard, Inspection
+from urbanbrain.apps.fire_safety.statistics import statistics as compute_statistics
+from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.context import Platform
+from urbanbrain.domains.registry.queries import paged
+
+router = APIRouter(tags=["fire_safety"])
+Reader = Annotated[Principal, require("fire_safety.read")]
+PageNo = Annotated[int, Query(ge=1)]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+
+
+def setup(app: FastAPI, platform: Platform) -> list[Any]:
+    """A worker for the overdue sweep when background work is on."""
+    from urbanbrain.apps.fire_safety.worker import Worker
+
+    if platform.settings.worker_seconds > 0:
+        return [Worker(platform, platform.settings.worker_seconds)]
+    return []
+
+
+def _aware(at: datetime | None, platform: Platform) -> datetime | None:
+    """A time given without an offset is the district's local time (what a person types)."""
+    if at is None or at.tzinfo is not None:
+        return at
+    return at.replace(tzinfo=timezone(timedelta(hours=platform.settings.utc_offset_hours)))
+
+
+def _detail(session: Any, platform: Platform, hazard: Hazard) -> dict[str, Any]:
+    return queries.hazard_detail(session, hazard, platform.clock.now(), platform.settings.utc_offset_hours)
+
+
+@router.get("/hazard-types", response_model=list[s.HazardTypePublic])
+def list_hazard_types(principal: Reader) -> list[dict[str, Any]]:
+    """The hazard types with their Chinese and English names, default deadline and case class."""
+    return [
+        {"code": t.code, "name": t.name, "deadline_days": t.deadline_days, "case_category": t.case_category}
+        for t in hazard_types.load().values()
+    ]
+
+
+@router.get("/states")
+def states(principal: Reader) -> dict[str, Any]:
+    """The hazard loop as data: states with their group, and the named transitions with their rules."""
+    return {
+        "states": [
+            {"code": st.code, "group": st.group, "name": {"zh-CN": st.zh, "en": st.en}}
+            for st in lifecycle.STATES.values()
+        ],
+        "transitions": [
+            {
+                "name": t.name,
+                "from": sorted(t.sources),
+                "to": t.target,
+                "permission": t.permission,
+                "rules": [r.code for r in t.rules],
+                "title": {"zh-CN": t.zh, "en": t.en},
+            }
+            for t in lifecycle.TRANSITIONS.values()
+        ],
+    }
+
+
+@router.post("/inspections", status_code=201, response_model=s.InspectionPublic)
+def record_inspection(
+    body: s.InspectionCreate,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Annotated[Principal, require("fire_safety.inspections.write")],
+) -> dict[str, Any]:
+    """Record an inspection of a building or venue of your area, with the hazards found (none: it passed).
+    Each hazard gets a code (YH-...) and the deadline of its type."""
+    inspection = actions.do_record_inspection(session, platform, principal, body)
+    now, offset = platform.clock.now(), platform.settings.utc_offset_hours
+    return queries.inspection_public(session, [inspection], now, offset)[0]
+
+
+@router.get("/inspections", response_model=s.InspectionPage)
+def list_inspections(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    community: str | None = None,
+    building: Annotated[
+        str | None, Query(description="A building: its own and its venues' inspections.")
+    ] = None,
+    target: str | None = None,
+    kind: Literal["routine", "re_inspection"] | None = None,
+    result: Literal["pass", "hazards_found"] | None = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    stmt = queries.inspections_stmt(
+        principal,
+        community_code=community,
+        building_code=building,
+        target_code=target,
+        kind=kind,
+        result=result,
+        start=_aware(start, platform),
+        end=_aware(end, platform),
+    )
+    p = paged(session, stmt, page, page_size, Inspection.id.desc())
+    now, offset = platform.clock.now(), platform.settings.utc_offset_hours
+    return {
+        "items": queries.inspection_public(session, p.rows, now, offset),
+        "total": p.total,
+        "page": p.page,
+        "page_size": p.page_size,
+    }
+
+
+@router.get("/inspections/{ref}", response_model=s.InspectionPublic)
+def get_inspection(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+    inspection = queries.get_inspection(session, principal, ref)
+    now, offset = platform.clock.now(), platform.settings.utc_offset_hours
+    return queries.inspection_public(session, [inspection], now, offset)[0]
+
+
+@router.get("/hazards", response_model=s.HazardPage)
+def list_hazards(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    state: Literal["open", "rectified", "closed"] | None = None,
+    type_code: Annotated[str | None, Query(alias="type", description="A code from /hazard-types.")] = None,
+    severity: Literal["general", "major"] | None = None,
+    community: str | None = None,
+    building: str | None = None,
+    target: str | None = None,
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    """Hazards of your area, most urgent deadline first."""
+    now = platform.clock.now()
+    stmt = queries.hazards_stmt(
+        principal,
+        now,
+        state=state,
+        type_code=type_code,
+        severity=severity,
+        community_code=community,
+        building_code=building,
+        target_code=target,
+        overdue=overdue,
+        escalated=escalated,
+    )
+    # Deadline first, then id: a stable order, so pages neither repeat nor skip hazards.
+    p = paged(session, stmt.order_by(Hazard.deadline), page, page_size, Hazard.id)
+    offset = platform.settings.utc_offset_hours
+    return {
+        "items": [queries.hazard_public(h, now, offset) for h in p.rows],
+        "total": p.total,
+        "page": p.page,
+        "page_size": p.page_size,
+    }
+
+
+@router.get("/hazards/{ref}", response_model=s.HazardDetail)
+def get_hazard(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+    """One hazard with its history and the actions its state allows."""
+    return _detail(session, platform, queries.get_hazard(session, principal, ref))
+
+
+@router.post("/hazards/{ref}/rectification", response_model=s.HazardDetail)
+def report_rectification(
+    ref: str, body: s.RectificationCreate, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> dict[str, Any]:
+    """The owner has fixed it: the hazard waits for re-inspection. Send the ``version`` you read."""
+    hazard = queries.get_hazard(session, principal, ref)
+    actions.do_report_rectification(session, platform, principal, hazard, body.note, body.version)
+    return _detail(session, platform, hazard)
+
+
+@router.post("/hazards/{ref}/reinspection", response_model=s.HazardDetail)
+def reinspect(
+    ref: str, body: s.ReinspectionCreate, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> dict[str, Any]:
+    """Re-inspect a rectified hazard: passed closes it (销号); failed reopens it with a new deadline (the
+    type's, or ``deadline_days``) and counts a failure. A failure needs a note."""
+    hazard = queries.get_hazard(session, principal, ref)
+    actions.do_reinspect_hazard(
+        session, platform, principal, hazard, body.passed, body.note, body.deadline_days, body.version
+    )
+    return _detail(session, platform, hazard)
+
+
+@router.post("/hazards/{ref}/escalation", response_model=s.HazardDetail)
+def escalate(
+    ref: str, body: s.EscalationCreate, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> dict[str, Any]:
+    """File a major or overdue hazard as a case (source ``grid``, the type's fire class, at the building);
+    the case number is kept on the hazard."""
+    hazard = queries.get_hazard(session, principal, ref)
+    actions.do_escalate_hazard(session, platform, principal, hazard, body.note, body.version)
+    return _detail(session, platform, hazard)
+
+
+@router.get("/statistics")
+def statistics(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    community: str | None = None,
+) -> dict[str, Any]:
+    """Inspections, and hazards found in the period (default: the last 30 days) by type and by community:
+    found, closed, open, overdue, re-inspection failures, escalations, and the rate rectified on time."""
+    now = platform.clock.now()
+    end = _aware(end, platform) or now
+    start = _aware(start, platform) or end - timedelta(days=30)
+    return compute_statistics(session, principal, start, end, now, community)

@@ -1,0 +1,367 @@
+"""``/api/v1/sensing``: the HTTP door for readings, device types, devices (one by one and from CSV), alarm
+rules, alarms, dead letters and the readings history; ``/api/v1/alerts/stream``: alarms live (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from urbanbrain.api.deps import PlatformDep, SessionDep, current_principal, oauth2, require
+from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError, register_messages
+from urbanbrain.domains.registry.queries import paged
+from urbanbrain.domains.sensing import actions, queries
+from urbanbrain.domains.sensing import schemas as s
+from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device
+from urbanbrain.domains.sensing.pipeline import CACHE_KEY, Pipeline
+from urbanbrain.domains.sensing.service import services
+
+register_messages(
+    {
+        "sensing.no_valid_readings": (
+            422,
+            "这批读数没有一条可用（{reasons}），已存入死信，请修正后重发。",
+            "No reading in this batch could be taken ({reasons}); they are in the dead letters: fix and resend.",
+        ),
+        "sensing.not_running": (503, "读数接收未启动。", "Reading intake is not running."),
+    }
+)
+
+router = APIRouter(tags=["sensing"])
+stream_router = APIRouter(tags=["sensing"])
+Watcher = Annotated[Principal, require("sensing.devices.read")]
+AlarmReader = Annotated[Principal, require("sensing.alarms.read")]
+AlarmHandler = Annotated[Principal, require("sensing.alarms.handle")]
+Installer = Annotated[Principal, require("sensing.devices.write")]
+RuleWriter = Annotated[Principal, require("sensing.rules.write")]
+PageNo = Annotated[int, Query(ge=1)]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+
+
+def setup(app: FastAPI, platform: Platform) -> list[Any]:
+    """The pipeline (and the MQTT door when configured) start with the app; the stream has its own path."""
+    app.include_router(stream_router, prefix="/api/v1/alerts")
+    return services(platform)
+
+
+def pipeline_of(platform: Platform) -> Pipeline:
+    pipeline: Pipeline | None = platform.caches.get(CACHE_KEY)
+    if pipeline is None:
+        raise UrbanBrainError("sensing.not_running")
+    return pipeline
+
+
+def _after_commit(session: Any, platform: Platform, item: dict[str, Any]) -> None:
+    pipeline = platform.caches.get(CACHE_KEY)
+    if pipeline is not None:
+        session.info.setdefault("after_commit", []).append(lambda: pipeline.hub.publish([item]))
+
+
+def _changed(session: Any, platform: Platform) -> None:
+    """This process changed devices or rules: the pipeline takes them right after the commit."""
+    pipeline = platform.caches.get(CACHE_KEY)
+    if pipeline is not None:
+        session.info.setdefault("after_commit", []).append(
+            lambda: pipeline.call(lambda: pipeline._reload(force=True))
+        )
+
+
+# --- readings ------------------------------------------------------------------------------------------
+
+
+def _sender(
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> str | None:
+    """A device (its own key: it may send only its own readings) or a gateway/user with readings.write."""
+    key = request.headers.get("x-device-key")
+    if key:
+        device = pipeline_of(platform).device_for_key(key)
+        if device is None:
+            raise UrbanBrainError("sensing.bad_device_key")
+        return device
+    current_principal(request, platform, session, token).require("sensing.readings.write")
+    return None
+
+
+@router.post("/readings", status_code=202, response_model=s.IngestReceipt)
+async def post_readings(
+    request: Request, platform: PlatformDep, only: Annotated[str | None, Depends(_sender)]
+) -> Any:
+    """Readings as a JSON array of messages, one message, or NDJSON (``Content-Type: application/x-ndjson``).
+    Answered once they are journaled: 202 with what was taken, repeats dropped and messages dead-lettered
+    (with reasons); 429 with Retry-After when the pipeline is behind — resend the same batch."""
+    pipeline = pipeline_of(platform)
+    size = int(request.headers.get("content-length") or 0)
+    if size > 16 * 1024 * 1024:
+        raise UrbanBrainError("sensing.body_too_large", limit=16 * 1024 * 1024)
+    body = await request.body()
+    ndjson = "ndjson" in (request.headers.get("content-type") or "")
+    try:
+        receipt = await asyncio.wrap_future(pipeline.submit(body, ndjson=ndjson, only_device=only))
+    except UrbanBrainError as exc:
+        if exc.code == "sensing.busy":
+            from urbanbrain.api.errors import error_response
+
+            return error_response(request, exc, headers={"Retry-After": "1"})
+        raise
+    out = receipt.public()
+    if receipt.messages == 0 and receipt.dead and not receipt.duplicates:
+        reasons = ", ".join(f"{k} ×{v}" for k, v in out["reasons"].items())
+        err = UrbanBrainError("sensing.no_valid_readings", reasons=reasons, detail=out)
+        from urbanbrain.api.errors import error_response
+
+        return error_response(request, err)
+    return JSONResponse(out, status_code=202)
+
+
+@router.get("/health")
+def health(platform: PlatformDep, _: Watcher) -> dict[str, Any]:
+    return pipeline_of(platform).health()
+
+
+# --- device types and devices ------------------------------------------------------------------------
+
+
+@router.get("/device-types")
+def list_device_types(session: SessionDep, _: Watcher) -> list[dict[str, Any]]:
+    return queries.list_device_types(session)
+
+
+@router.put("/device-types/{code}")
+def save_device_type(
+    code: str, data: s.DeviceTypeCreate, session: SessionDep, platform: PlatformDep, actor: Installer
+) -> dict[str, Any]:
+    if data.code != code:
+        raise UrbanBrainError("request.invalid", summary="the code in the path and the body differ")
+    row = actions.do_save_device_type(session, platform, actor, data)
+    _changed(session, platform)
+    return queries.device_type_public(row)
+
+
+@router.get("/devices")
+def list_devices(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Watcher,
+    building: str | None = None,
+    community: str | None = None,
+    type_code: str | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 100,
+) -> dict[str, Any]:
+    stmt = queries.devices_stmt(building=building, community=community, type_code=type_code)
+    p = paged(session, stmt, page, page_size, Device.device_id)
+    latest = queries.latest_of(session, [d.device_id for d in p.rows])
+    items = [queries.device_public(platform, principal, d, latest.get(d.device_id)) for d in p.rows]
+    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
+
+
+@router.post("/devices", status_code=201)
+def provision_device(
+    data: s.DeviceCreate, session: SessionDep, platform: PlatformDep, actor: Installer
+) -> dict[str, Any]:
+    device, key = actions.do_provision_device(session, platform, actor, data)
+    _changed(session, platform)
+    return {**queries.device_public(platform, actor, device), "key": key}
+
+
+@router.post("/devices/import", status_code=201)
+async def import_devices(request: Request, platform: PlatformDep, actor: Installer) -> dict[str, Any]:
+    """Devices from CSV (``text/csv`` body): device_id, device_type, building_code, lon, lat, owner_name,
+    owner_phone, key. All or nothing; a bad line is named."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+
+    def run() -> int:
+        with platform.db.session() as session:
+            made = actions.do_import_devices(session, platform, actor, text)
+            _changed(session, platform)
+            return len(made)
+
+    return {"imported": await asyncio.to_thread(run)}
+
+
+@router.get("/devices/{device_id}")
+def get_device(
+    device_id: str, session: SessionDep, platform: PlatformDep, principal: Watcher
+) -> dict[str, Any]:
+    d = actions.get_device(session, device_id)
+    return queries.device_public(
+        platform, principal, d, queries.latest_of(session, [device_id]).get(device_id)
+    )
+
+
+@router.patch("/devices/{device_id}")
+def update_device(
+    device_id: str, data: s.DeviceUpdate, session: SessionDep, platform: PlatformDep, actor: Installer
+) -> dict[str, Any]:
+    d = actions.do_update_device(session, platform, actor, device_id, data)
+    _changed(session, platform)
+    return queries.device_public(platform, actor, d)
+
+
+@router.post("/devices/{device_id}/key")
+def rotate_key(
+    device_id: str, session: SessionDep, platform: PlatformDep, actor: Installer
+) -> dict[str, str]:
+    key = actions.do_rotate_device_key(session, platform, actor, device_id)
+    _changed(session, platform)
+    return {"device_id": device_id, "key": key}
+
+
+@router.get("/devices/{device_id}/history")
+def device_history(
+    device_id: str,
+    measurement: str,
+    since: datetime,
+    until: datetime,
+    platform: PlatformDep,
+    _: Watcher,
+    per_minute: bool = False,
+) -> list[dict[str, Any]]:
+    return queries.history(pipeline_of(platform).lake, device_id, measurement, since, until, per_minute)
+
+
+@router.get("/buildings/status")
+def buildings_status(
+    session: SessionDep, _: AlarmReader, building: list[str] | None = Query(None)
+) -> dict[str, Any]:
+    return queries.building_status(session, building)
+
+
+# --- rules ---------------------------------------------------------------------------------------------
+
+
+@router.get("/rules")
+def list_rules(session: SessionDep, _: Watcher) -> list[dict[str, Any]]:
+    return queries.list_rules(session)
+
+
+@router.put("/rules/{code}")
+def save_rule(
+    code: str, data: s.RuleCreate, session: SessionDep, platform: PlatformDep, actor: RuleWriter
+) -> dict[str, Any]:
+    if data.code != code:
+        raise UrbanBrainError("request.invalid", summary="the code in the path and the body differ")
+    row = actions.do_save_rule(session, platform, actor, data)
+    _changed(session, platform)
+    return queries.rule_public(row)
+
+
+# --- alarms and dead letters -------------------------------------------------------------------------
+
+
+def _alarm_public(a: Alarm) -> dict[str, Any]:
+    return s.AlarmPublic.model_validate(a, from_attributes=True).model_dump(mode="json")
+
+
+@router.get("/alarms")
+def list_alarms(
+    session: SessionDep,
+    _: AlarmReader,
+    status: str | None = None,
+    open_only: bool = Query(False, alias="open"),
+    level: s.Level | None = None,
+    building: str | None = None,
+    community: str | None = None,
+    origin: str | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 100,
+) -> dict[str, Any]:
+    stmt = queries.alarms_stmt(status=status, open_only=open_only, level=level, building=building,
+                               community=community, origin=origin)  # fmt: skip
+    p = paged(session, stmt, page, page_size, Alarm.id.desc())
+    return {
+        "items": [_alarm_public(a) for a in p.rows],
+        "total": p.total,
+        "page": p.page,
+        "page_size": p.page_size,
+    }
+
+
+@router.get("/alarms/{alarm_id}")
+def get_alarm(alarm_id: int, session: SessionDep, _: AlarmReader) -> dict[str, Any]:
+    return _alarm_public(actions._alarm(session, alarm_id))
+
+
+@router.post("/alarms/{alarm_id}/acknowledge")
+def acknowledge_alarm(
+    alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
+) -> dict[str, Any]:
+    alarm = actions.do_acknowledge_alarm(session, platform, actor, alarm_id, data.note)
+    _after_commit(session, platform, {"event": "acknowledged", **actions.alarm_payload(alarm)})
+    return _alarm_public(alarm)
+
+
+@router.post("/alarms/{alarm_id}/clear")
+def clear_alarm(
+    alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
+) -> dict[str, Any]:
+    alarm = actions.do_clear_alarm(session, platform, actor, alarm_id, data.note)
+    _after_commit(session, platform, {"event": "cleared", **actions.alarm_payload(alarm)})
+    return _alarm_public(alarm)
+
+
+@router.get("/dead-letters")
+def list_dead_letters(
+    session: SessionDep,
+    _: Installer,
+    reason: str | None = None,
+    device: str | None = None,
+    page: PageNo = 1,
+    page_size: PageSize = 100,
+) -> dict[str, Any]:
+    p = paged(
+        session,
+        queries.dead_letters_stmt(reason=reason, device=device),
+        page,
+        page_size,
+        DeadLetter.id.desc(),
+    )
+    items = [
+        s.DeadLetterPublic.model_validate(d, from_attributes=True).model_dump(mode="json") for d in p.rows
+    ]
+    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
+
+
+@router.get("/statistics")
+def statistics(session: SessionDep, _: AlarmReader) -> dict[str, Any]:
+    return queries.alarm_counts(session)
+
+
+# --- the live stream ---------------------------------------------------------------------------------
+
+
+@stream_router.get("/stream")
+async def alerts_stream(request: Request, platform: PlatformDep, _: AlarmReader) -> StreamingResponse:
+    """Server-sent events: ``event: alarm`` with the alarm as JSON when one is raised, acknowledged or
+    cleared; a comment every 15 s keeps proxies from closing the connection."""
+    hub = pipeline_of(platform).hub
+    sub = hub.subscribe()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b": connected\n\n"
+            while True:
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), timeout=15)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield b": keep-alive\n\n"
+                    continue
+                data = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+                yield f"event: alarm\nid: {item.get('alarm_id')}\ndata: {data}\n\n".encode()
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

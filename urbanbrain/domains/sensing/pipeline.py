@@ -1,0 +1,465 @@
+"""The ingestion pipeline: every door (HTTP, MQTT) hands it bodies of readings; it checks them, journals
+them, acknowledges, then evaluates the rules, keeps the latest values, appends to the lake and records alarms.
+
+One writer thread per process does everything after the check, in groups: all bodies waiting are journaled
+with one write and one fsync (group commit), their senders are answered, and the group is processed with one
+call to the rules engine and one append to the lake. So the work per reading is vectorised and the database
+sees one short transaction per group, not one per reading.
+
+**Nothing acknowledged is lost.** A body is acknowledged only once it is in the journal. Every
+``checkpoint_seconds`` the lake is flushed, the latest values written, and the rules engine's state saved with
+the journal position; after a crash the journal's later records are replayed through the same steps (alarms
+are recorded idempotently, so replay raises nothing twice).
+
+**Backpressure.** At most ``sensing_max_pending`` readings wait between acknowledgement and processing (plus
+the bodies waiting for the journal); past that a door is told ``sensing.busy`` (HTTP 429 with Retry-After;
+the MQTT door waits, so the broker holds the messages).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.domains.sensing import alarms, store
+from urbanbrain.domains.sensing.dedupe import Seen
+from urbanbrain.domains.sensing.engine import RuleEngine, Transition
+from urbanbrain.domains.sensing.hub import Hub
+from urbanbrain.domains.sensing.journal import Journal
+from urbanbrain.domains.sensing.lake import Lake
+from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Dead, DeviceInfo, Parsed, encode_messages, parse
+
+log = logging.getLogger(__name__)
+CACHE_KEY = "sensing.pipeline"
+GROUP_READINGS = 250_000  # at most this many readings per processing group
+RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
+
+
+class DeadRecord(msgspec.Struct, array_like=True):
+    reason: str
+    detail: str
+    payload: bytes
+    device_id: str | None
+    message_id: str | None
+
+
+class Record(msgspec.Struct, array_like=True):
+    """What the journal keeps of one accepted body: enough to parse it again the same way."""
+
+    source: str
+    received: float
+    body: bytes
+    ndjson: bool
+    topic_device: str | None
+    dead: list[DeadRecord]
+
+
+_encode_record = msgspec.msgpack.Encoder().encode
+_decode_record = msgspec.msgpack.Decoder(Record).decode
+
+
+@dataclass
+class Receipt:
+    messages: int
+    readings: int
+    duplicates: int
+    dead: list[Dead]
+
+    def public(self) -> dict[str, Any]:
+        reasons: dict[str, int] = {}
+        for d in self.dead:
+            reasons[d.reason] = reasons.get(d.reason, 0) + 1
+        return {
+            "messages": self.messages,
+            "readings": self.readings,
+            "duplicates": self.duplicates,
+            "dead_lettered": len(self.dead),
+            "reasons": reasons,
+        }
+
+
+@dataclass
+class _Waiting:
+    record: bytes
+    parsed: Parsed
+    received: float
+    source: str
+    future: Future[Receipt]
+    keys: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(self, platform: Platform, root: Path | None = None) -> None:
+        s = platform.settings
+        self.platform = platform
+        self.root = Path(root or s.data_dir / "sensing")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.root / "journal", fsync=s.sensing_journal_fsync)
+        self.lake = Lake(s.data_dir / "lake", utc_offset_hours=s.utc_offset_hours, flush_rows=10**9,
+                         flush_seconds=1e9, fsync=s.sensing_journal_fsync)  # fmt: skip
+        self.state_path = self.root / "state.bin"
+        self.max_pending = s.sensing_max_pending
+        self.checkpoint_seconds = s.sensing_checkpoint_seconds
+        self.catalog = store.Catalog()
+        self.engine = RuleEngine([], s.sensing_allowed_lateness_s)
+        self.seen = Seen()
+        self.hub = Hub()
+        self.stats = {"bodies": 0, "readings": 0, "duplicates": 0, "dead": 0, "alarms": 0, "groups": 0}
+        self._lock = threading.Lock()  # guards the inbox and the queued count (held briefly)
+        self._seen_lock = threading.Lock()  # guards the seen ids, from the check until the body is queued
+        self._inbox: deque[_Waiting] = deque()
+        self._queued = 0
+        self._commands: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._processed_seq = 0
+        self._last_checkpoint = time.monotonic()
+        self._last_reload = time.monotonic()
+        self._pending_latest: dict[tuple[str, str], tuple[float, float, str]] = {}
+        self._pending_dead: list[tuple[str, float, DeadRecord]] = []
+
+    # -- start and stop ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load devices and rules, restore the saved state, replay the journal, then take readings."""
+        seq = self._restore()
+        self._reload(force=True)
+        replayed = 0
+        for n, blob in self.journal.replay():
+            if n <= seq:
+                continue
+            rec = _decode_record(blob)
+            parsed = self._parse(
+                rec.body, rec.ndjson, rec.topic_device, None, rec.received, self.seen.remember
+            )
+            self._process([parsed], rec.received, rec.source, [d for d in rec.dead])
+            self._processed_seq = n
+            replayed += 1
+        if replayed:
+            log.info("sensing: replayed %d journal records after seq %d", replayed, seq)
+            self.checkpoint()
+        self._processed_seq = max(self._processed_seq, self.journal.last_seq)
+        self._thread = threading.Thread(target=self._run, name="sensing-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=30)
+        try:
+            self.checkpoint()
+        finally:
+            self.journal.close()
+            self.lake.close()
+
+    # -- the doors' side ------------------------------------------------------------------------------
+
+    def device(self, device_id: str) -> DeviceInfo | None:
+        return self.catalog.device(device_id, self.platform)
+
+    def device_for_key(self, key: str) -> str | None:
+        return self.catalog.device_for_key(key, self.platform)
+
+    def submit(
+        self,
+        body: bytes,
+        *,
+        source: str = "http",
+        ndjson: bool = False,
+        topic_device: str | None = None,
+        only_device: str | None = None,
+    ) -> Future[Receipt]:
+        """Check a body and queue it; the future gives the receipt once the body is journaled (or raises
+        ``sensing.busy`` / ``sensing.unavailable``). Bad messages are dead-lettered, never refused whole."""
+        if len(body) > MAX_BODY_BYTES:
+            raise UrbanBrainError("sensing.body_too_large", limit=MAX_BODY_BYTES)
+        now = self.platform.clock.now().timestamp()
+        if self._queued >= self.max_pending:
+            raise UrbanBrainError("sensing.busy", retry_after=1)
+        # The seen-lock spans the check of message ids and the queueing, so a checkpoint never saves an id
+        # as taken while its body is not yet queued for the journal (see checkpoint).
+        with self._seen_lock:
+            parsed = self._parse(body, ndjson, topic_device, only_device, now, self.seen.fresh)
+            whole = not parsed.dead and not parsed.duplicates
+            dead = [DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id) for d in parsed.dead]
+            kept = body if whole else (encode_messages(parsed.messages) if parsed.messages else b"")
+            rec = Record(source, now, kept, ndjson and whole, topic_device, dead)
+            future: Future[Receipt] = Future()
+            keys = [(m.device or topic_device or "", m.id) for m in parsed.messages]
+            with self._lock:
+                self._inbox.append(_Waiting(_encode_record(rec), parsed, now, source, future, keys))
+                self._queued += parsed.readings + 1
+        self._wake.set()
+        return future
+
+    def ingest(self, body: bytes, **kw: Any) -> Receipt:
+        """:meth:`submit` and wait for the journal (tools and tests)."""
+        return self.submit(body, **kw).result(timeout=60)
+
+    def _parse(
+        self, body: bytes, ndjson: bool, topic_device: str | None, only: str | None, now: float, fresh: Any
+    ) -> Parsed:
+        return parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
+                     only_device=only, fresh=fresh)  # fmt: skip
+
+    # -- the writer thread ----------------------------------------------------------------------------
+
+    def call(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` on the writer thread (the engine is not shared between threads)."""
+        future: Future[Any] = Future()
+        self._commands.append((fn, future))
+        self._wake.set()
+        return future
+
+    def drain(self, timeout: float = 60) -> None:
+        """Wait until everything submitted so far is processed and the watermark has moved to now."""
+        self.call(lambda: None).result(timeout=timeout)
+        self.call(self._advance).result(timeout=timeout)
+
+    def reload(self) -> None:
+        """Take device and rule changes now (after this process changed them)."""
+        self.call(lambda: self._reload(force=True)).result(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.2)
+            self._wake.clear()
+            try:
+                self._step()
+            except Exception:  # keep going: a broken group is in the journal and will be replayed
+                log.exception("sensing pipeline")
+                time.sleep(0.5)
+
+    def _step(self) -> None:
+        while self._commands:
+            fn, future = self._commands.popleft()
+            try:
+                self._group()
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+        self._group()
+        self._advance()
+        now = time.monotonic()
+        if now - self._last_reload >= RELOAD_SECONDS:
+            self._reload(force=False)
+        if now - self._last_checkpoint >= self.checkpoint_seconds:
+            self.checkpoint()
+
+    def _take(self) -> list[_Waiting]:
+        taken: list[_Waiting] = []
+        readings = 0
+        with self._lock:
+            while self._inbox and readings < GROUP_READINGS:
+                w = self._inbox.popleft()
+                taken.append(w)
+                readings += w.parsed.readings
+        return taken
+
+    def _group(self) -> None:
+        while True:
+            taken = self._take()
+            if not taken:
+                return
+            try:
+                seq = self.journal.append([w.record for w in taken])
+            except Exception as exc:
+                log.exception("sensing journal")
+                with self._seen_lock, self._lock:
+                    for w in taken:
+                        self.seen.forget(w.keys)
+                        self._queued -= w.parsed.readings + 1
+                for w in taken:
+                    w.future.set_exception(UrbanBrainError("sensing.unavailable", reason=type(exc).__name__))
+                continue
+            for w in taken:
+                p = w.parsed
+                w.future.set_result(Receipt(len(p.messages), p.readings, p.duplicates, p.dead))
+            dead = [
+                DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id)
+                for w in taken
+                for d in w.parsed.dead
+            ]
+            received = taken[0].received
+            try:
+                self._process([w.parsed for w in taken], received, taken[0].source, dead,
+                              [(w.parsed.readings, w.received) for w in taken])  # fmt: skip
+            finally:
+                self._processed_seq = seq
+                with self._lock:
+                    self._queued -= sum(w.parsed.readings + 1 for w in taken)
+
+    # -- processing -----------------------------------------------------------------------------------
+
+    def _process(
+        self,
+        parts: list[Parsed],
+        received: float,
+        source: str,
+        dead: list[DeadRecord],
+        received_each: list[tuple[int, float]] | None = None,
+    ) -> None:
+        self.stats["groups"] += 1
+        self.stats["bodies"] += len(parts)
+        self.stats["duplicates"] += sum(p.duplicates for p in parts)
+        self._sync_devices()
+        for d in dead:
+            self._pending_dead.append((source, received, d))
+        parts = [p for p in parts if p.readings]
+        transitions: list[Transition] = []
+        if parts:
+            dev = np.concatenate([p.device_index for p in parts])
+            values = np.concatenate([p.value for p in parts])
+            ts = np.concatenate([p.ts for p in parts])
+            names = [m for p in parts for m in p.measurement]
+            device_ids = [d for p in parts for d in p.device_id]
+            message_ids = [m for p in parts for m in p.message_id]
+            codes = self.catalog.codes(names, self.engine)
+            result = self.engine.evaluate(dev, codes, values, ts)
+            transitions = result.transitions
+            recv: Any = received
+            if received_each is not None and len(received_each) > 1:
+                recv = np.repeat([r for _, r in received_each], [n for n, _ in received_each])
+            if result.rejected:
+                keep = np.ones(len(values), dtype=bool)
+                for pos, reason in result.rejected:
+                    keep[pos] = False
+                    payload = msgspec.json.encode({"id": message_ids[pos], "device": device_ids[pos],
+                                                   "ts": float(ts[pos]), "values": {names[pos]: float(values[pos])}})  # fmt: skip
+                    self._pending_dead.append(
+                        (
+                            source,
+                            received,
+                            DeadRecord(
+                                reason,
+                                "refused by the rules engine",
+                                payload,
+                                device_ids[pos],
+                                message_ids[pos],
+                            ),
+                        )  # fmt: skip
+                    )
+                idx = np.flatnonzero(keep)
+                device_ids = [device_ids[i] for i in idx]
+                names = [names[i] for i in idx]
+                message_ids = [message_ids[i] for i in idx]
+                values, ts = values[idx], ts[idx]
+                if not np.isscalar(recv):
+                    recv = recv[idx]
+            if len(values):
+                self.lake.append(device_ids, names, values, ts, recv, message_ids)
+                store.latest_merge(self._pending_latest, device_ids, names, values, ts, message_ids)
+            self.stats["readings"] += len(values)
+        self.stats["dead"] += len(dead)
+        self._record(transitions)
+
+    def _advance(self) -> None:
+        self._record(self.engine.advance(self.platform.clock.now().timestamp()))
+
+    def _record(self, transitions: list[Transition]) -> None:
+        """Alarms and dead letters to the database in one transaction; the live stream hears after commit."""
+        if not transitions and not self._pending_dead:
+            return
+        dead, self._pending_dead = self._pending_dead, []
+        with self.platform.db.session() as session:
+            store.add_dead_letters(session, self.platform, dead)
+            shown = alarms.apply(session, self.platform, transitions, self.catalog.places,
+                                 self.catalog.categories)  # fmt: skip
+        self.stats["alarms"] += sum(1 for s in shown if s["event"] == "raised")
+        self.hub.publish(shown)
+
+    def _sync_devices(self) -> None:
+        ids, types, groups = self.catalog.engine_devices()
+        if len(ids) != len(self.engine.device_ids) or self.catalog.changed_since_sync:
+            self.engine.set_devices(ids, types, groups)
+            self.catalog.changed_since_sync = False
+
+    def _reload(self, *, force: bool) -> None:
+        self._last_reload = time.monotonic()
+        with self.platform.db.sessionmaker() as session:
+            devices_changed, rules = self.catalog.reload(session, self.platform, force=force)
+        if devices_changed:
+            self._sync_devices()
+        if rules is not None:
+            dropped = self.engine.replace_rules(rules)
+            if dropped:
+                with self.platform.db.session() as session:
+                    shown = store.close_dropped(session, self.platform, dropped)
+                self.hub.publish(shown)
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Lake flushed, latest values written, engine state and seen ids saved, journal trimmed."""
+        self._last_checkpoint = time.monotonic()
+        seq = self._processed_seq
+        now = self.platform.clock.now().timestamp()
+        self.lake.flush(now)
+        latest, self._pending_latest = self._pending_latest, {}
+        if latest:
+            with self.platform.db.session() as session:
+                store.write_latest(session, latest)
+        with self._seen_lock:
+            with self._lock:
+                not_journaled = [k for w in self._inbox for k in w.keys]
+            seen = self.seen.dump(excluding=not_journaled)
+        blob = msgspec.msgpack.encode({"seq": seq, "engine": self.engine.snapshot(), "seen": seen})
+        tmp = self.state_path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.state_path)
+        if seq:
+            self.journal.checkpoint(seq)
+
+    def _restore(self) -> int:
+        if not self.state_path.exists():
+            return 0
+        state = msgspec.msgpack.decode(self.state_path.read_bytes())
+        with self.platform.db.sessionmaker() as session:
+            rules = self.catalog.rules(session)
+        self.engine = RuleEngine.restore(
+            state["engine"], rules, self.platform.settings.sensing_allowed_lateness_s
+        )
+        self.catalog.adopt(self.engine.device_ids)
+        self.seen = Seen.load(state["seen"])
+        return int(state["seq"])
+
+    # -- what the API shows -----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {
+            **self.stats,
+            "queued": self._queued,
+            "journal_seq": self.journal.last_seq,
+            "checkpointed_seq": self.journal.checkpointed_seq,
+            "lake_pending_rows": self.lake.pending_rows,
+            "devices": len(self.engine.device_ids),
+            "rules": len(self.engine.rules),
+            "rule_state_bytes": self.engine.memory_bytes(),
+            "watermark": self.engine.watermark,
+        }
+
+
+def get(platform: Platform) -> Pipeline | None:
+    pipeline: Pipeline | None = platform.caches.get(CACHE_KEY)
+    return pipeline

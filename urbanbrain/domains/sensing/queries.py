@@ -1,0 +1,185 @@
+"""Every read of the sensing domain: devices with their latest values, rules, alarms, dead letters, the
+readings history from the lake, and the state of each building's devices (for maps)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.context import Platform
+from urbanbrain.domains.sensing.engine import LEVELS
+from urbanbrain.domains.sensing.lake import Lake
+from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device, DeviceType, Latest, Rule
+
+
+def device_type_public(t: DeviceType) -> dict[str, Any]:
+    return {"code": t.code, "name_zh": t.name_zh, "name_en": t.name_en, "measurements": t.measurements,
+            "version": t.version}  # fmt: skip
+
+
+def list_device_types(session: Session) -> list[dict[str, Any]]:
+    return [device_type_public(t) for t in session.scalars(select(DeviceType).order_by(DeviceType.code))]
+
+
+def latest_of(session: Session, device_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    if not device_ids:
+        return out
+    for row in session.scalars(select(Latest).where(Latest.device_id.in_(device_ids))):
+        out.setdefault(row.device_id, {})[row.measurement] = {
+            "value": row.value,
+            "ts": datetime.fromtimestamp(row.ts, UTC).isoformat(),
+        }
+    return out
+
+
+def device_public(
+    platform: Platform, principal: Principal, d: Device, latest: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    phone = platform.protector.open(d.owner_phone)
+    if phone and not principal.can("registry.pii.read"):
+        phone = phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+    return {
+        "device_id": d.device_id,
+        "type_code": d.type_code,
+        "name": d.name,
+        "building_code": d.building_code,
+        "venue_code": d.venue_code,
+        "lon": d.lon,
+        "lat": d.lat,
+        "street_code": d.street_code,
+        "community_code": d.community_code,
+        "owner_name": d.owner_name,
+        "owner_phone": phone,
+        "status": d.status,
+        "version": d.version,
+        "latest": latest or {},
+    }
+
+
+def devices_stmt(
+    *, building: str | None = None, community: str | None = None, type_code: str | None = None
+) -> Select[Any]:
+    stmt = select(Device)
+    if building:
+        stmt = stmt.where(Device.building_code == building)
+    if community:
+        stmt = stmt.where(Device.community_code == community)
+    if type_code:
+        stmt = stmt.where(Device.type_code == type_code)
+    return stmt
+
+
+def rule_public(r: Rule) -> dict[str, Any]:
+    return {"code": r.code, "spec": r.spec, "description": r.description, "case_category": r.case_category,
+            "active": r.active, "version": r.version}  # fmt: skip
+
+
+def list_rules(session: Session) -> list[dict[str, Any]]:
+    return [rule_public(r) for r in session.scalars(select(Rule).order_by(Rule.code))]
+
+
+def alarms_stmt(
+    *,
+    status: str | None = None,
+    open_only: bool = False,
+    level: str | None = None,
+    building: str | None = None,
+    community: str | None = None,
+    origin: str | None = None,
+) -> Select[Any]:
+    stmt = select(Alarm)
+    if open_only:
+        stmt = stmt.where(Alarm.status != "cleared")
+    if status:
+        stmt = stmt.where(Alarm.status == status)
+    if level:
+        stmt = stmt.where(Alarm.level.in_(LEVELS[LEVELS.index(level) :]))
+    if building:
+        stmt = stmt.where(Alarm.building_code == building)
+    if community:
+        stmt = stmt.where(Alarm.community_code == community)
+    if origin:
+        stmt = stmt.where(Alarm.origin == origin)
+    return stmt
+
+
+def dead_letters_stmt(*, reason: str | None = None, device: str | None = None) -> Select[Any]:
+    stmt = select(DeadLetter)
+    if reason:
+        stmt = stmt.where(DeadLetter.reason == reason)
+    if device:
+        stmt = stmt.where(DeadLetter.device_id == device)
+    return stmt
+
+
+def history(
+    lake: Lake, device_id: str, measurement: str, since: datetime, until: datetime, per_minute: bool
+) -> list[dict[str, Any]]:
+    """A device's readings (or per-minute rollups) from the lake, oldest first (times UTC)."""
+    lo, hi = since.astimezone(UTC).replace(tzinfo=None), until.astimezone(UTC).replace(tzinfo=None)
+    cols: tuple[str, ...]
+    if per_minute:
+        sql = (
+            "SELECT minute, count, min, max, avg FROM rollup_1m WHERE device_id = ? AND measurement = ? "
+            "AND minute >= ? AND minute < ? ORDER BY minute"
+        )
+        cols = ("minute", "count", "min", "max", "avg")
+    else:
+        sql = (
+            "SELECT ts, value, message_id FROM readings WHERE device_id = ? AND measurement = ? "
+            "AND ts >= ? AND ts < ? ORDER BY ts"
+        )
+        cols = ("ts", "value", "message_id")
+    rows = lake.query(sql, [device_id, measurement, lo, hi])
+    return [
+        {
+            k: (v.replace(tzinfo=UTC).isoformat() if isinstance(v, datetime) else v)
+            for k, v in zip(cols, r, strict=True)
+        }
+        for r in rows
+    ]
+
+
+def building_status(session: Session, building_codes: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Per building: how many devices, how many open alarms, the highest open warning level (for maps)."""
+    rank = case({lvl: i for i, lvl in enumerate(LEVELS)}, value=Alarm.level, else_=-1)
+    dev = select(Device.building_code, func.count()).group_by(Device.building_code)
+    alarm = (
+        select(Alarm.building_code, func.count(), func.max(rank))
+        .where(Alarm.status != "cleared")
+        .group_by(Alarm.building_code)
+    )
+    if building_codes is not None:
+        dev = dev.where(Device.building_code.in_(building_codes))
+        alarm = alarm.where(Alarm.building_code.in_(building_codes))
+    out: dict[str, dict[str, Any]] = {}
+    for code, n in session.execute(dev):
+        if code:
+            out[code] = {"devices": n, "open_alarms": 0, "level": None}
+    for code, n, top in session.execute(alarm):
+        if code:
+            entry = out.setdefault(code, {"devices": 0, "open_alarms": 0, "level": None})
+            entry["open_alarms"] = n
+            entry["level"] = LEVELS[top] if top is not None and top >= 0 else None
+    return out
+
+
+def alarm_counts(session: Session) -> dict[str, Any]:
+    """Open alarms by level and by type, and alarms raised in total."""
+    by_level = dict(
+        session.execute(
+            select(Alarm.level, func.count()).where(Alarm.status != "cleared").group_by(Alarm.level)
+        ).all()
+    )
+    by_type = dict(
+        session.execute(
+            select(Alarm.alarm_type, func.count()).where(Alarm.status != "cleared").group_by(Alarm.alarm_type)
+        ).all()
+    )
+    total = session.scalar(select(func.count()).select_from(Alarm)) or 0
+    return {"open_by_level": by_level, "open_by_type": by_type, "raised_total": total}

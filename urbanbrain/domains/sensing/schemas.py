@@ -1,0 +1,158 @@
+"""Sensing request and response shapes (readings themselves are parsed by ``wire``, not by pydantic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CODE = r"^[A-Za-z0-9._:-]{1,64}$"
+Level = Literal["blue", "yellow", "orange", "red"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Measurement(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")
+    unit: str = Field(max_length=16)
+    zh: str = Field(default="", max_length=50)
+    en: str = Field(default="", max_length=50)
+
+
+class DeviceTypeCreate(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    measurements: list[Measurement] = Field(min_length=1, max_length=64)
+
+
+class DeviceTypePublic(DeviceTypeCreate):
+    version: int
+
+
+class DeviceCreate(_Strict):
+    device_id: str = Field(pattern=CODE)
+    type_code: str
+    name: str = Field(default="", max_length=200)
+    building_code: str | None = Field(default=None, max_length=40)
+    venue_code: str | None = Field(default=None, max_length=40)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    owner_name: str | None = Field(default=None, max_length=100)
+    owner_phone: str | None = Field(default=None, max_length=40, description="Protected.")
+    key: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=128,
+        description="The device's own key; generated (and shown once) when left out.",
+    )
+
+
+class DeviceUpdate(_Strict):
+    name: str | None = Field(default=None, max_length=200)
+    building_code: str | None = Field(default=None, max_length=40)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    owner_name: str | None = Field(default=None, max_length=100)
+    owner_phone: str | None = Field(default=None, max_length=40)
+    status: Literal["active", "disabled"] | None = None
+    version: int | None = None
+
+
+class DevicePublic(BaseModel):
+    device_id: str
+    type_code: str
+    name: str
+    building_code: str | None
+    venue_code: str | None
+    lon: float | None
+    lat: float | None
+    street_code: str | None
+    community_code: str | None
+    owner_name: str | None
+    owner_phone: str | None  # shown only to those allowed to read protected fields
+    status: str
+    version: int
+    latest: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class DeviceCreated(DevicePublic):
+    key: str | None = Field(default=None, description="Shown once, when the platform made it.")
+
+
+class RuleCreate(_Strict):
+    """An alarm rule: ``spec`` as the engine reads it (kind, measurement, op, value, clear_value, minutes,
+    count, parts, within_minutes, horizon_minutes, window_minutes, alarm_type, severity, level)."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    spec: dict[str, Any]
+    description: str = Field(default="", max_length=300)
+    case_category: str | None = Field(default=None, description="The case class opened at a high level.")
+    active: bool = True
+
+
+class RulePublic(BaseModel):
+    code: str
+    spec: dict[str, Any]
+    description: str
+    case_category: str | None
+    active: bool
+    version: int
+
+
+class AlarmPublic(BaseModel):
+    id: int
+    origin: str
+    scope: str
+    alarm_type: str
+    rule_code: str
+    severity: str
+    level: str
+    status: str
+    building_code: str | None
+    community_code: str | None
+    lon: float | None
+    lat: float | None
+    measurement: str | None
+    value: float | None
+    detail: dict[str, Any]
+    count: int
+    event_at: datetime
+    raised_at: datetime
+    last_event_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    cleared_event_at: datetime | None
+    cleared_at: datetime | None
+    cleared_by: str | None
+    case_number: str | None
+    version: int
+
+
+class AlarmAction(_Strict):
+    note: str | None = Field(default=None, max_length=500)
+    version: int | None = None
+
+
+class DeadLetterPublic(BaseModel):
+    id: int
+    received_at: datetime
+    source: str
+    reason: str
+    detail: str
+    device_id: str | None
+    message_id: str | None
+    payload: str
+
+
+class IngestReceipt(BaseModel):
+    """What a batch of readings came to: taken (journaled, so never lost), repeats dropped, dead-lettered."""
+
+    messages: int
+    readings: int
+    duplicates: int
+    dead_lettered: int
+    reasons: dict[str, int]

@@ -1,0 +1,145 @@
+"""What the sensing domain runs beside the API: the pipeline, and the MQTT door (with an embedded broker in
+the demo) when ``URBANBRAIN_MQTT_URL`` is set."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.domains.sensing.pipeline import CACHE_KEY, Pipeline
+
+log = logging.getLogger(__name__)
+EMBEDDED_PORT = 1883
+
+
+class PipelineService:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.pipeline = Pipeline(platform)
+        platform.caches[CACHE_KEY] = self
+
+    def start(self) -> None:
+        self.pipeline.start()
+
+    def stop(self) -> None:
+        if self.platform.caches.get(CACHE_KEY) is self:
+            del self.platform.caches[CACHE_KEY]
+        self.pipeline.stop()
+
+    def __getattr__(self, name: str) -> Any:  # the cache entry answers as the pipeline does
+        return getattr(self.pipeline, name)
+
+
+async def handle_with_backpressure(pipeline: Pipeline, device_id: str | None, payload: bytes) -> None:
+    """The MQTT door's handler: journal the message before the door acknowledges it; when the pipeline is
+    behind, wait (the broker keeps the messages) instead of refusing."""
+    while True:
+        try:
+            await asyncio.wrap_future(pipeline.submit(payload, source="mqtt", topic_device=device_id))
+            return
+        except UrbanBrainError as exc:
+            if exc.code != "sensing.busy":
+                raise
+            await asyncio.sleep(0.05)
+
+
+class MqttService:
+    """The MQTT door in a thread of its own (its own event loop), plus the embedded broker when asked."""
+
+    def __init__(self, platform: Platform, pipeline: Pipeline, url: str) -> None:
+        self.platform, self.pipeline, self.url = platform, pipeline, url
+        self.broker: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self.door: Any = None
+
+    def start(self) -> None:
+        from urbanbrain.domains.sensing.broker import EmbeddedBroker
+
+        if self.url == "embedded":
+            host, port, user, password = "127.0.0.1", EMBEDDED_PORT, None, None
+            self.broker = EmbeddedBroker(host, port, authenticate=self._authenticate)
+            self.broker.start()
+            user = "urbanbrain-door"
+        else:
+            parts = urlsplit(self.url)
+            host, port = parts.hostname or "127.0.0.1", parts.port or 1883
+            user, password = parts.username, parts.password
+        self._thread = threading.Thread(target=self._run, args=(host, port, user, password), daemon=True,
+                                        name="sensing-mqtt")  # fmt: skip
+        self._thread.start()
+        if not self._ready.wait(15):
+            log.warning("sensing: the MQTT door has not subscribed yet; it keeps trying")
+
+    def _authenticate(self, username: str | None, password: str | None) -> bool:
+        """Devices log in as their device id with their own key; the door itself is trusted (same process)."""
+        if username == "urbanbrain-door" and password == self._door_secret:
+            return True
+        if not username or not password:
+            return False
+        return self.pipeline.device_for_key(password) == username
+
+    def _client_id(self) -> str:
+        """Stable across restarts, so the broker hands this door the messages it had not acknowledged."""
+        group = self.platform.settings.mqtt_shared_group
+        worker = os.environ.get("URBANBRAIN_WORKER_NAME", "0")
+        return f"ub-door-{self.platform.settings.district_code}" + (f"-{group}-{worker}" if group else "")
+
+    @property
+    def _door_secret(self) -> str:
+        return self.platform.settings.signing_key[:32]
+
+    def _run(self, host: str, port: int, user: str | None, password: str | None) -> None:
+        from urbanbrain.domains.sensing.mqtt_door import MqttDoor
+
+        if self.url == "embedded":
+            password = self._door_secret
+        loop = self._loop = asyncio.new_event_loop()
+        ready = asyncio.Event()
+
+        async def handle(device_id: str | None, topic: str, payload: bytes) -> None:
+            await handle_with_backpressure(self.pipeline, device_id, payload)
+
+        async def main() -> None:
+            self.door = MqttDoor(
+                host, port, district=self.platform.settings.district_code, handle=handle, username=user,
+                password=password, client_id=self._client_id(), protocol=4 if self.url == "embedded" else 5,
+                shared_group=self.platform.settings.mqtt_shared_group, qos=1,
+            )  # fmt: skip
+            waiter = asyncio.ensure_future(ready.wait())
+            waiter.add_done_callback(lambda _: self._ready.set())
+            await self.door.run(ready)
+
+        self._task = loop.create_task(main())
+        try:
+            loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("sensing: the MQTT door stopped")
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._task is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def services(platform: Platform) -> list[Any]:
+    svc = PipelineService(platform)
+    out: list[Any] = [svc]
+    if platform.settings.mqtt_url:
+        out.append(MqttService(platform, svc.pipeline, platform.settings.mqtt_url))
+    return out

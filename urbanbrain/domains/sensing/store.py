@@ -1,0 +1,293 @@
+"""The pipeline's view of the database: the device and rule catalog it works from (re-read when it changes),
+and its batched writes: latest values (COPY on PostgreSQL), dead letters, alarms of rules that went."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from urbanbrain.core.context import Platform
+from urbanbrain.domains.registry import queries as registry
+from urbanbrain.domains.sensing.actions import alarm_payload, key_hash, rule_spec
+from urbanbrain.domains.sensing.alarms import Place
+from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
+from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device, DeviceType, Latest, Rule
+from urbanbrain.domains.sensing.wire import DeviceInfo
+
+MISS_SECONDS = 2.0  # an unknown device id is looked up in the database at most this often
+
+
+def _read_only(session: Session) -> None:
+    """A read that must not wait for SQLite's write lock (the request asking may hold it itself)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+
+
+class Catalog:
+    """Devices by id (with their engine index, which never changes), keys, places and rules."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.index: dict[str, int] = {}
+        self.types: list[str | None] = []
+        self.groups: list[str | None] = []
+        self.active: dict[str, DeviceInfo] = {}
+        self.keys: dict[str, str] = {}
+        self.places: dict[str, Place] = {}
+        self.categories: dict[str, str | None] = {}
+        self.measurements: dict[str, frozenset[str]] = {}
+        self.changed_since_sync = False
+        self._marks: dict[str, Any] = {}
+        self._misses: dict[str, float] = {}
+        self._codes: dict[str, int] = {}
+        self._codes_of: int = 0
+        self._lock = threading.Lock()
+
+    # -- lookups from the doors (any thread) -----------------------------------------------------------
+
+    def device(self, device_id: str, platform: Platform) -> DeviceInfo | None:
+        info = self.active.get(device_id)
+        if info is not None:
+            return info
+        now = time.monotonic()
+        if now - self._misses.get(device_id, -1e9) < MISS_SECONDS:
+            return None
+        self._misses[device_id] = now
+        with platform.db.sessionmaker() as session:  # provisioned a moment ago, maybe by another process
+            _read_only(session)
+            row = session.scalar(select(Device).where(Device.device_id == device_id))
+            if row is None or row.status != "active":
+                return None
+            kind = session.get(DeviceType, row.type_code)
+            if kind is not None:
+                self.measurements[kind.code] = frozenset(m["name"] for m in kind.measurements)
+            self._add(row)
+        return self.active.get(device_id)
+
+    def device_for_key(self, key: str, platform: Platform) -> str | None:
+        digest = key_hash(key)
+        found = self.keys.get(digest)
+        if found is not None:
+            return found
+        with platform.db.sessionmaker() as session:
+            _read_only(session)
+            row = session.scalar(select(Device).where(Device.key_hash == digest, Device.status == "active"))
+            if row is None:
+                return None
+            self.device(row.device_id, platform)
+            return row.device_id
+
+    def _add(self, row: Device) -> None:
+        with self._lock:
+            i = self.index.get(row.device_id)
+            if i is None:
+                i = self.index[row.device_id] = len(self.ids)
+                self.ids.append(row.device_id)
+                self.types.append(row.type_code)
+                self.groups.append(row.building_code)
+            elif self.types[i] != row.type_code or self.groups[i] != row.building_code:
+                self.types[i], self.groups[i] = row.type_code, row.building_code
+                self.changed_since_sync = True
+        self.places[row.device_id] = Place(
+            row.building_code, row.community_code, row.lon, row.lat, row.owner_name, row.owner_phone
+        )
+        if row.status == "active":
+            self.keys[row.key_hash] = row.device_id
+            self.active[row.device_id] = DeviceInfo(i, self.measurements.get(row.type_code, frozenset()))
+        else:
+            self.active.pop(row.device_id, None)
+            self.keys = {k: d for k, d in self.keys.items() if d != row.device_id}
+        self._misses.pop(row.device_id, None)
+
+    # -- the writer thread -------------------------------------------------------------------------------
+
+    def adopt(self, engine_ids: list[str]) -> None:
+        """After a restore, the engine's device order comes first."""
+        with self._lock:
+            self.ids = list(engine_ids)
+            self.index = {d: i for i, d in enumerate(self.ids)}
+            self.types = [None] * len(self.ids)
+            self.groups = [None] * len(self.ids)
+            self.changed_since_sync = True
+
+    def engine_devices(self) -> tuple[list[str], list[str | None], list[str | None]]:
+        with self._lock:
+            return list(self.ids), list(self.types), list(self.groups)
+
+    def codes(self, names: list[str], engine: RuleEngine) -> npt.NDArray[np.int64]:
+        if self._codes_of != id(engine):
+            self._codes, self._codes_of = {}, id(engine)
+        codes = self._codes
+        out = np.empty(len(names), dtype=np.int64)
+        for i, name in enumerate(names):
+            c = codes.get(name)
+            if c is None:
+                c = codes[name] = engine.measurement_code(name)
+            out[i] = c
+        return out
+
+    def rules(self, session: Session) -> list[RuleSpec]:
+        rows = session.scalars(select(Rule).where(Rule.active.is_(True)).order_by(Rule.code)).all()
+        self.categories = {r.code: r.case_category for r in rows}
+        specs = [rule_spec(r.code, r.spec) for r in rows]
+        # A composite rule's parts come first: the engine wants them declared before the rule that joins them.
+        return sorted(specs, key=lambda s: s.kind == "composite")
+
+    def _mark(self, session: Session, model: Any) -> Any:
+        return tuple(session.execute(select(func.count(), func.max(model.updated_at))).one())
+
+    def reload(
+        self, session: Session, platform: Platform, *, force: bool
+    ) -> tuple[bool, list[RuleSpec] | None]:
+        """Re-read what changed: (devices changed, the rules if they changed)."""
+        marks = {"types": self._mark(session, DeviceType), "devices": self._mark(session, Device),
+                 "rules": self._mark(session, Rule)}  # fmt: skip
+        old, self._marks = self._marks, marks
+        devices_changed = False
+        if force or marks["types"] != old.get("types") or marks["devices"] != old.get("devices"):
+            self.measurements = {
+                t.code: frozenset(m["name"] for m in t.measurements)
+                for t in session.scalars(select(DeviceType))
+            }
+            for row in session.scalars(select(Device).order_by(Device.id)):
+                self._add(row)
+            self._building_places(session)
+            devices_changed = True
+        rules = self.rules(session) if force or marks["rules"] != old.get("rules") else None
+        return devices_changed, rules
+
+    def _building_places(self, session: Session) -> None:
+        """Group (composite) alarms are about a building: its place, and an owner from one of its devices."""
+        by_building: dict[str, Place] = {}
+        for place in list(self.places.values()):
+            if place.building_code and place.building_code not in by_building:
+                by_building[place.building_code] = place
+        for code, first in by_building.items():
+            info = registry.building_place(session, code) or {}
+            self.places[code] = Place(
+                code,
+                info.get("community_code", first.community_code),
+                info.get("lon", first.lon),
+                info.get("lat", first.lat),
+                first.owner_name,
+                first.owner_phone,
+                info.get("address"),
+            )
+
+
+# --- batched writes ----------------------------------------------------------------------------------------
+
+
+def latest_merge(
+    pending: dict[tuple[str, str], tuple[float, float, str]],
+    device_ids: list[str],
+    names: list[str],
+    values: npt.NDArray[np.float64],
+    ts: npt.NDArray[np.float64],
+    message_ids: list[str],
+) -> None:
+    """Keep, per device and measurement, the reading with the newest event time until the next write."""
+    get = pending.get
+    for key, v, t, m in zip(zip(device_ids, names, strict=True), values.tolist(), ts.tolist(), message_ids,
+                            strict=True):  # fmt: skip
+        old = get(key)
+        if old is None or t >= old[1]:
+            pending[key] = (v, t, m)
+
+
+def write_latest(session: Session, latest: dict[tuple[str, str], tuple[float, float, str]]) -> None:
+    """Upsert the latest values; an older reading never overwrites a newer one (replays, late data)."""
+    if session.get_bind().dialect.name == "postgresql":
+        _write_latest_pg(session, latest)
+        return
+    rows = [
+        {"device_id": d, "measurement": m, "value": v, "ts": t, "message_id": i}
+        for (d, m), (v, t, i) in latest.items()
+    ]
+    stmt = sqlite_insert(Latest)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["device_id", "measurement"],
+        set_={"value": stmt.excluded.value, "ts": stmt.excluded.ts, "message_id": stmt.excluded.message_id},
+        where=stmt.excluded.ts >= Latest.ts,
+    )
+    for start in range(0, len(rows), 5000):
+        session.execute(stmt, rows[start : start + 5000])
+
+
+def _write_latest_pg(session: Session, latest: dict[tuple[str, str], tuple[float, float, str]]) -> None:
+    """COPY into a temporary table, then one INSERT ... ON CONFLICT from it: row-by-row INSERTs are the
+    bottleneck PostgreSQL is known for here, COPY is not."""
+    conn = session.connection().connection.driver_connection
+    with conn.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS sensing_latest_in "
+            "(device_id text, measurement text, value float8, ts float8, message_id text) ON COMMIT DELETE ROWS"
+        )
+        with cur.copy(
+            "COPY sensing_latest_in (device_id, measurement, value, ts, message_id) FROM STDIN"
+        ) as cp:
+            for (d, m), (v, t, i) in latest.items():
+                cp.write_row((d, m, v, t, i))
+        cur.execute(
+            "INSERT INTO sensing_latest (device_id, measurement, value, ts, message_id) "
+            "SELECT DISTINCT ON (device_id, measurement) device_id, measurement, value, ts, message_id "
+            "FROM sensing_latest_in ORDER BY device_id, measurement, ts DESC "
+            "ON CONFLICT (device_id, measurement) DO UPDATE SET value = excluded.value, ts = excluded.ts, "
+            "message_id = excluded.message_id WHERE excluded.ts >= sensing_latest.ts"
+        )
+
+
+def add_dead_letters(session: Session, platform: Platform, dead: list[tuple[str, float, Any]]) -> None:
+    if not dead:
+        return
+    now = platform.clock.now()
+    rows = [
+        {
+            "received_at": now,
+            "source": source,
+            "reason": d.reason,
+            "detail": d.detail[:2000],
+            "device_id": (d.device_id or None) and d.device_id[:64],
+            "message_id": (d.message_id or None) and d.message_id[:64],
+            "payload": d.payload.decode("utf-8", errors="backslashreplace"),
+        }
+        for source, _received, d in dead
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(DeadLetter), rows)
+
+
+def close_dropped(
+    session: Session, platform: Platform, dropped: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Alarms raised under a rule that changed or went: cleared, since nothing watches them any more."""
+    shown = []
+    now = platform.clock.now()
+    for rule_code, origin in dropped:
+        rows = session.scalars(
+            select(Alarm).where(
+                Alarm.rule_code == rule_code, Alarm.origin == origin, Alarm.status != "cleared"
+            )
+        ).all()
+        for alarm in rows:
+            session.execute(
+                update(Alarm)
+                .where(Alarm.id == alarm.id)
+                .values(
+                    status="cleared",
+                    cleared_at=now,
+                    cleared_by=f"rule:{rule_code} changed",
+                    version=alarm.version + 1,
+                )  # fmt: skip
+            )
+            session.refresh(alarm)
+            shown.append({"event": "cleared", **alarm_payload(alarm)})
+    return shown

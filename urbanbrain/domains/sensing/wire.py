@@ -1,0 +1,205 @@
+"""The wire format of device readings, and its parser: bytes in, columns of good readings and the bad
+messages (each with its reason) out.
+
+A message is ``{"id": "<idempotency id>", "device": "<device id>", "ts": <epoch s> | "<ISO-8601>",
+"values": {"<measurement>": <number>, ...}}``. A body is one message, a JSON array of them, or NDJSON. On MQTT
+the topic names the device, so ``device`` may be left out there.
+
+The fast path decodes the whole body into typed structs with msgspec in one call; only when that fails is
+the body taken apart message by message, so one bad message costs only itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_FUTURE_SKEW_S = 300.0  # a reading further ahead of the platform clock is a broken device clock
+
+
+class Message(msgspec.Struct):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    ts: float | str
+    values: Annotated[dict[str, float], msgspec.Meta(min_length=1, max_length=64)]
+    device: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+_many = msgspec.json.Decoder(list[Message])
+_one = msgspec.json.Decoder(Message)
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_raw = msgspec.json.Decoder(msgspec.Raw)
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class Dead:
+    """A message that is not taken: why, and the message itself (as bytes) for the dead-letter store."""
+
+    reason: str
+    detail: str
+    payload: bytes
+    device_id: str | None = None
+    message_id: str | None = None
+
+
+@dataclass
+class DeviceInfo:
+    """What the parser needs to know of a device: its index in the engine and what it may measure."""
+
+    index: int
+    measurements: frozenset[str]
+
+
+@dataclass
+class Parsed:
+    """Good readings as columns (one row per value), the messages they came from, and the dead."""
+
+    device_index: npt.NDArray[np.int64]
+    device_id: list[str]
+    measurement: list[str]
+    value: npt.NDArray[np.float64]
+    ts: npt.NDArray[np.float64]
+    message_id: list[str]
+    messages: list[Message] = field(default_factory=list)
+    dead: list[Dead] = field(default_factory=list)
+    duplicates: int = 0
+
+    @property
+    def readings(self) -> int:
+        return len(self.value)
+
+
+def split_body(body: bytes, ndjson: bool) -> tuple[list[Message] | None, list[Dead]]:
+    """Typed messages, or ``None`` with the dead when the body is not wholly valid (see :func:`parse`)."""
+    text = body.strip()
+    if not text:
+        return [], [Dead("empty", "the body holds no message", body)]
+    if ndjson:
+        lines = [line for line in text.split(b"\n") if line.strip()]
+        text = b"[" + b",".join(lines) + b"]"
+    try:
+        if text[:1] == b"[":
+            return _many.decode(text), []
+        return [_one.decode(text)], []
+    except msgspec.DecodeError:
+        pass
+    dead: list[Dead] = []
+    good: list[Message] = []
+    try:
+        raws = [_raw.decode(text)] if text[:1] != b"[" else _raw_list.decode(text)
+    except msgspec.DecodeError as exc:
+        return None, [Dead("not_json", str(exc), body)]
+    for raw in raws:
+        try:
+            good.append(_one.decode(raw))
+        except msgspec.DecodeError as exc:
+            dead.append(Dead("invalid_message", str(exc), bytes(raw)))
+    return good, dead
+
+
+def _epoch(ts: float | str) -> float | None:
+    if isinstance(ts, str):
+        try:
+            when = datetime.fromisoformat(ts)
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            return None  # a local time without its offset is ambiguous: refuse rather than guess
+        return when.timestamp()
+    return float(ts)
+
+
+def parse(
+    body: bytes,
+    *,
+    devices: Callable[[str], DeviceInfo | None],
+    now_s: float,
+    ndjson: bool = False,
+    topic_device: str | None = None,
+    only_device: str | None = None,
+    fresh: Callable[[str, str], bool] | None = None,
+) -> Parsed:
+    """Decode and check one body. ``topic_device`` is the device the MQTT topic names (messages may omit
+    theirs, and may not name another); ``only_device`` is the device a device key authenticated (it may
+    send only its own readings). ``fresh(device, message id)`` says whether a message is new (and remembers
+    it); a repeated message is dropped and counted, not dead-lettered: resending is what devices should do."""
+    messages, dead = split_body(body, ndjson)
+    dev_idx: list[int] = []
+    dev_ids: list[str] = []
+    meas: list[str] = []
+    vals: list[float] = []
+    times: list[float] = []
+    mids: list[str] = []
+    kept: list[Message] = []
+    latest_ok = now_s + MAX_FUTURE_SKEW_S
+    duplicates = 0
+    for m in messages or ():
+        device = m.device or topic_device
+        reason = detail = ""
+        info = devices(device) if device else None
+        ts = _epoch(m.ts)
+        if device is None:
+            reason, detail = "no_device", "the message names no device"
+        elif topic_device is not None and device != topic_device:
+            reason, detail = "wrong_device", f"the topic names {topic_device}, the message {device}"
+        elif only_device is not None and device != only_device:
+            reason, detail = "wrong_device", f"this key belongs to {only_device}, not {device}"
+        elif info is None:
+            reason, detail = "unknown_device", f"no active device {device!r}"
+        elif ts is None or not np.isfinite(ts):
+            reason, detail = "bad_timestamp", f"ts {m.ts!r} is not epoch seconds or ISO-8601 with an offset"
+        elif ts > latest_ok:
+            reason, detail = "bad_timestamp", f"ts {m.ts!r} is more than {MAX_FUTURE_SKEW_S:.0f} s ahead"
+        else:
+            unknown = [k for k in m.values if k not in info.measurements]
+            if unknown:
+                reason, detail = "unknown_measurement", f"{device} does not measure {', '.join(unknown)}"
+            elif not all(np.isfinite(v) for v in m.values.values()):
+                reason, detail = "not_a_number", "values must be finite numbers"
+        if reason:
+            dead.append(Dead(reason, detail, _encode(m), device, m.id))
+            continue
+        assert info is not None and ts is not None and device is not None
+        if fresh is not None and not fresh(device, m.id):
+            duplicates += 1
+            continue
+        kept.append(m)
+        for name, value in m.values.items():
+            dev_idx.append(info.index)
+            dev_ids.append(device)
+            meas.append(name)
+            vals.append(value)
+            times.append(ts)
+            mids.append(m.id)
+    return Parsed(
+        np.array(dev_idx, dtype=np.int64),
+        dev_ids,
+        meas,
+        np.array(vals, dtype=np.float64),
+        np.array(times, dtype=np.float64),
+        mids,
+        kept,
+        dead,
+        duplicates,
+    )
+
+
+def encode_messages(messages: list[Message]) -> bytes:
+    """Messages back to a JSON array (the journal keeps only the good part of a partly bad body)."""
+    return _encode(messages)
+
+
+def dead_payload(dead: Dead) -> str:
+    """The dead message as text for the store (bytes that are not UTF-8 are kept escaped)."""
+    return dead.payload.decode("utf-8", errors="backslashreplace")
+
+
+def message_dict(m: Message) -> dict[str, Any]:
+    return msgspec.structs.asdict(m)
