@@ -439,10 +439,20 @@ def building_place(session: Session, code: str) -> dict[str, Any] | None:
 
 def buildings_in_village(session: Session, village_code: str) -> list[dict[str, Any]]:
     """The coded buildings of an urban village, for maps of the village."""
-    rows = session.scalars(select(Building).where(Building.village_code == village_code).order_by(Building.code))
+    rows = session.scalars(
+        select(Building).where(Building.village_code == village_code).order_by(Building.code)
+    )
     return [
-        {"code": b.code, "name": b.name, "address": b.address, "lon": b.lon, "lat": b.lat,
-         "floors": b.floors, "use": b.use, "community_code": b.community_code,
-         "footprint": b.footprint.__geo_interface__ if b.footprint is not None else None}
+        {
+            "code": b.code,
+            "name": b.name,
+            "address": b.address,
+            "lon": b.lon,
+            "lat": b.lat,
+            "floors": b.floors,
+            "use": b.use,
+            "community_code": b.community_code,
+            "footprint": b.footprint.__geo_interface__ if b.footprint is not None else None,
+        }
         for b in rows
     ]

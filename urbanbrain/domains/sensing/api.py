@@ -76,11 +76,17 @@ def _changed(session: Any, platform: Platform) -> None:
 # --- readings ------------------------------------------------------------------------------------------
 
 
+def _who(request: Request, platform: Platform, token: str | None) -> Principal:
+    """The caller, read in a short session of its own: these endpoints wait (for the journal, for alarms)
+    and must not hold a database transaction - on SQLite the write lock - while they do."""
+    with platform.db.sessionmaker() as session:
+        if platform.db.dialect == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        return current_principal(request, platform, session, token)
+
+
 def _sender(
-    request: Request,
-    platform: PlatformDep,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2)],
+    request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> str | None:
     """A device (its own key: it may send only its own readings) or a gateway/user with readings.write."""
     key = request.headers.get("x-device-key")
@@ -89,8 +95,16 @@ def _sender(
         if device is None:
             raise UrbanBrainError("sensing.bad_device_key")
         return device
-    current_principal(request, platform, session, token).require("sensing.readings.write")
+    _who(request, platform, token).require("sensing.readings.write")
     return None
+
+
+def _watcher(
+    request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    principal = _who(request, platform, token)
+    principal.require("sensing.alarms.read")
+    return principal
 
 
 @router.post("/readings", status_code=202, response_model=s.IngestReceipt)
@@ -125,7 +139,7 @@ async def post_readings(
 
 
 @router.get("/health")
-def health(platform: PlatformDep, _: Watcher) -> dict[str, Any]:
+def health(platform: PlatformDep, _: Annotated[Principal, Depends(_watcher)]) -> dict[str, Any]:
     return pipeline_of(platform).health()
 
 
@@ -342,7 +356,9 @@ def statistics(session: SessionDep, _: AlarmReader) -> dict[str, Any]:
 
 
 @stream_router.get("/stream")
-async def alerts_stream(request: Request, platform: PlatformDep, _: AlarmReader) -> StreamingResponse:
+async def alerts_stream(
+    request: Request, platform: PlatformDep, _: Annotated[Principal, Depends(_watcher)]
+) -> StreamingResponse:
     """Server-sent events: ``event: alarm`` with the alarm as JSON when one is raised, acknowledged or
     cleared; a comment every 15 s keeps proxies from closing the connection."""
     hub = pipeline_of(platform).hub

@@ -64,10 +64,14 @@ class MqttService:
     def start(self) -> None:
         from urbanbrain.domains.sensing.broker import EmbeddedBroker
 
-        if self.url == "embedded":
-            host, port, user, password = "127.0.0.1", EMBEDDED_PORT, None, None
+        if self.embedded:
+            parts = urlsplit(self.url)
+            host, port, password = parts.hostname or "127.0.0.1", parts.port or EMBEDDED_PORT, None
+            if parts.port == 0 or self.url.endswith(":0"):
+                port = 0  # any free port (tests)
             self.broker = EmbeddedBroker(host, port, authenticate=self._authenticate)
             self.broker.start()
+            port = self.broker.port
             user = "urbanbrain-door"
         else:
             parts = urlsplit(self.url)
@@ -78,6 +82,11 @@ class MqttService:
         self._thread.start()
         if not self._ready.wait(15):
             log.warning("sensing: the MQTT door has not subscribed yet; it keeps trying")
+
+    @property
+    def embedded(self) -> bool:
+        """``embedded`` or ``embedded://host:port``: run amqtt in this process (the demo)."""
+        return self.url.startswith("embedded")
 
     def _authenticate(self, username: str | None, password: str | None) -> bool:
         """Devices log in as their device id with their own key; the door itself is trusted (same process)."""
@@ -100,7 +109,7 @@ class MqttService:
     def _run(self, host: str, port: int, user: str | None, password: str | None) -> None:
         from urbanbrain.domains.sensing.mqtt_door import MqttDoor
 
-        if self.url == "embedded":
+        if self.embedded:
             password = self._door_secret
         loop = self._loop = asyncio.new_event_loop()
         ready = asyncio.Event()
@@ -111,7 +120,7 @@ class MqttService:
         async def main() -> None:
             self.door = MqttDoor(
                 host, port, district=self.platform.settings.district_code, handle=handle, username=user,
-                password=password, client_id=self._client_id(), protocol=4 if self.url == "embedded" else 5,
+                password=password, client_id=self._client_id(), protocol=4 if self.embedded else 5,
                 shared_group=self.platform.settings.mqtt_shared_group, qos=1,
             )  # fmt: skip
             waiter = asyncio.ensure_future(ready.wait())

@@ -1,0 +1,188 @@
+"""IoT fire warning in a Shuiwei building: multi-sensor confirmation, the live stream, restarts, and MQTT
+through a real broker (the embedded amqtt and Mosquitto), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+
+import aiomqtt
+import httpx
+import pytest
+import uvicorn
+
+from tests.domains.sensing.conftest import shuiwei_building
+from urbanbrain.api.app import create_app
+from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
+from urbanbrain.core.auth.actions import do_create_api_key, do_create_user
+from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.domains.sensing.actions import do_provision_device
+from urbanbrain.domains.sensing.schemas import DeviceCreate
+from urbanbrain.domains.sensing.service import MqttService, PipelineService
+
+
+def _alarms(site, **params):
+    return site.client.get("/api/v1/sensing/alarms", params=params, headers=site.admin).json()["items"]
+
+
+def _smoke_and_heat(site, t):
+    return [
+        site.message("TMP-1", {"temp_c": 26.0}, ts=t - 60),
+        site.message("SMK-1", {"smoke_obscuration": 0.2, "temp_c": 26.0}, ts=t - 60),
+        site.message("TMP-1", {"temp_c": 38.0}, ts=t),
+        site.message("SMK-1", {"smoke_obscuration": 5.5, "temp_c": 33.0}, ts=t + 20),
+    ]
+
+
+def test_smoke_and_heat_in_one_building_is_a_confirmed_fire_with_a_case(site):
+    t = site.now() - 30
+    assert site.send(_smoke_and_heat(site, t)).status_code == 202
+    site.settle()
+    fire = _alarms(site, level="red")
+    assert [(a["alarm_type"], a["scope"], a["origin"]) for a in fire] == [("fire", "group", site.building)]
+    case = site.client.get(f"/api/v1/cases/{fire[0]['case_number']}", headers=site.admin).json()
+    assert case["category_code"] == "E0701" and case["department_code"] == "fire"
+    assert fire[0]["event_at"] < fire[0]["raised_at"]  # event time of the readings, raised when processed
+
+
+def test_one_noisy_smoke_detector_calls_out_no_crew(site):
+    t = site.now() - 30
+    site.send([site.message("SMK-2", {"smoke_obscuration": 4.5, "temp_c": 26.0}, ts=t),
+               site.message("SMK-2", {"smoke_obscuration": 0.3, "temp_c": 26.0}, ts=t + 60)])  # fmt: skip
+    site.settle()
+    seen = _alarms(site)
+    assert [(a["alarm_type"], a["level"], a["status"]) for a in seen] == [("smoke", "yellow", "cleared")]
+    assert seen[0]["case_number"] is None
+
+
+def test_a_sensor_fault_is_not_a_fire(site):
+    site.send([site.message("EFM-1", {"residual_current_ma": 20.0, "cable_temp_c": -40.0})])
+    site.settle()
+    assert [(a["alarm_type"], a["level"], a["case_number"]) for a in _alarms(site)] == [
+        ("sensor_fault", "blue", None)
+    ]
+
+
+def test_the_command_centre_stream_shows_the_fire(seeded):
+    """Through a real server (the test client buffers whole responses, a stream never ends)."""
+    platform = seeded
+    building, _ = shuiwei_building(platform)
+    with platform.db.session() as session:
+        do_install_fire_monitoring(session, platform, SYSTEM)
+        for device, kind in [("SMK-1", "smoke_detector"), ("TMP-1", "temp_sensor")]:
+            do_provision_device(session, platform, SYSTEM, DeviceCreate(device_id=device, type_code=kind,
+                                                                        building_code=building, key=device * 6))  # fmt: skip
+        do_create_user(session, platform.clock, SYSTEM, username="centre", password="pw-" + "x" * 12,
+                       role="operator")  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform=platform), host="127.0.0.1", port=0, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.05)
+    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            token = client.post(
+                "/api/v1/auth/token", data={"username": "centre", "password": "pw-" + "x" * 12}
+            )
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            t = platform.clock.now().timestamp() - 30
+            fire = [{"id": "a", "device": "TMP-1", "ts": t - 60, "values": {"temp_c": 26.0}},
+                    {"id": "b", "device": "TMP-1", "ts": t, "values": {"temp_c": 38.0}},
+                    {"id": "c", "device": "SMK-1", "ts": t + 20, "values": {"smoke_obscuration": 5.5}}]  # fmt: skip
+            with client.stream("GET", "/api/v1/alerts/stream", headers=headers) as r:
+                assert r.status_code == 200
+                lines = r.iter_lines()
+                assert next(lines) == ": connected"
+                with httpx.Client(base_url=base, timeout=30) as gateway:
+                    key = {"X-API-Key": _readings_key(platform)}
+                    assert gateway.post("/api/v1/sensing/readings", json=fire, headers=key).status_code == 202
+                events = []
+                for line in lines:
+                    if line.startswith("data: "):
+                        events.append(json.loads(line[6:]))
+                        if any(e["alarm_type"] == "fire" for e in events):
+                            break
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    fire_event = next(e for e in events if e["alarm_type"] == "fire")
+    assert (
+        fire_event["event"] == "raised"
+        and fire_event["level"] == "red"
+        and fire_event["building_code"] == building
+    )
+
+
+def _readings_key(platform) -> str:
+    with platform.db.session() as session:
+        _, secret = do_create_api_key(
+            session, platform.clock, SYSTEM, name="gateway", scopes=["devices:write"]
+        )
+    return secret
+
+
+def test_a_restart_keeps_rule_state_and_alarms(site):
+    platform = site.platform
+    t = site.now() - 120
+    site.send([site.message("EFM-1", {"cable_temp_c": 75.0}, ts=t)])  # one of the two readings in a row
+    site.send([site.message("EFM-1", {"residual_current_ma": 400.0}, ts=t)])
+    site.settle()
+    assert [a["alarm_type"] for a in _alarms(site, open=True)] == ["residual_current"]
+    platform.caches["sensing.pipeline"].stop()
+    again = PipelineService(platform)
+    again.start()
+    try:
+        site.send([site.message("EFM-1", {"cable_temp_c": 76.0}, ts=t + 60)])
+        site.settle()
+        assert sorted(a["alarm_type"] for a in _alarms(site, open=True)) == [
+            "cable_overheat",
+            "residual_current",
+        ]
+        # The resent first message is still known after the restart: taken once.
+        r = site.send([site.message("EFM-1", {"cable_temp_c": 75.0}, ts=t, mid="m1")])
+        assert r.json()["duplicates"] == 1
+    finally:
+        again.stop()
+
+
+async def _publish(host: str, port: int, topic: str, payloads: list[bytes], **auth: str) -> None:
+    async with aiomqtt.Client(host, port, protocol=aiomqtt.ProtocolVersion.V311, **auth) as client:
+        for p in payloads:
+            await client.publish(topic, p, qos=1)
+
+
+@pytest.mark.parametrize("broker", ["embedded", "mosquitto"])
+def test_mqtt_readings_from_a_device_raise_the_fire(site, broker):
+    platform = site.platform
+    platform.settings.district_code = "t" + uuid.uuid4().hex[:8]  # this test's own topics
+    url = "embedded://127.0.0.1:0" if broker == "embedded" else "mqtt://127.0.0.1:1883"
+    door = MqttService(platform, site.pipeline.pipeline, url)
+    door.start()
+    try:
+        host, port = ("127.0.0.1", door.broker.port) if door.broker else ("127.0.0.1", 1883)
+        district = platform.settings.district_code
+        t = site.now() - 30
+        by_device: dict[str, list[bytes]] = {}
+        for m in _smoke_and_heat(site, t):
+            device = m.pop("device")
+            by_device.setdefault(device, []).append(json.dumps(m).encode())
+        for device, payloads in by_device.items():
+            auth = {"username": device, "password": site.keys[device]} if broker == "embedded" else {}
+            asyncio.run(_publish(host, port, f"ub/{district}/devices/{device}/readings", payloads, **auth))
+        for _ in range(100):
+            site.settle()
+            if _alarms(site, level="red"):
+                break
+            threading.Event().wait(0.1)
+        assert [a["alarm_type"] for a in _alarms(site, level="red")] == ["fire"]
+        if broker == "embedded":  # the embedded broker checks device keys
+            with pytest.raises(aiomqtt.MqttError):
+                asyncio.run(_publish(host, port, f"ub/{district}/devices/SMK-1/readings", [b"{}"],
+                                     username="SMK-1", password="not-its-key"))  # fmt: skip
+    finally:
+        door.stop()
