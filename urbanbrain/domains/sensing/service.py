@@ -72,7 +72,7 @@ class MqttService:
             self.broker = EmbeddedBroker(host, port, authenticate=self._authenticate)
             self.broker.start()
             port = self.broker.port
-            user = "urbanbrain-door"
+            user: str | None = "urbanbrain-door"
         else:
             parts = urlsplit(self.url)
             host, port = parts.hostname or "127.0.0.1", parts.port or 1883
