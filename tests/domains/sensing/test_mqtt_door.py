@@ -56,7 +56,7 @@ def amqtt_broker() -> Iterator[Broker]:
 @pytest.fixture
 def mosquitto() -> Broker:
     if not _mosquitto_is_up():
-        pytest.skip("Mosquitto is not running on 127.0.0.1:1883 (scripts/services.sh starts it)")
+        pytest.fail("Mosquitto is not running on 127.0.0.1:1883: run scripts/services.sh (make test does)")
     return Broker("mosquitto", *MOSQUITTO, protocol=5)
 
 

@@ -177,7 +177,7 @@ def list_devices(
     p = paged(session, stmt, page, page_size, Device.device_id)
     latest = queries.latest_of(session, [d.device_id for d in p.rows])
     items = [queries.device_public(platform, principal, d, latest.get(d.device_id)) for d in p.rows]
-    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
+    return _page(p, items)
 
 
 @router.post("/devices", status_code=201)
@@ -274,6 +274,10 @@ def save_rule(
 # --- alarms and dead letters -------------------------------------------------------------------------
 
 
+def _page(p: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
+
+
 def _alarm_public(a: Alarm) -> dict[str, Any]:
     return s.AlarmPublic.model_validate(a, from_attributes=True).model_dump(mode="json")
 
@@ -294,12 +298,7 @@ def list_alarms(
     stmt = queries.alarms_stmt(status=status, open_only=open_only, level=level, building=building,
                                community=community, origin=origin)  # fmt: skip
     p = paged(session, stmt, page, page_size, Alarm.id.desc())
-    return {
-        "items": [_alarm_public(a) for a in p.rows],
-        "total": p.total,
-        "page": p.page,
-        "page_size": p.page_size,
-    }
+    return _page(p, [_alarm_public(a) for a in p.rows])
 
 
 @router.get("/alarms/{alarm_id}")
@@ -344,7 +343,7 @@ def list_dead_letters(
     items = [
         s.DeadLetterPublic.model_validate(d, from_attributes=True).model_dump(mode="json") for d in p.rows
     ]
-    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
+    return _page(p, items)
 
 
 @router.get("/statistics")

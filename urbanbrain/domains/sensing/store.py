@@ -9,13 +9,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from urbanbrain.core.actions import record, snapshot
+from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.registry import queries as registry
+from urbanbrain.domains.sensing import events
 from urbanbrain.domains.sensing.actions import alarm_payload, key_hash, rule_spec
 from urbanbrain.domains.sensing.alarms import Place
 from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
@@ -268,7 +271,8 @@ def add_dead_letters(session: Session, platform: Platform, dead: list[tuple[str,
 def close_dropped(
     session: Session, platform: Platform, dropped: list[tuple[str, str]]
 ) -> list[dict[str, Any]]:
-    """Alarms raised under a rule that changed or went: cleared, since nothing watches them any more."""
+    """Alarms raised under a rule that changed or went: cleared (audited, announced), since nothing watches
+    them any more."""
     shown = []
     now = platform.clock.now()
     for rule_code, origin in dropped:
@@ -278,16 +282,13 @@ def close_dropped(
             )
         ).all()
         for alarm in rows:
-            session.execute(
-                update(Alarm)
-                .where(Alarm.id == alarm.id)
-                .values(
-                    status="cleared",
-                    cleared_at=now,
-                    cleared_by=f"rule:{rule_code} changed",
-                    version=alarm.version + 1,
-                )  # fmt: skip
-            )
-            session.refresh(alarm)
+            before = snapshot(alarm)
+            alarm.status, alarm.cleared_at, alarm.cleared_by = "cleared", now, f"rule:{rule_code} changed"
+            alarm.version += 1
+            record(
+                session, platform.clock, SYSTEM,
+                action="sensing.alarm.clear", entity_type="alarm", entity_id=alarm.id,
+                before=before, after=snapshot(alarm), event=events.ALARM_CLEARED, payload=alarm_payload(alarm),
+            )  # fmt: skip
             shown.append({"event": "cleared", **alarm_payload(alarm)})
     return shown
