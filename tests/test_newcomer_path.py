@@ -26,6 +26,7 @@ def test_make_demo_in_a_clean_clone(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("URBANBRAIN_", "VIRTUAL_ENV"))}
     env["URBANBRAIN_PORT"] = str(port)
+    env["URBANBRAIN_MQTT_URL"] = f"embedded://127.0.0.1:{_free_port()}"  # the demo's broker, on a free port
     log = (tmp_path / "demo.log").open("w")
     proc = subprocess.Popen(
         ["make", "demo"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -80,7 +81,27 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         number = r.json()[0]["service_request_id"]
         got = httpx.get(base + f"/open311/v2/requests/{number}.json").json()[0]
         assert got["status"] == "open" and got["agency_responsible"]
+        _fire_safety_devices(base, {"Authorization": f"Bearer {token}"}, creds, printed)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         log.close()
+
+
+def _fire_safety_devices(base: str, auth: dict[str, str], creds: dict, printed: str) -> None:
+    """The demo's 水围村 devices: a replayed day whose fire opened a case, a fire map, live readings."""
+    assert creds["devices"]["api_key"] in printed  # the gateway's MQTT password
+    fire_map = httpx.get(base + "/api/v1/fire_safety/villages/440304004028-V01/fire-map", headers=auth).json()
+    assert len(fire_map["features"]) == 318
+    assert all(f["properties"]["devices"] == 4 for f in fire_map["features"])
+    alarms = httpx.get(base + "/api/v1/sensing/alarms", headers=auth, params={"page_size": 200}).json()
+    fires = [a for a in alarms["items"] if a["alarm_type"] == "fire"]
+    assert fires and fires[0]["level"] == "red" and fires[0]["case_number"]
+    case = httpx.get(base + f"/api/v1/cases/{fires[0]['case_number']}", headers=auth)
+    assert case.status_code == 200 and case.json()["category_code"] == "E0701"
+    # the live devices report over the embedded MQTT broker from the start
+    before = httpx.get(base + "/api/v1/sensing/health", headers=auth).json()["readings"]
+    deadline = time.monotonic() + 90
+    while httpx.get(base + "/api/v1/sensing/health", headers=auth).json()["readings"] <= before:
+        assert time.monotonic() < deadline, "no live readings within 90 s"
+        time.sleep(2)

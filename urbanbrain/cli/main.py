@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 import time
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from urbanbrain.cli import devices
 from urbanbrain.core import migrate
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
@@ -31,6 +33,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 simulate_app = typer.Typer(help="Simulated activity for demos and load tests.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
+simulate_app.command("devices")(devices.simulate_devices)
 console = Console()
 
 
@@ -258,6 +261,7 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
         "token_url": url + "/api/v1/auth/token",
         "accounts": accounts,
         "open311": open311,
+        "devices": devices.device_gateway_key(platform, saved),
     }
     creds.update({k: v for k, v in saved.items() if k not in creds})
     path.write_text(json.dumps(creds, indent=2, ensure_ascii=False))
@@ -310,6 +314,8 @@ def demo(
         overrides["host"] = host
     if port:
         overrides["port"] = port
+    if not os.environ.get("URBANBRAIN_MQTT_URL"):
+        overrides["mqtt_url"] = devices.DEMO_MQTT_URL  # the embedded broker, on a port of its own
     settings = Settings(**overrides)  # type: ignore[arg-type]
     settings.ensure_data_dir()
     console.print(f"[bold]UrbanBrain demo[/bold]: data in {settings.data_dir.resolve()}")
@@ -341,6 +347,13 @@ def demo(
             f"replayed a month of cases in {time.perf_counter() - started:.1f} s: "
             + ", ".join(f"{v:,} {k}" for k, v in counts.items())
         )
+    started = time.perf_counter()
+    fleet = devices.demo_devices(settings)
+    if fleet:
+        console.print(
+            f"provisioned the fire-safety devices of 水围村 and replayed their last day in "
+            f"{time.perf_counter() - started:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in fleet.items())
+        )
     accounts = creds["accounts"]
     assert isinstance(accounts, dict)
     console.print()
@@ -354,12 +367,26 @@ def demo(
     console.print(
         f"  Open311 GeoReport v2 at {open311['endpoint']} with api_key [bold]{open311['api_key']}[/bold]"
     )
+    gateway = creds["devices"]
+    assert isinstance(gateway, dict)
+    mqtt_url = settings.mqtt_url or devices.DEMO_MQTT_URL
+    console.print(
+        f"  Sensing: devices report over MQTT to {mqtt_url.split('://')[-1]} (user gateway, password "
+        f"[bold]{gateway['api_key']}[/bold]); alarms stream at {creds['url']}/api/v1/alerts/stream"
+    )
     console.print(f"(saved in {settings.data_dir / 'demo-credentials.json'})")
     sys.stdout.flush()
     if no_serve:
         return
     import uvicorn
 
+    os.environ["URBANBRAIN_MQTT_URL"] = mqtt_url  # the served app builds its own settings
+    building = devices.start_live_devices(settings, str(gateway["api_key"]), mqtt_url)
+    console.print(
+        f"Live: the 水围村 devices report every minute over MQTT; a fire breaks out in building "
+        f"[bold]{building}[/bold] 3 minutes after the server starts (watch the alert stream and the fire map "
+        f"at {creds['url']}/api/v1/fire_safety/villages/440304004028-V01/fire-map)"
+    )
     uvicorn.run(
         "urbanbrain.api.app:create_app",
         factory=True,

@@ -211,6 +211,37 @@ async def test_a_slow_handler_holds_further_messages_in_a_bounded_buffer(
     assert door.stats["acked"] == 60
 
 
+async def test_messages_are_handed_on_before_earlier_ones_are_durable_and_acked_only_once_they_are(
+    mosquitto: Broker, district: str
+) -> None:
+    """A journal commits in groups: the door must not wait for one commit per message, nor acknowledge a
+    message before its commit; a commit that fails leaves the message for the broker to redeliver."""
+    loop = asyncio.get_running_loop()
+    commits: dict[bytes, list[asyncio.Future[object]]] = {}
+
+    async def journal(device_id: str | None, topic: str, payload: bytes) -> asyncio.Future[object]:
+        fut: asyncio.Future[object] = loop.create_future()
+        commits.setdefault(payload, []).append(fut)
+        return fut
+
+    door = make_door(mosquitto, district, journal)
+    async with running(door), device(mosquitto) as publish:
+        await publish([(topic_for(district, "d1"), f"m{i}".encode()) for i in range(5)])
+        await eventually(lambda: door.stats["handled"] == 5)  # all five handed on, none durable yet
+        assert door.stats["acked"] == 0
+        commits[b"m1"][0].set_result(None)
+        await asyncio.sleep(0.2)
+        assert door.stats["acked"] == 0  # m0 is not durable: acknowledgements keep the arrival order
+        commits[b"m0"][0].set_result(None)
+        await eventually(lambda: door.stats["acked"] == 2)
+        commits[b"m2"][0].set_exception(OSError("disk full"))
+        await eventually(lambda: len(commits[b"m2"]) == 2)  # redelivered after the reconnect
+        for payload in (b"m2", b"m3", b"m4"):
+            commits[payload][-1].set_result(None)
+        await eventually(lambda: door.stats["acked"] == 5)
+    assert door.stats["failed"] == 1
+
+
 async def test_a_message_whose_handler_raised_is_redelivered_after_the_door_reconnects(
     mosquitto: Broker, district: str
 ) -> None:

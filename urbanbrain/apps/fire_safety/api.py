@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Query
 
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
-from urbanbrain.apps.fire_safety import actions, hazard_types, lifecycle, queries
+from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecycle, queries
 from urbanbrain.apps.fire_safety import schemas as s
 from urbanbrain.apps.fire_safety.models import Hazard, Inspection
 from urbanbrain.apps.fire_safety.statistics import statistics as compute_statistics
@@ -212,6 +212,13 @@ def escalate(
     hazard = queries.get_hazard(session, principal, ref)
     actions.do_escalate_hazard(session, platform, principal, hazard, body.note, body.version)
     return _detail(session, platform, hazard)
+
+
+@router.get("/villages/{village_code}/fire-map")
+def village_fire_map(village_code: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    """The village's buildings as GeoJSON for the fire map: devices, open alarms and their highest warning
+    level, open hazards, and a ``status`` to colour each by; ``properties`` counts buildings per status."""
+    return fire_map.fire_map(session, principal, village_code)
 
 
 @router.get("/statistics")

@@ -37,10 +37,15 @@ def scope_filter(principal: Principal, model: Any) -> ColumnElement[bool]:
 
 
 def check_scope(principal: Principal, row: Inspection | Hazard) -> None:
+    check_area(principal, row.street_code, row.community_code)
+
+
+def check_area(principal: Principal, street_code: str | None, community_code: str | None) -> None:
+    """Refuse anything in a street or community outside the principal's area."""
     ok = {
         "all": True,
-        "street": row.street_code == principal.area_code,
-        "community": row.community_code == principal.area_code,
+        "street": street_code == principal.area_code,
+        "community": community_code == principal.area_code,
     }.get(principal.scope, False)
     if not ok:
         raise UrbanBrainError("auth.out_of_scope", scope=f"{principal.scope} {principal.area_code or '-'}")

@@ -203,7 +203,7 @@ class Pipeline:
             kept = body if whole else (encode_messages(parsed.messages) if parsed.messages else b"")
             rec = Record(source, now, kept, ndjson and whole, topic_device, dead)
             future: Future[Receipt] = Future()
-            keys = [(m.device or topic_device or "", m.id) for m in parsed.messages]
+            keys = parsed.keys
             with self._lock:
                 self._inbox.append(_Waiting(_encode_record(rec), parsed, now, source, future, keys))
                 self._queued += parsed.readings + 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 import math
 import random
 import time
@@ -678,6 +679,10 @@ class HttpPublisher:
         await self._client.aclose()
 
 
+_QUIET_MQTT_LOG = logging.getLogger("urbanbrain.simulate.mqtt")
+_QUIET_MQTT_LOG.setLevel(logging.ERROR)
+
+
 class MqttPublisher:
     """Publishes to ``ub/<district>/devices/<device id>/readings``: one MQTT message per reading, or with
     ``batch_per_message`` one JSON array per device per call. Connects on the first publish; with QoS 1
@@ -705,6 +710,9 @@ class MqttPublisher:
             "password": password,
             "identifier": identifier,
             "max_inflight_messages": max_inflight,
+            # a report of a thousand devices is a thousand publishes in flight, by design: aiomqtt would warn
+            # about more than ten on every call
+            "logger": _QUIET_MQTT_LOG,
         }
         self._client: aiomqtt.Client | None = None
 
@@ -746,16 +754,24 @@ class RunStats:
 
 
 async def run(
-    simulator: Simulator, publisher: Publisher, *, speed: float, until_ts: float = math.inf
+    simulator: Simulator,
+    publisher: Publisher,
+    *,
+    speed: float,
+    until_ts: float = math.inf,
+    realtime: bool = False,
 ) -> RunStats:
     """Publish the simulator's ticks until ``until_ts`` with simulated time running ``speed`` times real
     time (0 or ``inf``: as fast as the publisher takes them). Paced, a tick goes out in slices as simulated
     time passes each message's ``ts`` (slices of at least a second, and of a tenth of a real second), so the
-    platform never gets a reading from its future."""
+    platform never gets a reading from its future. ``realtime`` (live devices, speed 1): simulated time is
+    the wall clock, so a reading goes out when its ``ts`` comes, and what is already due goes out at once."""
     if speed < 0 or math.isnan(speed):
         raise ValueError(f"speed must be 0 (as fast as possible), positive or inf, got {speed}")
+    if realtime and speed != 1:
+        raise ValueError("realtime runs at speed 1")
     loop = asyncio.get_running_loop()
-    began = loop.time()
+    began = loop.time() - ((time.time() - simulator.start_ts) if realtime else 0.0)
     paced = 0 < speed < math.inf
     step = min(simulator.interval_s, max(1.0, speed * 0.1)) if paced else math.inf
     stats = RunStats()

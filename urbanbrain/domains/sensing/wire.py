@@ -11,6 +11,7 @@ the body taken apart message by message, so one bad message costs only itself.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,6 +71,7 @@ class Parsed:
     messages: list[Message] = field(default_factory=list)
     dead: list[Dead] = field(default_factory=list)
     duplicates: int = 0
+    keys: list[tuple[str, str]] = field(default_factory=list)  # (device, message id) of ``messages``
 
     @property
     def readings(self) -> int:
@@ -105,6 +107,8 @@ def split_body(body: bytes, ndjson: bool) -> tuple[list[Message] | None, list[De
 
 
 def _epoch(ts: float | str) -> float | None:
+    if type(ts) is float:
+        return ts
     if isinstance(ts, str):
         try:
             when = datetime.fromisoformat(ts)
@@ -138,6 +142,7 @@ def parse(
     times: list[float] = []
     mids: list[str] = []
     kept: list[Message] = []
+    keys: list[tuple[str, str]] = []
     latest_ok = now_s + MAX_FUTURE_SKEW_S
     duplicates = 0
     for m in messages or ():
@@ -153,7 +158,7 @@ def parse(
             reason, detail = "wrong_device", f"this key belongs to {only_device}, not {device}"
         elif info is None:
             reason, detail = "unknown_device", f"no active device {device!r}"
-        elif ts is None or not np.isfinite(ts):
+        elif ts is None or not math.isfinite(ts):
             reason, detail = "bad_timestamp", f"ts {m.ts!r} is not epoch seconds or ISO-8601 with an offset"
         elif ts > latest_ok:
             reason, detail = "bad_timestamp", f"ts {m.ts!r} is more than {MAX_FUTURE_SKEW_S:.0f} s ahead"
@@ -161,7 +166,7 @@ def parse(
             unknown = [k for k in m.values if k not in info.measurements]
             if unknown:
                 reason, detail = "unknown_measurement", f"{device} does not measure {', '.join(unknown)}"
-            elif not all(np.isfinite(v) for v in m.values.values()):
+            elif not all(map(math.isfinite, m.values.values())):
                 reason, detail = "not_a_number", "values must be finite numbers"
         if reason:
             dead.append(Dead(reason, detail, _encode(m), device, m.id))
@@ -171,6 +176,7 @@ def parse(
             duplicates += 1
             continue
         kept.append(m)
+        keys.append((device, m.id))
         for name, value in m.values.items():
             dev_idx.append(info.index)
             dev_ids.append(device)
@@ -188,6 +194,7 @@ def parse(
         kept,
         dead,
         duplicates,
+        keys,
     )
 
 

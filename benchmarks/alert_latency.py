@@ -1,0 +1,141 @@
+"""Alert latency (issue 4): device publish → alarm on the command centre's SSE stream, p50 and p99, under a
+background load of normal readings, beside the broker's own round trip measured in the same run.
+
+1. A fresh platform in a temp dir (SQLite by default): the demo district at scale 0.05, the IoT fire rules,
+   N electrical-fire monitors and ``--probes`` more, an admin user; ``urbanbrain serve`` in its own process
+   with the MQTT door on a Mosquitto of the benchmark's own (set as in docs/operations.md).
+2. Background: a publisher process sends normal readings at ``--load`` readings/s (two per message, QoS 1).
+3. Probes: ``--rate`` times a second one probe device publishes a residual current of 350 mA (QoS 1); the
+   clock runs from just before the publish until its ``alarm.raised`` arrives on ``/api/v1/alerts/stream``.
+   That path is the real one: the journal, the rules, the alarm's transaction (with the E0703 case it opens
+   and the owner's and station's notifications), then the stream.
+4. Baseline: the same probe publishes round-tripped through the broker to a plain subscriber.
+
+Target: p99 ≤ 25 ms under 10,000 readings/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import aiomqtt
+import httpx
+import msgspec
+import numpy as np
+from _mqtt import spawn_publisher
+from _server import bearer, mosquitto, start_server
+from ingest import mqtt_payloads, prepare
+
+from urbanbrain.domains.sensing.mqtt_door import topic_for
+
+DISTRICT = "440304"
+
+
+def probe_body(device: str, k: int) -> bytes:
+    return msgspec.json.encode({"id": f"probe{k}", "device": device, "ts": time.time(),
+                                "values": {"residual_current_ma": 350.0}})  # fmt: skip
+
+
+async def alarm_latencies(
+    base: str, auth: dict[str, str], port: int, probes: list[str], rate: float
+) -> list[float]:
+    """Publish one probe per device at ``rate``/s; seconds from publish to its alarm on the SSE stream."""
+    sent: dict[str, float] = {}
+    got: dict[str, float] = {}
+    connected = asyncio.Event()
+
+    async def listen() -> None:
+        async with (
+            httpx.AsyncClient(timeout=None) as client,
+            client.stream("GET", base + "/api/v1/alerts/stream", headers=auth) as r,
+        ):
+            async for line in r.aiter_lines():
+                connected.set()
+                if line.startswith("data:"):
+                    item = json.loads(line[5:])
+                    if item.get("event") == "raised" and item.get("origin") in sent:
+                        got.setdefault(item["origin"], time.perf_counter())
+                        if len(got) == len(probes):
+                            return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.wait_for(connected.wait(), 30)
+    async with aiomqtt.Client("127.0.0.1", port, identifier="probe") as mqtt:
+        for k, device in enumerate(probes):
+            sent[device] = time.perf_counter()
+            await mqtt.publish(topic_for(DISTRICT, device), probe_body(device, k), qos=1)
+            await asyncio.sleep(1 / rate)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(listener, 30)
+    listener.cancel()
+    missing = [d for d in probes if d not in got]
+    if missing:
+        print(f"{len(missing)} probe alarms never arrived (first: {missing[0]})")
+    return [got[d] - sent[d] for d in probes if d in got]
+
+
+async def broker_round_trips(port: int, n: int, rate: float) -> list[float]:
+    """Publish → delivery to a plain subscriber on the same broker, QoS 1, same payload size."""
+    out: list[float] = []
+    async with (
+        aiomqtt.Client("127.0.0.1", port, identifier="rtt-sub") as sub,
+        aiomqtt.Client("127.0.0.1", port, identifier="rtt-pub") as pub,
+    ):
+        await sub.subscribe("rtt/probe", qos=1)
+        for k in range(n):
+            t0 = time.perf_counter()
+            await pub.publish("rtt/probe", probe_body("EFM-RTT", k), qos=1)
+            async for _ in sub.messages:
+                out.append(time.perf_counter() - t0)
+                break
+            await asyncio.sleep(1 / rate)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values) * 1000, q))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--devices", type=int, default=5000, help="devices sending the background load")
+    ap.add_argument("--probes", type=int, default=300, help="probe alarms (one device each)")
+    ap.add_argument("--rate", type=float, default=10.0, help="probes per second")
+    ap.add_argument("--load", type=float, default=10_000, help="background readings/s")
+    a = ap.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ub-latency-")))
+        url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
+        _, ids = prepare(url, data_dir, a.devices + a.probes)
+        load_ids, probes = ids[: a.devices], ids[a.devices :]
+        port = stack.enter_context(mosquitto())
+        server, base = start_server(url, data_dir, f"mqtt://127.0.0.1:{port}")
+        stack.callback(server.wait, 60)
+        stack.callback(server.terminate)
+        auth = bearer(base)
+        seconds = a.probes / a.rate + 15
+        load = mqtt_payloads(load_ids, "bg", int(a.load / 2 * seconds), 1)
+        topics = [topic_for(DISTRICT, d) for d in load_ids]
+        background = spawn_publisher("127.0.0.1", port, topics, load, qos=1, rate=a.load / 2)
+        time.sleep(5)  # the load is running before the first probe
+        alarms = asyncio.run(alarm_latencies(base, auth, port, probes, a.rate))
+        rtt = asyncio.run(broker_round_trips(port, a.probes, a.rate))
+        background.terminate()
+        health = httpx.get(base + "/api/v1/sensing/health", headers=auth).json()
+    print(f"\nbackground {a.load:,.0f} readings/s over MQTT, {len(alarms)}/{a.probes} probe alarms; "
+          f"{health['readings']:,} readings processed, {health['alarms']:,} alarms")  # fmt: skip
+    print(f"{'measure (ms)':<52}{'p50':>8}{'p99':>8}{'max':>8}")
+    for name, v in (("publish → alarm on the SSE stream", alarms), ("broker round trip (baseline)", rtt)):
+        print(f"{name:<52}{pct(v, 50):>8.1f}{pct(v, 99):>8.1f}{max(v) * 1000:>8.1f}")
+    print(f"p99 target ≤ 25 ms: {'PASS' if pct(alarms, 99) <= 25 else 'MISS'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
