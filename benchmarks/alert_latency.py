@@ -5,10 +5,11 @@ background load of normal readings, beside the broker's own round trip measured 
    N electrical-fire monitors and ``--probes`` more, an admin user; ``urbanbrain serve`` in its own process
    with the MQTT door on a Mosquitto of the benchmark's own (set as in docs/operations.md).
 2. Background: a publisher process sends normal readings at ``--load`` readings/s (two per message, QoS 1).
-3. Probes: ``--rate`` times a second one probe device publishes a residual current of 350 mA (QoS 1); the
-   clock runs from just before the publish until its ``alarm.raised`` arrives on ``/api/v1/alerts/stream``.
-   That path is the real one: the journal, the rules, the alarm's transaction (with the E0703 case it opens
-   and the owner's and station's notifications), then the stream.
+3. Probes: ``--rate`` times a second one probe device publishes an alarming reading (QoS 1); the clock runs
+   from just before the publish until its ``raised`` arrives on ``/api/v1/alerts/stream``. Half the probes
+   are smoke detectors reading 4.5 %/m (a yellow warning: the owner's SMS and the station's inbox, no case),
+   half electrical-fire monitors reading 350 mA (orange: also an E0703 case, opened after the stream has the
+   alarm). That path is the real one: the journal, the rules, the alarm's transaction, then the stream.
 4. Baseline: the same probe publishes round-tripped through the broker to a plain subscriber.
 
 Target: p99 ≤ 25 ms under 10,000 readings/s.
@@ -38,8 +39,31 @@ DISTRICT = "440304"
 
 
 def probe_body(device: str, k: int) -> bytes:
-    return msgspec.json.encode({"id": f"probe{k}", "device": device, "ts": time.time(),
-                                "values": {"residual_current_ma": 350.0}})  # fmt: skip
+    values = {"smoke_obscuration": 4.5} if device.startswith("SMK") else {"residual_current_ma": 350.0}
+    return msgspec.json.encode({"id": f"probe{k}", "device": device, "ts": time.time(), "values": values})
+
+
+def smoke_probes(url: str, data_dir: Path, n: int) -> list[str]:
+    """``n`` smoke detectors in the district's buildings, for probes whose alarm opens no case."""
+    from sqlalchemy import text
+
+    from urbanbrain.core.auth.principal import SYSTEM
+    from urbanbrain.core.config import Settings
+    from urbanbrain.core.context import Platform
+    from urbanbrain.domains.sensing.actions import do_provision_device
+    from urbanbrain.domains.sensing.schemas import DeviceCreate
+
+    p = Platform.build(Settings(database_url=url, data_dir=data_dir))
+    try:
+        with p.db.session() as s:
+            buildings = [r[0] for r in s.execute(text("SELECT code FROM registry_building ORDER BY code"))]
+            ids = [f"SMK-P{i:05d}" for i in range(n)]
+            for i, device in enumerate(ids):
+                do_provision_device(s, p, SYSTEM, DeviceCreate(device_id=device, type_code="smoke_detector",
+                                    building_code=buildings[-1 - i % len(buildings)], key=f"smokeprobe{i:08d}"))  # fmt: skip
+    finally:
+        p.close()
+    return ids
 
 
 async def alarm_latencies(
@@ -77,7 +101,7 @@ async def alarm_latencies(
     missing = [d for d in probes if d not in got]
     if missing:
         print(f"{len(missing)} probe alarms never arrived (first: {missing[0]})")
-    return [got[d] - sent[d] for d in probes if d in got]
+    return {d: got[d] - sent[d] for d in probes if d in got}
 
 
 async def broker_round_trips(port: int, n: int, rate: float) -> list[float]:
@@ -112,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ub-latency-")))
         url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
-        _, ids = prepare(url, data_dir, a.devices + a.probes)
-        load_ids, probes = ids[: a.devices], ids[a.devices :]
+        _, ids = prepare(url, data_dir, a.devices + a.probes // 2)
+        load_ids = ids[: a.devices]
+        smoke = smoke_probes(url, data_dir, a.probes - a.probes // 2)
+        probes = [d for pair in zip(smoke, ids[a.devices :], strict=False) for d in pair] + smoke[
+            a.probes // 2 :
+        ]
         port = stack.enter_context(mosquitto())
         server, base = start_server(url, data_dir, f"mqtt://127.0.0.1:{port}")
         stack.callback(server.wait, 60)
@@ -130,10 +158,17 @@ def main(argv: list[str] | None = None) -> int:
         health = httpx.get(base + "/api/v1/sensing/health", headers=auth).json()
     print(f"\nbackground {a.load:,.0f} readings/s over MQTT, {len(alarms)}/{a.probes} probe alarms; "
           f"{health['readings']:,} readings processed, {health['alarms']:,} alarms")  # fmt: skip
+    rows = (("publish → alarm on the SSE stream, all", list(alarms.values())),
+            ("  yellow smoke warning (no case)", [v for d, v in alarms.items() if d.startswith("SMK")]),
+            ("  orange residual current (opens a case)", [v for d, v in alarms.items() if d.startswith("EFM")]),
+            ("broker round trip (baseline)", rtt))  # fmt: skip
     print(f"{'measure (ms)':<52}{'p50':>8}{'p99':>8}{'max':>8}")
-    for name, v in (("publish → alarm on the SSE stream", alarms), ("broker round trip (baseline)", rtt)):
+    for name, v in rows:
         print(f"{name:<52}{pct(v, 50):>8.1f}{pct(v, 99):>8.1f}{max(v) * 1000:>8.1f}")
-    print(f"p99 target ≤ 25 ms: {'PASS' if pct(alarms, 99) <= 25 else 'MISS'}")
+    p99 = pct(list(alarms.values()), 99)
+    print(
+        f"p99 target ≤ 25 ms: {'PASS' if p99 <= 25 else 'MISS'} ({p99:.1f} ms, {p99 / pct(rtt, 99):.0f}× the broker's)"
+    )
     return 0
 
 

@@ -12,6 +12,7 @@ import aiomqtt
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from tests.domains.sensing.conftest import shuiwei_building
 from urbanbrain.api.app import create_app
@@ -154,6 +155,44 @@ async def _publish(host: str, port: int, topic: str, payloads: list[bytes], **au
     async with aiomqtt.Client(host, port, protocol=aiomqtt.ProtocolVersion.V311, **auth) as client:
         for p in payloads:
             await client.publish(topic, p, qos=1)
+
+
+def test_the_stream_has_the_alarm_before_its_case_and_a_case_lost_to_a_crash_is_opened_on_restart(site):
+    platform = site.platform
+    hub = site.pipeline.hub
+
+    async def watch() -> list:
+        sub = hub.subscribe()  # what the command centre's stream reads
+        try:
+            await asyncio.to_thread(site.send, [site.message("EFM-1", {"residual_current_ma": 400.0})])
+            await asyncio.to_thread(site.settle)
+            await asyncio.sleep(0.05)
+            return _drain(sub)
+        finally:
+            hub.unsubscribe(sub)
+
+    events = [(item["event"], item["case_number"]) for item in asyncio.run(watch())]
+    assert events[0] == ("raised", None)  # on the stream before the case is opened
+    assert events[1][0] == "case_opened" and events[1][1]
+    # a crash between the alarm's transaction and its case's: the alarm is there, the case is not
+    with platform.db.session() as session:
+        session.execute(text("UPDATE sensing_alarm SET case_number = NULL"))
+    platform.caches["sensing.pipeline"].stop()
+    again = PipelineService(platform)
+    again.start()
+    try:
+        again.drain()
+        [alarm] = _alarms(site, open=True)
+        assert alarm["case_number"] and alarm["case_number"] != events[1][1]
+    finally:
+        again.stop()
+
+
+def _drain(sub):
+    out = []
+    while not sub.queue.empty():
+        out.append(sub.queue.get_nowait())
+    return out
 
 
 @pytest.mark.parametrize("broker", ["embedded", "mosquitto"])

@@ -1,6 +1,12 @@
-"""Alarms from the rules engine: a raise opens an alarm (or counts on the open one), a clear closes it, and
-an alarm at or above the configured warning level opens a case, tells the building owner (SMS) and the
-community work station and the command centre (inbox), all in the transaction that records the alarm.
+"""Alarms from the rules engine: a raise opens an alarm (or counts on the open one), a clear closes it; an
+alarm at or above the notify level tells the building owner (SMS), the community work station and the
+command centre (inbox) in the transaction that records it, and one at or above the case level then opens a
+case in the governance core.
+
+The case comes in a second transaction (:func:`open_cases`), after the live stream has the alarm: opening a
+case (classification, routing, registration) takes longer than everything else an alarm does, and the
+command centre must not wait for it. An alarm left without its case by a crash between the two gets it when
+the pipeline starts again (:func:`cases_missing`).
 
 Applying the same transitions twice changes nothing: after a crash the journal replays readings already
 seen, and the engine raises the same alarms at the same event times again.
@@ -47,24 +53,73 @@ def at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+CaseDue = tuple[int, Place, str]  # alarm id, where, case category
+
+
 def apply(
     session: Session,
     platform: Platform,
     transitions: list[Transition],
     places: dict[str, Place],
     case_categories: dict[str, str | None],
-) -> list[dict[str, Any]]:
-    """Record the transitions; returns what the live stream should show (sent after commit)."""
+) -> tuple[list[dict[str, Any]], list[CaseDue]]:
+    """Record the transitions; returns what the live stream should show (sent after commit) and the alarms
+    that need a case (for :func:`open_cases`, after commit)."""
     shown: list[dict[str, Any]] = []
+    due: list[CaseDue] = []
     for t in transitions:
         place = places.get(t.device) or Place(t.group, None, None, None)
         if t.kind == "raise":
-            alarm = _raise(session, platform, t, place, case_categories.get(t.rule_code))
+            category = case_categories.get(t.rule_code)
+            alarm = _raise(session, platform, t, place)
+            if alarm is not None and category and _at_least(t.level, platform.settings.sensing_case_level):
+                due.append((alarm.id, place, category))
         else:
             alarm = _clear(session, platform, t)
         if alarm is not None:
             shown.append({"event": "raised" if t.kind == "raise" else "cleared", **alarm_payload(alarm)})
+    return shown, due
+
+
+def open_cases(session: Session, platform: Platform, due: list[CaseDue]) -> list[dict[str, Any]]:
+    """A case for each alarm of ``due`` that has none yet; returns what the live stream should show."""
+    shown: list[dict[str, Any]] = []
+    for alarm_id, place, category in due:
+        alarm = session.get(Alarm, alarm_id)
+        if alarm is None or alarm.case_number is not None:
+            continue
+        number = _open_case(session, platform, alarm, place, category)
+        if number is None:
+            continue
+        before = snapshot(alarm)
+        alarm.case_number, alarm.version = number, alarm.version + 1
+        record(
+            session, platform.clock, SYSTEM,
+            action="sensing.alarm.case", entity_type="alarm", entity_id=alarm.id,
+            before=before, after=snapshot(alarm), event=events.ALARM_CASE_OPENED, payload=alarm_payload(alarm),
+        )  # fmt: skip
+        shown.append({"event": "case_opened", **alarm_payload(alarm)})
     return shown
+
+
+def cases_missing(
+    session: Session, platform: Platform, places: dict[str, Place], case_categories: dict[str, str | None]
+) -> list[CaseDue]:
+    """Open alarms that should have a case and have none (the process stopped between the two steps)."""
+    floor = platform.settings.sensing_case_level
+    levels = [lvl for lvl in LEVELS if _at_least(lvl, floor)]
+    rows = session.scalars(
+        select(Alarm).where(Alarm.status != "cleared", Alarm.case_number.is_(None), Alarm.level.in_(levels))
+    )
+    out: list[CaseDue] = []
+    for alarm in rows:
+        category = case_categories.get(alarm.rule_code)
+        if category:
+            place = places.get(alarm.origin) or Place(
+                alarm.building_code, alarm.community_code, alarm.lon, alarm.lat
+            )
+            out.append((alarm.id, place, category))
+    return out
 
 
 def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:
@@ -73,9 +128,7 @@ def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:
     )
 
 
-def _raise(
-    session: Session, platform: Platform, t: Transition, place: Place, category: str | None
-) -> Alarm | None:
+def _raise(session: Session, platform: Platform, t: Transition, place: Place) -> Alarm | None:
     event_at = at(t.event_ts)
     open_alarm = _open(session, t.device, t.alarm_type)
     if open_alarm is not None:
@@ -114,8 +167,6 @@ def _raise(
     )
     session.add(alarm)
     session.flush()
-    if category and _at_least(t.level, platform.settings.sensing_case_level):
-        alarm.case_number = _open_case(session, platform, alarm, place, category)
     record(
         session, platform.clock, SYSTEM,
         action="sensing.alarm.raise", entity_type="alarm", entity_id=alarm.id,
@@ -177,7 +228,7 @@ def _open_case(session: Session, platform: Platform, alarm: Alarm, place: Place,
 def _notify(session: Session, platform: Platform, alarm: Alarm, place: Place) -> None:
     """The community work station and the command centre in their inboxes, the owner by SMS, at once."""
     title = f"{LEVEL_NAMES.get(alarm.level, alarm.level)}预警 / {alarm.level} warning: {alarm.alarm_type}"
-    body = _describe(alarm) + (f"；已立案 {alarm.case_number}" if alarm.case_number else "")
+    body = _describe(alarm)
     recipients = [CENTRE] + ([f"station-{place.community_code}"] if place.community_code else [])
     cases.notify_inbox(
         session, platform, recipients=recipients, kind=events.ALARM_RAISED, title=title, body=body

@@ -3,6 +3,7 @@
 ALARM_RAISED = "sensing.alarm.raised"
 ALARM_ACKNOWLEDGED = "sensing.alarm.acknowledged"
 ALARM_CLEARED = "sensing.alarm.cleared"
+ALARM_CASE_OPENED = "sensing.alarm.case_opened"
 DEVICE_PROVISIONED = "sensing.device.provisioned"
 DEVICE_CHANGED = "sensing.device.changed"
 DEVICE_TYPE_CHANGED = "sensing.device_type.changed"
@@ -13,6 +14,7 @@ EVENT_TYPES = frozenset(
         ALARM_RAISED,
         ALARM_ACKNOWLEDGED,
         ALARM_CLEARED,
+        ALARM_CASE_OPENED,
         DEVICE_PROVISIONED,
         DEVICE_CHANGED,
         DEVICE_TYPE_CHANGED,

@@ -35,6 +35,7 @@ import numpy as np
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.sensing import alarms, store
+from urbanbrain.domains.sensing.case_opener import CaseOpener
 from urbanbrain.domains.sensing.dedupe import Seen
 from urbanbrain.domains.sensing.engine import RuleEngine, Transition
 from urbanbrain.domains.sensing.hub import Hub
@@ -48,7 +49,7 @@ GROUP_READINGS = 250_000  # at most this many readings per processing group
 RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
 
 
-class DeadRecord(msgspec.Struct, array_like=True):
+class DeadRecord(msgspec.Struct, array_like=True, gc=False):
     reason: str
     detail: str
     payload: bytes
@@ -56,7 +57,7 @@ class DeadRecord(msgspec.Struct, array_like=True):
     message_id: str | None
 
 
-class Record(msgspec.Struct, array_like=True):
+class Record(msgspec.Struct, array_like=True, gc=False):
     """What the journal keeps of one accepted body: enough to parse it again the same way."""
 
     source: str
@@ -117,6 +118,7 @@ class Pipeline:
         self.engine = RuleEngine([], s.sensing_allowed_lateness_s)
         self.seen = Seen()
         self.hub = Hub()
+        self.cases = CaseOpener(platform, self.hub.publish)
         self.stats = {"bodies": 0, "readings": 0, "duplicates": 0, "dead": 0, "alarms": 0, "groups": 0}
         self._lock = threading.Lock()  # guards the inbox and the queued count (held briefly)
         self._seen_lock = threading.Lock()  # guards the seen ids, from the check until the body is queued
@@ -154,6 +156,12 @@ class Pipeline:
             log.info("sensing: replayed %d journal records after seq %d", replayed, seq)
             self.checkpoint()
         self._processed_seq = max(self._processed_seq, self.journal.last_seq)
+        self.cases.start()
+        with self.platform.db.sessionmaker() as session:
+            missing = alarms.cases_missing(
+                session, self.platform, self.catalog.places, self.catalog.categories
+            )
+        self._open_cases(missing)
         self._thread = threading.Thread(target=self._run, name="sensing-pipeline", daemon=True)
         self._thread.start()
 
@@ -164,6 +172,7 @@ class Pipeline:
         self._wake.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=30)
+        self.cases.stop()
         try:
             self.checkpoint()
         finally:
@@ -230,9 +239,11 @@ class Pipeline:
         return future
 
     def drain(self, timeout: float = 60) -> None:
-        """Wait until everything submitted so far is processed and the watermark has moved to now."""
+        """Wait until everything submitted so far is processed, the watermark has moved to now and the cases
+        asked for are opened."""
         self.call(lambda: None).result(timeout=timeout)
         self.call(self._advance).result(timeout=timeout)
+        self.cases.join()
 
     def reload(self) -> None:
         """Take device and rule changes now (after this process changed them)."""
@@ -381,10 +392,14 @@ class Pipeline:
         dead, self._pending_dead = self._pending_dead, []
         with self.platform.db.session() as session:
             store.add_dead_letters(session, self.platform, dead)
-            shown = alarms.apply(session, self.platform, transitions, self.catalog.places,
-                                 self.catalog.categories)  # fmt: skip
+            shown, due = alarms.apply(session, self.platform, transitions, self.catalog.places,
+                                      self.catalog.categories)  # fmt: skip
         self.stats["alarms"] += sum(1 for s in shown if s["event"] == "raised")
         self.hub.publish(shown)
+        self._open_cases(due)
+
+    def _open_cases(self, due: list[alarms.CaseDue]) -> None:
+        self.cases.put(due)
 
     def _sync_devices(self) -> None:
         ids, types, groups = self.catalog.engine_devices()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -21,6 +22,21 @@ EMBEDDED_PORT = 1883
 GATEWAY_USER = "gateway"
 
 
+def calm_gc() -> None:
+    """Keep Python's full garbage collections short and rare in a process that ingests readings.
+
+    A full collection walks every tracked object; in a server holding the app, the rules and the ids of
+    the last million messages that took about 90 ms, and the stream of short-lived objects of ingestion
+    triggered one every second or so: the alarms behind it waited (p99 of 150 ms from publish to the
+    stream). What exists once the process has started lives until it stops, so it is frozen out of the
+    collections, and a young generation ten times the default makes the older ones collect less often.
+    """
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(7000, second, third)
+
+
 class PipelineService:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -29,6 +45,7 @@ class PipelineService:
 
     def start(self) -> None:
         self.pipeline.start()
+        calm_gc()
 
     def stop(self) -> None:
         if self.platform.caches.get(CACHE_KEY) is self:
