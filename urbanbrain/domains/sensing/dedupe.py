@@ -8,6 +8,8 @@ after longer than that is resending something it should have had acknowledged lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
 
@@ -38,10 +40,9 @@ class Seen:
 
     def forget(self, pairs: list[tuple[str, str]]) -> None:
         """Messages that were not taken after all (the journal write failed): a resend must be taken."""
-        for device, message_id in pairs:
-            k = self.key(device, message_id)
-            self._new.discard(k)
-            self._old.discard(k)
+        keys = {self.key(d, m) for d, m in pairs}
+        self._new -= keys
+        self._old = self._old - keys  # a new set: a snapshot may hold the old generation (see snapshot)
 
     def __len__(self) -> int:
         return len(self._new) + len(self._old)
@@ -49,8 +50,17 @@ class Seen:
     def dump(self, excluding: list[tuple[str, str]] = ()) -> bytes:  # type: ignore[assignment]
         """The remembered ids, less ``excluding`` (messages taken but not yet in the journal: after a
         crash their resend must be taken)."""
-        skip = {self.key(d, m) for d, m in excluding}
-        return msgspec.msgpack.encode([list(self._old - skip), list(self._new - skip)])
+        return self.encode(self.snapshot(excluding))
+
+    def snapshot(self, excluding: Sequence[tuple[str, str]] = ()) -> tuple[set[str], set[str], set[str]]:
+        """What :meth:`encode` turns into :meth:`dump`'s bytes, taken quickly (the old generation is never
+        changed in place, so it is shared, not copied) for encoding on another thread."""
+        return self._old, self._new.copy(), {self.key(d, m) for d, m in excluding}
+
+    @staticmethod
+    def encode(snapshot: tuple[set[str], set[str], set[str]]) -> bytes:
+        old, new, skip = snapshot
+        return msgspec.msgpack.encode([list(old - skip), list(new - skip)])
 
     @classmethod
     def load(cls, blob: bytes, per_generation: int = 500_000) -> Seen:

@@ -165,9 +165,18 @@ class Lake:
         """Write every buffered row: one file per local date touched. Returns the rows written. Rows whose
         file could not be written go back to the buffer and the error is raised."""
         with self._write_lock:
-            with self._buffer_lock:
-                batches, self._batches = self._batches, []
-                self._pending, self._bytes, self._oldest_received = 0, 0, None
+            return self.write(self.take_pending(), now_s)
+
+    def take_pending(self) -> list[pa.RecordBatch]:
+        """The buffered rows, taken out of the buffer (for :meth:`write`, perhaps on another thread)."""
+        with self._buffer_lock:
+            batches, self._batches = self._batches, []
+            self._pending, self._bytes, self._oldest_received = 0, 0, None
+        return batches
+
+    def write(self, batches: list[pa.RecordBatch], now_s: float | None = None) -> int:
+        """Write rows taken with :meth:`take_pending`, as :meth:`flush` does."""
+        with self._write_lock:
             if not batches:
                 return 0
             if not self._swept:
