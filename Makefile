@@ -36,6 +36,8 @@ test: lint typecheck plugins pytest   ## everything CI runs
 
 bench: install services  ## the performance programs; results go in docs/performance.md
 	$(BIN)/python benchmarks/geo_lookup.py
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/alert_latency.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

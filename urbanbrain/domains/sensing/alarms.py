@@ -93,11 +93,7 @@ def open_cases(session: Session, platform: Platform, due: list[CaseDue]) -> list
             continue
         before = snapshot(alarm)
         alarm.case_number, alarm.version = number, alarm.version + 1
-        record(
-            session, platform.clock, SYSTEM,
-            action="sensing.alarm.case", entity_type="alarm", entity_id=alarm.id,
-            before=before, after=snapshot(alarm), event=events.ALARM_CASE_OPENED, payload=alarm_payload(alarm),
-        )  # fmt: skip
+        audit(session, platform, alarm, before, "sensing.alarm.case", events.ALARM_CASE_OPENED)
         shown.append({"event": "case_opened", **alarm_payload(alarm)})
     return shown
 
@@ -167,11 +163,7 @@ def _raise(session: Session, platform: Platform, t: Transition, place: Place) ->
     )
     session.add(alarm)
     session.flush()
-    record(
-        session, platform.clock, SYSTEM,
-        action="sensing.alarm.raise", entity_type="alarm", entity_id=alarm.id,
-        before=None, after=snapshot(alarm), event=events.ALARM_RAISED, payload=alarm_payload(alarm),
-    )  # fmt: skip
+    audit(session, platform, alarm, None, "sensing.alarm.raise", events.ALARM_RAISED)
     if _at_least(t.level, platform.settings.sensing_notify_level):
         _notify(session, platform, alarm, place)
     return alarm
@@ -185,12 +177,19 @@ def _clear(session: Session, platform: Platform, t: Transition) -> Alarm | None:
     alarm.status, alarm.cleared_event_at = "cleared", at(t.event_ts)
     alarm.cleared_at, alarm.cleared_by = platform.clock.now(), f"rule:{t.rule_code}"
     alarm.version += 1
+    audit(session, platform, alarm, before, "sensing.alarm.clear", events.ALARM_CLEARED)
+    return alarm
+
+
+def audit(
+    session: Session, platform: Platform, alarm: Alarm, before: dict[str, Any] | None, action: str, event: str
+) -> None:
+    """The audit row and the event of a change the platform itself made to an alarm."""
     record(
         session, platform.clock, SYSTEM,
-        action="sensing.alarm.clear", entity_type="alarm", entity_id=alarm.id,
-        before=before, after=snapshot(alarm), event=events.ALARM_CLEARED, payload=alarm_payload(alarm),
+        action=action, entity_type="alarm", entity_id=alarm.id,
+        before=before, after=snapshot(alarm), event=event, payload=alarm_payload(alarm),
     )  # fmt: skip
-    return alarm
 
 
 def _at_least(level: str, floor: str) -> bool:

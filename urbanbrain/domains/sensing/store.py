@@ -14,13 +14,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from urbanbrain.core.actions import record, snapshot
-from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.core.actions import snapshot
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.registry import queries as registry
 from urbanbrain.domains.sensing import events
 from urbanbrain.domains.sensing.actions import alarm_payload, key_hash, rule_spec
-from urbanbrain.domains.sensing.alarms import Place
+from urbanbrain.domains.sensing.alarms import Place, audit
 from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
 from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device, DeviceType, Rule
 from urbanbrain.domains.sensing.wire import DeviceInfo
@@ -281,10 +280,6 @@ def close_dropped(
             before = snapshot(alarm)
             alarm.status, alarm.cleared_at, alarm.cleared_by = "cleared", now, f"rule:{rule_code} changed"
             alarm.version += 1
-            record(
-                session, platform.clock, SYSTEM,
-                action="sensing.alarm.clear", entity_type="alarm", entity_id=alarm.id,
-                before=before, after=snapshot(alarm), event=events.ALARM_CLEARED, payload=alarm_payload(alarm),
-            )  # fmt: skip
+            audit(session, platform, alarm, before, "sensing.alarm.clear", events.ALARM_CLEARED)
             shown.append({"event": "cleared", **alarm_payload(alarm)})
     return shown
