@@ -378,6 +378,10 @@ class Pipeline:
                 values, ts = values[idx], ts[idx]
                 if not np.isscalar(recv):
                     recv = recv[idx]
+            # Alarms first: the command centre should not wait for the lake and the latest values (a crash
+            # before those replays the group from the journal; alarms are recorded idempotently).
+            self._record(transitions)
+            transitions = []
             if len(values):
                 self.lake.append(device_ids, names, values, ts, recv, message_ids)
                 store.latest_merge(self._pending_latest, device_ids, names, values, ts, message_ids)
