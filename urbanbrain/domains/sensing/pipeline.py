@@ -1,10 +1,12 @@
 """The ingestion pipeline: every door (HTTP, MQTT) hands it bodies of readings; it checks them, journals
 them, acknowledges, then evaluates the rules, keeps the latest values, appends to the lake and records alarms.
 
-One writer thread per process does everything after the check, in groups: all bodies waiting are journaled
-with one write and one fsync (group commit), their senders are answered, and the group is processed with one
-call to the rules engine and one append to the lake. So the work per reading is vectorised and the database
-sees one short transaction per group, not one per reading.
+Two threads per process do everything after the check, in groups. The journal thread writes all bodies
+waiting with one write and one fsync (group commit) and answers their senders; the writer thread processes
+what is journaled with one call to the rules engine and one append to the lake, recording the group's alarms
+first. So the work per reading is vectorised, the database sees one short transaction per group, not one
+per reading, and a body is journaled while the group before it is processed. Checkpoints are written, and
+cases opened, on threads of their own.
 
 **Nothing acknowledged is lost.** A body is acknowledged only once it is in the journal. Every
 ``checkpoint_seconds`` the lake is flushed, the latest values written, and the rules engine's state saved with
@@ -125,6 +127,11 @@ class Pipeline:
         self._lock = threading.Lock()  # guards the inbox and the queued count (held briefly)
         self._seen_lock = threading.Lock()  # guards the seen ids, from the check until the body is queued
         self._inbox: deque[_Waiting] = deque()
+        self._in_flight: list[tuple[str, str]] = []  # keys of the bodies being written to the journal
+        self._journaled: deque[tuple[int, list[_Waiting]]] = deque()  # journaled, not yet processed
+        self._journal_lock = threading.Lock()  # one journal writer at a time
+        self._inbox_wake = threading.Event()
+        self._journal_thread: threading.Thread | None = None
         self._queued = 0
         self._commands: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
         self._wake = threading.Event()
@@ -166,11 +173,16 @@ class Pipeline:
         self._open_cases(missing)
         self._thread = threading.Thread(target=self._run, name="sensing-pipeline", daemon=True)
         self._thread.start()
+        self._journal_thread = threading.Thread(target=self._journal_run, name="sensing-journal", daemon=True)
+        self._journal_thread.start()
 
     def stop(self) -> None:
         if self._stop.is_set():
             return
         self._stop.set()
+        self._inbox_wake.set()
+        if self._journal_thread is not None and self._journal_thread.is_alive():
+            self._journal_thread.join(timeout=30)
         self._wake.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=30)
@@ -219,7 +231,7 @@ class Pipeline:
             with self._lock:
                 self._inbox.append(_Waiting(_encode_record(rec), parsed, now, source, future, keys))
                 self._queued += parsed.readings + 1
-        self._wake.set()
+        self._inbox_wake.set()
         return future
 
     def ingest(self, body: bytes, **kw: Any) -> Receipt:
@@ -244,6 +256,7 @@ class Pipeline:
     def drain(self, timeout: float = 60) -> None:
         """Wait until everything submitted so far is processed, the watermark has moved to now and the cases
         asked for are opened."""
+        self._journal_all()
         self.call(lambda: None).result(timeout=timeout)
         self.call(self._advance).result(timeout=timeout)
         self.cases.join()
@@ -286,27 +299,63 @@ class Pipeline:
                 w = self._inbox.popleft()
                 taken.append(w)
                 readings += w.parsed.readings
+            self._in_flight = [k for w in taken for k in w.keys]
         return taken
 
-    def _group(self) -> None:
+    def _journal_run(self) -> None:
+        """The journal thread: bodies waiting go to the journal in one write (group commit), their senders
+        are answered and the writer thread is handed them. On a thread of its own, a body never waits for
+        the processing of the group before it to be journaled (and its alarm raised one group sooner)."""
+        while not self._stop.is_set():
+            self._inbox_wake.wait(0.2)
+            self._inbox_wake.clear()
+            try:
+                self._journal_all()
+            except Exception:
+                log.exception("sensing journal thread")
+                time.sleep(0.5)
+
+    def _journal_all(self) -> None:
+        """Journal everything in the inbox now (the journal thread, or a caller of :meth:`drain`)."""
         while True:
-            taken = self._take()
+            with self._journal_lock:
+                taken = self._take()
+                if not taken:
+                    return
+                try:
+                    seq = self.journal.append([w.record for w in taken])
+                except Exception as exc:
+                    log.exception("sensing journal")
+                    with self._seen_lock, self._lock:
+                        for w in taken:
+                            self.seen.forget(w.keys)
+                            self._queued -= w.parsed.readings + 1
+                        self._in_flight = []
+                    for w in taken:
+                        w.future.set_exception(
+                            UrbanBrainError("sensing.unavailable", reason=type(exc).__name__)
+                        )
+                    continue
+                for w in taken:
+                    p = w.parsed
+                    w.future.set_result(Receipt(len(p.messages), p.readings, p.duplicates, p.dead))
+                with self._lock:
+                    self._journaled.append((seq, taken))
+                    self._in_flight = []
+            self._wake.set()
+
+    def _group(self) -> None:
+        """Process what is journaled, in groups of at most ``GROUP_READINGS`` readings."""
+        while True:
+            taken: list[_Waiting] = []
+            readings, seq = 0, 0
+            with self._lock:
+                while self._journaled and readings < GROUP_READINGS:
+                    seq, more = self._journaled.popleft()
+                    taken += more
+                    readings += sum(w.parsed.readings for w in more)
             if not taken:
                 return
-            try:
-                seq = self.journal.append([w.record for w in taken])
-            except Exception as exc:
-                log.exception("sensing journal")
-                with self._seen_lock, self._lock:
-                    for w in taken:
-                        self.seen.forget(w.keys)
-                        self._queued -= w.parsed.readings + 1
-                for w in taken:
-                    w.future.set_exception(UrbanBrainError("sensing.unavailable", reason=type(exc).__name__))
-                continue
-            for w in taken:
-                p = w.parsed
-                w.future.set_result(Receipt(len(p.messages), p.readings, p.duplicates, p.dead))
             dead = [
                 DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id)
                 for w in taken
@@ -448,7 +497,7 @@ class Pipeline:
         latest, self._pending_latest = self._pending_latest, {}
         with self._seen_lock:
             with self._lock:
-                not_journaled = [k for w in self._inbox for k in w.keys]
+                not_journaled = [k for w in self._inbox for k in w.keys] + self._in_flight
             seen = self.seen.snapshot(excluding=not_journaled)
         engine = self.engine.snapshot()
         if background:
