@@ -85,6 +85,22 @@ def test_a_sensor_fault_is_not_a_fire(site):
     ]
 
 
+def test_a_reading_outside_the_measuring_range_is_a_fault_that_no_other_rule_sees(site):
+    t = site.now() - 300
+    site.send([site.message("SMK-1", {"smoke_obscuration": 0.1, "temp_c": 26.0}, ts=t),
+               site.message("SMK-1", {"smoke_obscuration": 0.1, "temp_c": 850.0}, ts=t + 60),
+               site.message("SMK-1", {"smoke_obscuration": 0.1, "temp_c": 26.5}, ts=t + 120)])  # fmt: skip
+    site.settle()
+    seen = [(a["alarm_type"], a["level"], a["status"], a["case_number"]) for a in _alarms(site)]
+    # a broken temperature sensor: a fault raised and cleared, no temperature rise, no fire, no owner SMS
+    assert seen == [("sensor_fault", "blue", "cleared", None)]
+    with site.platform.db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM cases_delivery")).scalar() == 0
+    # what the device sent is kept as sent
+    latest = site.client.get("/api/v1/sensing/devices/SMK-1", headers=site.admin).json()["latest"]
+    assert latest["temp_c"]["value"] == 26.5
+
+
 def test_the_command_centre_stream_shows_the_fire(seeded):
     """Through a real server (the test client buffers whole responses, a stream never ends)."""
     platform = seeded

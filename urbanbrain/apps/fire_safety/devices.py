@@ -31,8 +31,22 @@ DEVICE_TYPES: list[dict[str, Any]] = [
         "name_zh": "电气火灾监控探测器",
         "name_en": "Electrical-fire monitor",
         "measurements": [
-            {"name": "residual_current_ma", "unit": "mA", "zh": "剩余电流", "en": "Residual current"},
-            {"name": "cable_temp_c", "unit": "°C", "zh": "线缆温度", "en": "Cable temperature"},
+            {
+                "name": "residual_current_ma",
+                "unit": "mA",
+                "zh": "剩余电流",
+                "en": "Residual current",
+                "min": 0.0,
+                "max": 3000.0,
+            },
+            {
+                "name": "cable_temp_c",
+                "unit": "°C",
+                "zh": "线缆温度",
+                "en": "Cable temperature",
+                "min": -30.0,
+                "max": 300.0,
+            },
         ],
     },
     {
@@ -40,15 +54,24 @@ DEVICE_TYPES: list[dict[str, Any]] = [
         "name_zh": "独立式感烟探测器",
         "name_en": "Smoke detector",
         "measurements": [
-            {"name": "smoke_obscuration", "unit": "%/m", "zh": "减光率", "en": "Smoke obscuration"},
-            {"name": "temp_c", "unit": "°C", "zh": "温度", "en": "Temperature"},
+            {
+                "name": "smoke_obscuration",
+                "unit": "%/m",
+                "zh": "减光率",
+                "en": "Smoke obscuration",
+                "min": 0.0,
+                "max": 100.0,
+            },
+            {"name": "temp_c", "unit": "°C", "zh": "温度", "en": "Temperature", "min": -30.0, "max": 300.0},
         ],
     },
     {
         "code": "temp_sensor",
         "name_zh": "感温探测器",
         "name_en": "Heat detector",
-        "measurements": [{"name": "temp_c", "unit": "°C", "zh": "温度", "en": "Temperature"}],
+        "measurements": [
+            {"name": "temp_c", "unit": "°C", "zh": "温度", "en": "Temperature", "min": -30.0, "max": 300.0}
+        ],
     },
 ]
 
@@ -106,13 +129,11 @@ RULES: list[dict[str, Any]] = [
     {
         "code": "fire.sensor_fault",
         "description": "读数超出量程（传感器故障，非火情）/ Reading out of range: a sensor fault, not a fire",
-        "spec": {
+        "spec": {  # any device: the pipeline turns readings outside a measuring range into sensor_fault = 1
             "kind": "threshold",
-            "device_type": _EFM,
-            "measurement": "cable_temp_c",
-            "op": "<=",
-            "value": -30.0,
-            "clear_value": -20.0,
+            "measurement": "sensor_fault",
+            "op": ">=",
+            "value": 1.0,
             "alarm_type": "sensor_fault",
             "severity": "minor",
             "level": "blue",

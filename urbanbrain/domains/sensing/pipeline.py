@@ -33,6 +33,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
@@ -47,6 +48,7 @@ from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Dead, DeviceInfo, Pa
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "sensing.pipeline"
+FAULT_MEASUREMENT = "sensor_fault"  # what the rules see of readings outside a sensor's measuring range
 GROUP_READINGS = 250_000  # at most this many readings per processing group
 RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
 
@@ -396,14 +398,23 @@ class Pipeline:
             device_ids = [d for p in parts for d in p.device_id]
             message_ids = [m for p in parts for m in p.message_id]
             codes = self.catalog.codes(names, self.engine)
-            result = self.engine.evaluate(dev, codes, values, ts)
+            rows: Any = None  # the engine's input row → the reading's row (-1: a fault flag)
+            checked = self.catalog.out_of_range(dev, codes, values, self.engine)
+            if checked is None:
+                result = self.engine.evaluate(dev, codes, values, ts)
+            else:
+                rows, inputs = self._faults(dev, codes, values, ts, *checked)
+                result = self.engine.evaluate(*inputs)
             transitions = result.transitions
             recv: Any = received
             if received_each is not None and len(received_each) > 1:
                 recv = np.repeat([r for _, r in received_each], [n for n, _ in received_each])
             if result.rejected:
                 keep = np.ones(len(values), dtype=bool)
-                for pos, reason in result.rejected:
+                for at_engine, reason in result.rejected:
+                    pos = int(rows[at_engine]) if rows is not None else at_engine
+                    if pos < 0:
+                        continue
                     keep[pos] = False
                     payload = msgspec.json.encode({"id": message_ids[pos], "device": device_ids[pos],
                                                    "ts": float(ts[pos]), "values": {names[pos]: float(values[pos])}})  # fmt: skip
@@ -437,6 +448,35 @@ class Pipeline:
             self.stats["readings"] += len(values)
         self.stats["dead"] += len(dead)
         self._record(transitions)
+
+    def _faults(
+        self,
+        dev: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        ts: npt.NDArray[np.float64],
+        outside: npt.NDArray[np.bool_],
+        ranged: npt.NDArray[np.bool_],
+    ) -> tuple[npt.NDArray[np.int64], tuple[Any, ...]]:
+        """What the rules see when device types declare measuring ranges (量程): a reading outside its range
+        is a broken sensor, not the world, so no rule sees it (a cable reading 850 °C must not look like a
+        fire, nor its next reading like a cooling); instead each message of such a device gives one
+        ``sensor_fault`` reading, 1 when any of its values was outside, else 0, for the fault rule to raise
+        and clear on. The lake and the latest values keep what the device sent."""
+        # a message's readings sit together and share device and time
+        starts = np.flatnonzero(np.r_[True, (dev[1:] != dev[:-1]) | (ts[1:] != ts[:-1])])
+        fault = np.maximum.reduceat(outside.astype(np.int8), starts).astype(np.float64)
+        flagged = starts[ranged[starts]]
+        fault = fault[ranged[starts]]
+        good = np.flatnonzero(~outside)
+        code = self.catalog.codes([FAULT_MEASUREMENT], self.engine)[0]
+        rows = np.concatenate([good, np.full(len(flagged), -1, dtype=np.int64)])
+        return rows, (
+            np.concatenate([dev[good], dev[flagged]]),
+            np.concatenate([codes[good], np.full(len(flagged), code, dtype=np.int64)]),
+            np.concatenate([values[good], fault]),
+            np.concatenate([ts[good], ts[flagged]]),
+        )
 
     def _advance(self) -> None:
         self._record(self.engine.advance(self.platform.clock.now().timestamp()))

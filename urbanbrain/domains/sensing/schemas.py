@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CODE = r"^[A-Za-z0-9._:-]{1,64}$"
 Level = Literal["blue", "yellow", "orange", "red"]
@@ -20,6 +20,18 @@ class Measurement(_Strict):
     unit: str = Field(max_length=16)
     zh: str = Field(default="", max_length=50)
     en: str = Field(default="", max_length=50)
+    min: float | None = Field(
+        default=None, description="Measuring range (量程): lower end. Outside: a fault."
+    )
+    max: float | None = Field(
+        default=None, description="Measuring range (量程): upper end. Outside: a fault."
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> Measurement:
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"{self.name}: min must be below max")
+        return self
 
 
 class DeviceTypeCreate(_Strict):

@@ -46,6 +46,8 @@ class Catalog:
         self.places: dict[str, Place] = {}
         self.categories: dict[str, str | None] = {}
         self.measurements: dict[str, frozenset[str]] = {}
+        self.ranges: dict[str, dict[str, tuple[float, float]]] = {}  # type → measurement → measuring range
+        self._range_table: tuple[Any, ...] | None = None
         self.changed_since_sync = False
         self._marks: dict[str, Any] = {}
         self._misses: dict[str, float] = {}
@@ -71,6 +73,7 @@ class Catalog:
             kind = session.get(DeviceType, row.type_code)
             if kind is not None:
                 self.measurements[kind.code] = frozenset(m["name"] for m in kind.measurements)
+                self.ranges[kind.code] = _ranges(kind)
             self._add(row)
         return self.active.get(device_id)
 
@@ -98,6 +101,7 @@ class Catalog:
             elif self.types[i] != row.type_code or self.groups[i] != row.building_code:
                 self.types[i], self.groups[i] = row.type_code, row.building_code
                 self.changed_since_sync = True
+                self._range_table = None
         self.places[row.device_id] = Place(
             row.building_code, row.community_code, row.lon, row.lat, row.owner_name, row.owner_phone
         )
@@ -119,6 +123,7 @@ class Catalog:
             self.types = [None] * len(self.ids)
             self.groups = [None] * len(self.ids)
             self.changed_since_sync = True
+            self._range_table = None
 
     def engine_devices(self) -> tuple[list[str], list[str | None], list[str | None]]:
         with self._lock:
@@ -135,6 +140,40 @@ class Catalog:
                 c = codes[name] = engine.measurement_code(name)
             out[i] = c
         return out
+
+    def out_of_range(
+        self,
+        dev: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        engine: RuleEngine,
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
+        """Per reading: outside its sensor's measuring range; per reading: its device's type declares a
+        range at all. None when no type declares one. Vectorised over lookup tables (type × measurement)."""
+        if not any(self.ranges.values()) or not len(dev):
+            return None
+        width = int(codes.max()) + 1
+        table = self._range_table
+        if table is None or table[0] != (id(engine), len(self.ids)) or table[1].shape[1] < width:
+            table = self._range_table = self._build_range_table(engine, width)
+        _, lo, hi, dev_type = table
+        t = dev_type[dev]
+        return (values < lo[t, codes]) | (values > hi[t, codes]), t < len(lo) - 1
+
+    def _build_range_table(self, engine: RuleEngine, width: int) -> tuple[Any, ...]:
+        names = sorted(t for t, r in self.ranges.items() if r)
+        row = {t: i for i, t in enumerate(names)}
+        pairs = [
+            (row[t], engine.measurement_code(m), lo_hi) for t in names for m, lo_hi in self.ranges[t].items()
+        ]
+        width = max([width, *(c + 1 for _, c, _ in pairs)])
+        lo = np.full((len(names) + 1, width), -np.inf)  # the last row: types without ranges
+        hi = np.full((len(names) + 1, width), np.inf)
+        for r, c, (a, b) in pairs:
+            lo[r, c], hi[r, c] = a, b
+        with self._lock:
+            dev_type = np.array([row.get(t or "", len(names)) for t in self.types], dtype=np.int64)
+        return ((id(engine), len(dev_type)), lo, hi, dev_type)
 
     def rules(self, session: Session) -> list[RuleSpec]:
         rows = session.scalars(select(Rule).where(Rule.active.is_(True)).order_by(Rule.code)).all()
@@ -155,10 +194,10 @@ class Catalog:
         old, self._marks = self._marks, marks
         devices_changed = False
         if force or marks["types"] != old.get("types") or marks["devices"] != old.get("devices"):
-            self.measurements = {
-                t.code: frozenset(m["name"] for m in t.measurements)
-                for t in session.scalars(select(DeviceType))
-            }
+            types = list(session.scalars(select(DeviceType)))
+            self.measurements = {t.code: frozenset(m["name"] for m in t.measurements) for t in types}
+            self.ranges = {t.code: _ranges(t) for t in types}
+            self._range_table = None
             for row in session.scalars(select(Device).order_by(Device.id)):
                 self._add(row)
             self._building_places(session)
@@ -183,6 +222,17 @@ class Catalog:
                 first.owner_phone,
                 info.get("address"),
             )
+
+
+def _ranges(kind: DeviceType) -> dict[str, tuple[float, float]]:
+    return {
+        m["name"]: (
+            -np.inf if m.get("min") is None else float(m["min"]),
+            np.inf if m.get("max") is None else float(m["max"]),
+        )
+        for m in kind.measurements
+        if m.get("min") is not None or m.get("max") is not None
+    }
 
 
 # --- batched writes ----------------------------------------------------------------------------------------
