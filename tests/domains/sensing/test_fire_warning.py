@@ -260,3 +260,36 @@ def test_mqtt_readings_from_a_device_raise_the_fire(site, broker):
                                      username="SMK-1", password="not-its-key"))  # fmt: skip
     finally:
         door.stop()
+
+
+def test_on_the_embedded_broker_a_device_publishes_only_its_own_readings(site):
+    platform = site.platform
+    platform.settings.district_code = "t" + uuid.uuid4().hex[:8]  # this test's own topics
+    district = platform.settings.district_code
+    door = MqttService(platform, site.pipeline.pipeline, "embedded://127.0.0.1:0")
+    door.start()
+    try:
+        port, t = door.broker.port, site.now() - 30
+        smk1 = {"username": "SMK-1", "password": site.keys["SMK-1"]}
+
+        async def publish() -> None:
+            async with aiomqtt.Client("127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V311, **smk1) as c:
+                # another device's topic (a forged fire), then its own, in that order on one connection
+                forged = {"id": "f1", "ts": t, "values": {"smoke_obscuration": 9.0, "temp_c": 60.0}}
+                own = {"id": "o1", "ts": t, "values": {"smoke_obscuration": 0.2, "temp_c": 26.0}}
+                await c.publish(f"ub/{district}/devices/SMK-2/readings", json.dumps(forged), qos=1)
+                await c.publish(f"ub/{district}/devices/SMK-1/readings", json.dumps(own), qos=1)
+                await asyncio.sleep(0.5)  # amqtt drops what it has not routed when the publisher leaves
+
+        before = site.pipeline.stats["bodies"]
+        asyncio.run(publish())
+        for _ in range(100):
+            site.settle()
+            if site.pipeline.stats["bodies"] > before:
+                break
+            threading.Event().wait(0.1)
+        assert site.pipeline.stats["bodies"] == before + 1  # its own reading only
+        latest = site.client.get("/api/v1/sensing/devices/SMK-2", headers=site.admin).json()["latest"]
+        assert latest == {} and _alarms(site) == []
+    finally:
+        door.stop()

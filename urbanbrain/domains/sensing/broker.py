@@ -33,10 +33,13 @@ from typing import Any
 
 from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
 from amqtt.broker import Broker
-from amqtt.plugins.base import BaseAuthPlugin
+from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
 Authenticate = Callable[[str | None, str | None], bool]
+Allow = Callable[[str | None, str, str], bool]
+"""``allow(username, topic, action)``, action ``publish``, ``subscribe`` or ``receive``: may this logged-in
+client do that on that topic? A message published where it may not is dropped by the broker."""
 
 # amqtt logs every connection at INFO, client mistakes at WARNING and ERROR, and a failed start at ERROR
 # before we raise BrokerStartError: the platform reports what matters itself.
@@ -68,6 +71,28 @@ class CallbackAuthPlugin(BaseAuthPlugin):
             return False
 
 
+class CallbackTopicPlugin(BaseTopicPlugin):
+    """amqtt topic plugin that asks ``Config.allow``; loaded by amqtt from its dotted path."""
+
+    @dataclass
+    class Config:
+        allow: Any = field(default=None)
+
+    async def topic_filtering(
+        self, *, session: Session | None = None, topic: str | None = None, action: Any = None
+    ) -> bool | None:
+        check: Allow | None = self.config.allow
+        if check is None or session is None or topic is None or action is None:
+            return True
+        try:
+            return bool(check(session.username, topic, str(action)))
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "allow() failed; refusing %s on %s", session.client_id, topic
+            )
+            return False
+
+
 class EmbeddedBroker:
     """An amqtt broker listening on ``host:port`` from a background thread.
 
@@ -83,10 +108,12 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         port: int = 1883,
         authenticate: Authenticate | None = None,
+        allow: Allow | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._authenticate = authenticate
+        self._allow = allow
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -150,8 +177,11 @@ class EmbeddedBroker:
             # We own the listening socket and hand amqtt each connection ("external" listener), so that
             # stop() can close every client connection even when amqtt's shutdown hangs (below).
             "listeners": {"default": {"type": "external"}},
-            # No $SYS topics and no packet logger: only the auth plugin.
-            "plugins": {f"{__name__}.CallbackAuthPlugin": {"authenticate": self._authenticate}},
+            # No $SYS topics and no packet logger: only the auth and topic plugins.
+            "plugins": {
+                f"{__name__}.CallbackAuthPlugin": {"authenticate": self._authenticate},
+                **({f"{__name__}.CallbackTopicPlugin": {"allow": self._allow}} if self._allow else {}),
+            },
         }
         broker = Broker(config)
         clients: set[asyncio.StreamWriter] = set()

@@ -128,7 +128,7 @@ class MqttService:
             host, port, password = parts.hostname or "127.0.0.1", parts.port or EMBEDDED_PORT, None
             if parts.port == 0 or self.url.endswith(":0"):
                 port = 0  # any free port (tests)
-            self.broker = EmbeddedBroker(host, port, authenticate=self._authenticate)
+            self.broker = EmbeddedBroker(host, port, authenticate=self._authenticate, allow=self._allow)
             self.broker.start()
             port = self.broker.port
             user: str | None = "urbanbrain-door"
@@ -158,6 +158,21 @@ class MqttService:
         if username == GATEWAY_USER:
             return self._gateway_key_ok(password)
         return self.pipeline.device_for_key(password) == username
+
+    def _allow(self, username: str | None, topic: str, action: str) -> bool:
+        """Topic rights on the embedded broker: the door reads everything; a device may only publish its own
+        readings, a gateway any device's of this district; nobody else subscribes (a device reading the
+        district's traffic would see every building's readings)."""
+        from urbanbrain.domains.sensing.mqtt_door import device_from_topic, topic_for
+
+        if username == "urbanbrain-door":
+            return True
+        device = device_from_topic(topic)
+        if action != "publish" or device is None:
+            return False
+        if topic != topic_for(self.platform.settings.district_code, device):
+            return False
+        return username in (GATEWAY_USER, device)
 
     def _gateway_key_ok(self, key: str) -> bool:
         from urbanbrain.core.auth.actions import find_api_key, principal_for_key
