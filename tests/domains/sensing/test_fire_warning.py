@@ -293,3 +293,21 @@ def test_on_the_embedded_broker_a_device_publishes_only_its_own_readings(site):
         assert latest == {} and _alarms(site) == []
     finally:
         door.stop()
+
+
+def test_the_platform_being_down_is_not_every_device_going_offline(site):
+    platform = site.platform
+    site.send([site.message("EFM-1", {"residual_current_ma": 20.0, "cable_temp_c": 30.0})])
+    site.settle()
+    platform.caches["sensing.pipeline"].stop()
+    platform.clock.advance(2 * 3600)  # the platform is down for two hours
+    again = PipelineService(platform)
+    again.start()
+    try:
+        again.drain()
+        assert [a["alarm_type"] for a in _alarms(site)] == []  # not 'offline' for the platform's outage
+        platform.clock.advance(16 * 60)  # but silent for 15 minutes while the platform listens: offline
+        again.drain()
+        assert [(a["alarm_type"], a["origin"]) for a in _alarms(site, open=True)] == [("offline", "EFM-1")]
+    finally:
+        again.stop()

@@ -167,6 +167,7 @@ class Pipeline:
             log.info("sensing: replayed %d journal records after seq %d", replayed, seq)
             self.checkpoint()
         self._processed_seq = max(self._processed_seq, self.journal.last_seq)
+        self.engine.resume(self.platform.clock.now().timestamp())
         self.cases.start()
         with self.platform.db.sessionmaker() as session:
             missing = alarms.cases_missing(

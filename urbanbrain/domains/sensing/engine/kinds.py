@@ -28,15 +28,22 @@ Detail = Callable[[int, bool], dict[str, Any]]
 
 
 def run(
-    spec: RuleSpec, st: RuleState, every: View, ordered: View, watermark: float, lateness: float
+    spec: RuleSpec,
+    st: RuleState,
+    every: View,
+    ordered: View,
+    watermark: float,
+    lateness: float,
+    since: float = -np.inf,
 ) -> list[Raw]:
-    """The transitions of one rule over one batch; updates the rule's state."""
+    """The transitions of one rule over one batch; updates the rule's state. ``since``: when the platform
+    started listening (absence counts from it at the earliest)."""
     if spec.kind == "threshold":
         return threshold(spec, st, every) if len(every) else []
     if not len(ordered):
         return []
     if spec.kind == "absence":
-        return absence(spec, st, ordered, watermark, lateness)
+        return absence(spec, st, ordered, watermark, lateness, since)
     return _SEQUENTIAL[spec.kind](spec, st, ordered)
 
 
@@ -192,14 +199,16 @@ def _last_reading_upto(
     return out_t[0], out_t[1]
 
 
-def absence(spec: RuleSpec, st: RuleState, view: View, watermark: float, lateness: float) -> list[Raw]:
+def absence(
+    spec: RuleSpec, st: RuleState, view: View, watermark: float, lateness: float, since: float = -np.inf
+) -> list[Raw]:
     """Silences inside the batch: a reading that comes after the watermark (the batch's start watermark, or
     the reading's own time less the lateness) has passed the previous reading + ``minutes`` closes a silence
     that was an absence: raised at previous + minutes, cleared at the reading. A device raised before the
     batch clears at its first in-order reading."""
     limit = spec.minutes_s
     was_raised = st.active[view.dev] & view.start
-    gap = np.maximum(watermark, view.t - lateness) > view.prev_t + limit
+    gap = np.maximum(watermark, view.t - lateness) > np.maximum(view.prev_t, since) + limit
     end = ends(view.start)
     st.active[view.dev[end]] = False
     st.bound = min(st.bound, float((view.t[end] + limit).min()))
