@@ -45,7 +45,7 @@ def _parse_start(start: str | None, default: float) -> float:
 def _publisher(
     to: str, url: str, api_key: str | None, mqtt_url: str, district: str, per_message: bool
 ) -> Any:
-    from urbanbrain.domains.sensing.simulate_devices import HttpPublisher, MqttPublisher
+    from urbanbrain.domains.sensing.simulate_publish import HttpPublisher, MqttPublisher
 
     if to == "http":
         if not api_key:
@@ -81,7 +81,8 @@ def simulate_devices(
     """Fire-safety devices of an urban village reporting like real ones, with daily patterns, noise, faults,
     drop-outs and fires: replayed into the database, or published over HTTP or MQTT to a running server."""
     from urbanbrain.apps.fire_safety import simulation
-    from urbanbrain.domains.sensing.simulate_devices import Simulator, random_scenarios, run
+    from urbanbrain.domains.sensing.simulate_devices import Simulator, random_scenarios
+    from urbanbrain.domains.sensing.simulate_publish import run
 
     if to not in ("direct", "http", "mqtt"):
         raise typer.BadParameter("--to is direct, http or mqtt")
@@ -186,7 +187,8 @@ def start_live_devices(settings: Settings, api_key: str, mqtt_url: str, *, seed:
     wall clock, and ``fire_in_s`` seconds after the server is up a fire breaks out in one building.
     Returns that building's code."""
     from urbanbrain.apps.fire_safety import simulation
-    from urbanbrain.domains.sensing.simulate_devices import Fire, Simulator, run
+    from urbanbrain.domains.sensing.simulate_devices import Fire, Simulator
+    from urbanbrain.domains.sensing.simulate_publish import run
 
     platform = Platform.build(settings)
     try:

@@ -20,7 +20,8 @@ from urbanbrain.domains.cases.models import Case
 from urbanbrain.domains.sensing.models import Alarm, Device, Latest
 from urbanbrain.domains.sensing.pipeline import Pipeline
 from urbanbrain.domains.sensing.service import MqttService
-from urbanbrain.domains.sensing.simulate_devices import Fire, MqttPublisher, NoisyDetector, Simulator, run
+from urbanbrain.domains.sensing.simulate_devices import Fire, NoisyDetector, Simulator
+from urbanbrain.domains.sensing.simulate_publish import MqttPublisher, run
 
 
 def _alarms(platform):

@@ -27,22 +27,19 @@ from urbanbrain.domains.sensing.simulate_devices import (
     Fault,
     Fire,
     Fleet,
-    HttpPublisher,
     Message,
-    MqttPublisher,
     NoisyDetector,
     Overheat,
     Overload,
-    PublishError,
     Simulator,
     encode_batch,
     encode_ndjson,
     encode_one,
     random_scenarios,
-    run,
     scenario_from_dict,
     scenario_to_dict,
 )
+from urbanbrain.domains.sensing.simulate_publish import HttpPublisher, MqttPublisher, PublishError, run
 from urbanbrain.domains.sensing.wire import split_body
 
 VILLAGE = "440304004028-V01"  # Shuiwei (水围村)

@@ -10,7 +10,7 @@ Three steps, each usable alone:
   clock following the readings, so alarms are raised, cases opened and owners notified at the simulated
   times. The server must not be running on the same data directory meanwhile (the journal is its own):
   the demo replays before it serves. For a running server, publish over HTTP or MQTT with
-  :func:`urbanbrain.domains.sensing.simulate_devices.run` instead.
+  :func:`urbanbrain.domains.sensing.simulate_publish.run` instead.
 """
 
 from __future__ import annotations
