@@ -60,6 +60,22 @@ class Site:
         r = self.client.post("/api/v1/sensing/readings", content=json.dumps(messages), headers=headers, **kw)
         return r
 
+    def told(self, title_like: str = "%") -> list[str]:
+        """Who got an inbox notification of an alarm (titles read '<级别>预警 / <level> warning: <type>')."""
+        with self.platform.db.session() as session:
+            sql = "SELECT recipient FROM cases_notification WHERE kind = 'sensing.alarm.raised' AND title LIKE :t"
+            return list(session.execute(text(sql), {"t": title_like}).scalars())
+
+    def texted(self) -> list[tuple[str, str]]:
+        """(event id, phone number) of every SMS queued for a person (direct messages), phones unsealed."""
+        with self.platform.db.session() as session:
+            rows = session.execute(
+                text(
+                    "SELECT event_id, target FROM cases_delivery WHERE subscription_id IS NULL AND channel = 'sms'"
+                )
+            ).all()
+        return [(e, self.platform.protector.open(t)) for e, t in rows]
+
     def settle(self) -> None:
         """Everything sent is processed, the latest values written and the state saved."""
         self.pipeline.drain()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
-
 from tests.domains.sensing.conftest import OWNER_PHONE
 
 
@@ -101,19 +99,8 @@ def test_residual_current_alarm_opens_a_wiring_case_and_tells_owner_and_station(
     assert alarm["value"] == 320.0 and alarm["building_code"] == site.building and alarm["case_number"]
     case = site.client.get(f"/api/v1/cases/{alarm['case_number']}", headers=site.admin).json()
     assert case["category_code"] == "E0703" and case["source"] == "sensor"
-    with site.platform.db.session() as session:
-        inbox = (
-            session.execute(
-                text("SELECT recipient FROM cases_notification WHERE kind = 'sensing.alarm.raised'")
-            )
-            .scalars()
-            .all()
-        )
-        sms = session.execute(
-            text("SELECT channel, target FROM cases_delivery WHERE subscription_id IS NULL")
-        ).all()
-    assert sorted(inbox) == sorted(["smart_city_office", f"station-{site.community}"])
-    assert [(c, site.platform.protector.open(t)) for c, t in sms] == [("sms", OWNER_PHONE)]
+    assert sorted(site.told()) == sorted(["smart_city_office", f"station-{site.community}"])
+    assert site.texted() == [(f"alarm-{alarm['id']}", OWNER_PHONE)]
     # The condition holds: the rule stays raised, so there is still one alarm and no second case.
     site.send([site.message("EFM-1", {"residual_current_ma": 330.0}, ts=site.now() + 1)], key_of="EFM-1")
     site.settle()
