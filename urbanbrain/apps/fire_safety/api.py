@@ -14,6 +14,7 @@ from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecyc
 from urbanbrain.apps.fire_safety import schemas as s
 from urbanbrain.apps.fire_safety.models import Hazard, Inspection
 from urbanbrain.apps.fire_safety.statistics import statistics as compute_statistics
+from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.registry.queries import paged
@@ -56,23 +57,7 @@ def list_hazard_types(principal: Reader) -> list[dict[str, Any]]:
 @router.get("/states")
 def states(principal: Reader) -> dict[str, Any]:
     """The hazard loop as data: states with their group, and the named transitions with their rules."""
-    return {
-        "states": [
-            {"code": st.code, "group": st.group, "name": {"zh-CN": st.zh, "en": st.en}}
-            for st in lifecycle.STATES.values()
-        ],
-        "transitions": [
-            {
-                "name": t.name,
-                "from": sorted(t.sources),
-                "to": t.target,
-                "permission": t.permission,
-                "rules": [r.code for r in t.rules],
-                "title": {"zh-CN": t.zh, "en": t.en},
-            }
-            for t in lifecycle.TRANSITIONS.values()
-        ],
-    }
+    return workflow.describe(lifecycle.STATES, lifecycle.TRANSITIONS)
 
 
 @router.post("/inspections", status_code=201, response_model=s.InspectionPublic)

@@ -11,21 +11,14 @@ Being overdue is not a state: an open hazard past its deadline is overdue, flagg
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.errors import UrbanBrainError, register_messages
-
-
-@dataclass(frozen=True)
-class State:
-    code: str
-    zh: str
-    en: str
-    group: str  # open | closed
-
+from urbanbrain.core.workflow import Rule, State, Transition
 
 STATES: dict[str, State] = {
     s.code: s
@@ -35,7 +28,7 @@ STATES: dict[str, State] = {
         State("closed", "已销号", "Closed (re-inspection passed)", "closed"),
     ]
 }
-OPEN_STATES = frozenset(s for s, v in STATES.items() if v.group == "open")
+OPEN_STATES = workflow.open_states(STATES)
 SEVERITIES = {"general": ("一般隐患", "General"), "major": ("重大隐患", "Major")}
 
 
@@ -52,15 +45,6 @@ class Attempt:
     actor: Principal
     now: datetime
     params: dict[str, Any]
-
-
-class Rule:
-    """A named condition on a transition; ``check`` raises a clear error when it does not hold."""
-
-    code = "rule"
-
-    def check(self, a: Attempt) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 class RequireNote(Rule):
@@ -94,17 +78,6 @@ class RequireNotEscalated(Rule):
             raise UrbanBrainError(
                 "fire_safety.already_escalated", code=a.hazard.code, case=a.hazard.case_number
             )
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    sources: frozenset[str]
-    target: str | None  # None: the state stays (escalate)
-    permission: str
-    rules: tuple[Rule, ...] = field(default=())
-    zh: str = ""
-    en: str = ""
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -151,18 +124,9 @@ TRANSITIONS: dict[str, Transition] = {
 
 
 def check(transition: Transition, attempt: Attempt) -> None:
-    """Refuse unless the hazard is in a source state, the actor has the permission and every rule passes;
-    the first failure explains itself."""
-    if attempt.hazard.state not in transition.sources:
-        raise UrbanBrainError(
-            "fire_safety.transition_not_allowed",
-            transition=transition.name,
-            state=attempt.hazard.state,
-            allowed=", ".join(sorted(transition.sources)),
-        )
-    attempt.actor.require(transition.permission)
-    for rule in transition.rules:
-        rule.check(attempt)
+    workflow.check(
+        transition, attempt.hazard.state, attempt.actor, attempt, "fire_safety.transition_not_allowed"
+    )
 
 
 register_messages(

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
+from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
@@ -91,23 +92,7 @@ def categories(principal: CurrentPrincipal) -> list[dict[str, Any]]:
 @router.get("/states")
 def states(principal: CurrentPrincipal) -> dict[str, Any]:
     """The lifecycle as data: states with their group, and the named transitions with their rules."""
-    return {
-        "states": [
-            {"code": st.code, "group": st.group, "name": {"zh-CN": st.zh, "en": st.en}}
-            for st in lifecycle.STATES.values()
-        ],
-        "transitions": [
-            {
-                "name": t.name,
-                "from": sorted(t.sources),
-                "to": t.target,
-                "permission": t.permission,
-                "rules": [r.code for r in t.rules],
-                "title": {"zh-CN": t.zh, "en": t.en},
-            }
-            for t in lifecycle.TRANSITIONS.values()
-        ],
-    }
+    return workflow.describe(lifecycle.STATES, lifecycle.TRANSITIONS)
 
 
 @router.post("/classify")

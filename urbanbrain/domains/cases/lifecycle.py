@@ -8,20 +8,13 @@ merged as a duplicate, cancelled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.errors import UrbanBrainError, register_messages
-
-
-@dataclass(frozen=True)
-class State:
-    code: str
-    zh: str
-    en: str
-    group: str  # open | closed
-
+from urbanbrain.core.workflow import Rule, State, Transition
 
 STATES: dict[str, State] = {
     s.code: s
@@ -40,7 +33,7 @@ STATES: dict[str, State] = {
         State("merged", "已合并", "Merged as a duplicate", "closed"),
     ]
 }
-OPEN_STATES = frozenset(s for s, v in STATES.items() if v.group == "open")
+OPEN_STATES = workflow.open_states(STATES)
 WORKING_STATES = frozenset({"dispatched", "accepted", "in_progress", "suspended"})  # the SLA clock applies
 
 
@@ -52,15 +45,6 @@ class Attempt:
     actor: Principal
     params: dict[str, Any]
     actor_department: str | None = None
-
-
-class Rule:
-    """A named condition on a transition; ``check`` raises a clear error when it does not hold."""
-
-    code = "rule"
-
-    def check(self, a: Attempt) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 class RequireCategory(Rule):
@@ -166,17 +150,6 @@ class RequireDifferentDepartment(Rule):
         new = a.params.get("department_code")
         if not new or new == a.case.department_code:
             raise UrbanBrainError("cases.department_required")
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    sources: frozenset[str]
-    target: str | None  # None: stays in its state (escalate, request_*, extend)
-    permission: str
-    rules: tuple[Rule, ...] = field(default=())
-    zh: str = ""
-    en: str = ""
 
 
 def _t(
@@ -380,19 +353,7 @@ TRANSITIONS: dict[str, Transition] = {
 
 
 def check(transition: Transition, attempt: Attempt) -> None:
-    """Refuse the transition unless the case is in a source state, the actor has the permission, and every
-    rule passes; the first failure explains itself."""
-    case = attempt.case
-    if case.state not in transition.sources:
-        raise UrbanBrainError(
-            "cases.transition_not_allowed",
-            transition=transition.name,
-            state=case.state,
-            allowed=", ".join(sorted(transition.sources)),
-        )
-    attempt.actor.require(transition.permission)
-    for rule in transition.rules:
-        rule.check(attempt)
+    workflow.check(transition, attempt.case.state, attempt.actor, attempt, "cases.transition_not_allowed")
 
 
 register_messages(
