@@ -421,20 +421,26 @@ def department_codes(session: Session) -> set[str]:
 
 def building_place(session: Session, code: str) -> dict[str, Any] | None:
     """Where a building is (for other domains placing things in it): location and areas, no owner data."""
-    b = session.scalar(select(Building).where(Building.code == code))
-    if b is None:
-        return None
-    return {
-        "code": b.code,
-        "name": b.name,
-        "address": b.address,
-        "lon": b.lon,
-        "lat": b.lat,
-        "street_code": b.street_code,
-        "community_code": b.community_code,
-        "grid_code": b.grid_code,
-        "village_code": b.village_code,
-    }
+    return building_places(session, [code]).get(code)
+
+
+def building_places(session: Session, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """:func:`building_place` for many buildings in one query (placing a fleet of devices)."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(codes), 1000):  # bounded IN lists
+        for b in session.scalars(select(Building).where(Building.code.in_(codes[start : start + 1000]))):
+            out[b.code] = {
+                "code": b.code,
+                "name": b.name,
+                "address": b.address,
+                "lon": b.lon,
+                "lat": b.lat,
+                "street_code": b.street_code,
+                "community_code": b.community_code,
+                "grid_code": b.grid_code,
+                "village_code": b.village_code,
+            }
+    return out
 
 
 def buildings_in_village(session: Session, village_code: str) -> list[dict[str, Any]]:

@@ -211,8 +211,9 @@ class Catalog:
         for place in list(self.places.values()):
             if place.building_code and place.building_code not in by_building:
                 by_building[place.building_code] = place
+        known = registry.building_places(session, list(by_building))  # one query, not one per building
         for code, first in by_building.items():
-            info = registry.building_place(session, code) or {}
+            info = known.get(code, {})
             self.places[code] = Place(
                 code,
                 info.get("community_code", first.community_code),
