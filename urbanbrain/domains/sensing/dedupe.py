@@ -47,13 +47,9 @@ class Seen:
     def __len__(self) -> int:
         return len(self._new) + len(self._old)
 
-    def dump(self, excluding: list[tuple[str, str]] = ()) -> bytes:  # type: ignore[assignment]
-        """The remembered ids, less ``excluding`` (messages taken but not yet in the journal: after a
-        crash their resend must be taken)."""
-        return self.encode(self.snapshot(excluding))
-
     def snapshot(self, excluding: Sequence[tuple[str, str]] = ()) -> tuple[set[str], set[str], set[str]]:
-        """What :meth:`encode` turns into :meth:`dump`'s bytes, taken quickly (the old generation is never
+        """The remembered ids less ``excluding`` (messages taken but not yet in the journal: after a crash
+        their resend must be taken), for :meth:`encode`; taken quickly (the old generation is never
         changed in place, so it is shared, not copied) for encoding on another thread."""
         return self._old, self._new.copy(), {self.key(d, m) for d, m in excluding}
 

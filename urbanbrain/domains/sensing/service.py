@@ -22,6 +22,9 @@ EMBEDDED_PORT = 1883
 GATEWAY_USER = "gateway"
 
 
+_gc_calmed = False
+
+
 def calm_gc() -> None:
     """Keep Python's full garbage collections short and rare in a process that ingests readings.
 
@@ -30,7 +33,12 @@ def calm_gc() -> None:
     triggered one every second or so: the alarms behind it waited (p99 of 150 ms from publish to the
     stream). What exists once the process has started lives until it stops, so it is frozen out of the
     collections, and a young generation ten times the default makes the older ones collect less often.
+    Once per process: a later pipeline (tests start many) would freeze what is garbage by then.
     """
+    global _gc_calmed
+    if _gc_calmed:
+        return
+    _gc_calmed = True
     gc.collect()
     gc.freeze()
     _, second, third = gc.get_threshold()
