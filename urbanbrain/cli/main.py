@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from urbanbrain.cli import devices
+from urbanbrain.cli import devices, sensing
 from urbanbrain.core import migrate
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
@@ -34,6 +34,9 @@ app.add_typer(audit_app, name="audit")
 simulate_app = typer.Typer(help="Simulated activity for demos and load tests.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
 simulate_app.command("devices")(devices.simulate_devices)
+sensing_app = typer.Typer(help="Readings and early warning.", no_args_is_help=True)
+app.add_typer(sensing_app, name="sensing")
+sensing_app.command("work")(sensing.work)
 console = Console()
 
 

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         description="mqtt://user:pass@host:port to take readings from a broker; 'embedded' runs one.",
     )
     mqtt_shared_group: str | None = Field(default=None, description="Share the subscription among workers.")
+    sensing_stream_url: str | None = Field(
+        default=None,
+        description="nats://host:port: doors send readings through JetStream, partitioned by building, "
+        "to the workers that own the partitions (scale-out); unset: this process takes them itself.",
+    )
+    sensing_partitions: int = Field(default=16, ge=1, le=1024, description="Partitions of the readings.")
+    sensing_owned_partitions: str = Field(
+        default="all", description="The partitions this process works on: all, none, or e.g. 0-3,8."
+    )
 
     @property
     def resolved_database_url(self) -> str:

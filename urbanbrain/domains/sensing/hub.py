@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 QUEUE_ITEMS = 1000
@@ -27,6 +28,7 @@ class Hub:
     def __init__(self) -> None:
         self._subs: list[Subscriber] = []
         self._lock = threading.Lock()
+        self.forward: Callable[[list[dict[str, Any]]], None] | None = None
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber(asyncio.get_running_loop())
@@ -40,9 +42,16 @@ class Hub:
                 self._subs.remove(sub)
 
     def publish(self, items: list[dict[str, Any]]) -> None:
-        """From any thread: hand each item to every subscriber's loop."""
+        """From any thread: hand each item to every subscriber's loop, and to the other processes' streams
+        when the platform is scaled out (``forward``, set by the readings stream)."""
         if not items:
             return
+        self.deliver(items)
+        if self.forward is not None:
+            self.forward(items)
+
+    def deliver(self, items: list[dict[str, Any]]) -> None:
+        """To this process's subscribers only (items another process raised arrive here)."""
         with self._lock:
             subs = list(self._subs)
         for sub in subs:

@@ -73,6 +73,7 @@ class Record(msgspec.Struct, array_like=True, gc=False):
 
 
 _encode_record = msgspec.msgpack.Encoder().encode
+encode_record = _encode_record  # the readings stream carries records as the journal does
 _decode_record = msgspec.msgpack.Decoder(Record).decode
 
 
@@ -107,7 +108,9 @@ class _Waiting:
 
 
 class Pipeline:
-    def __init__(self, platform: Platform, root: Path | None = None) -> None:
+    def __init__(
+        self, platform: Platform, root: Path | None = None, owns: Callable[[str, str | None], bool] | None = None
+    ) -> None:
         s = platform.settings
         self.platform = platform
         self.root = Path(root or s.data_dir / "sensing")
@@ -118,7 +121,7 @@ class Pipeline:
         self.state_path = self.root / "state.bin"
         self.max_pending = s.sensing_max_pending
         self.checkpoint_seconds = s.sensing_checkpoint_seconds
-        self.catalog = store.Catalog()
+        self.catalog = store.Catalog(owns)
         self.engine = RuleEngine([], s.sensing_allowed_lateness_s)
         self.seen = Seen()
         self.hub = Hub()
@@ -219,12 +222,35 @@ class Pipeline:
         if len(body) > MAX_BODY_BYTES:
             raise UrbanBrainError("sensing.body_too_large", limit=MAX_BODY_BYTES)
         now = self.platform.clock.now().timestamp()
+        return self._queue(body, ndjson, topic_device, only_device, now, source, [])
+
+    def submit_record(self, blob: bytes) -> Future[Receipt]:
+        """Take a record a door checked and sent through the readings stream (scale-out, see stream.py): its
+        messages are checked again here (against this worker's devices, and for repeats) and the dead the
+        door found are dead-lettered here with them."""
+        rec = _decode_record(blob)
+        return self._queue(rec.body, rec.ndjson, rec.topic_device, None, rec.received, rec.source, rec.dead)
+
+    def _queue(
+        self,
+        body: bytes,
+        ndjson: bool,
+        topic_device: str | None,
+        only_device: str | None,
+        now: float,
+        source: str,
+        dead_before: list[DeadRecord],
+    ) -> Future[Receipt]:
         if self._queued >= self.max_pending:
             raise UrbanBrainError("sensing.busy", retry_after=1)
         # The seen-lock spans the check of message ids and the queueing, so a checkpoint never saves an id
         # as taken while its body is not yet queued for the journal (see checkpoint).
         with self._seen_lock:
-            parsed = self._parse(body, ndjson, topic_device, only_device, now, self.seen.fresh)
+            parsed = self._parse(body, ndjson, topic_device, only_device, now, self.seen.fresh) if body else \
+                Parsed(np.empty(0, np.int64), [], [], np.empty(0), np.empty(0), [])  # fmt: skip
+            if dead_before:
+                parsed.dead[:0] = [Dead(d.reason, d.detail, d.payload, d.device_id, d.message_id)
+                                   for d in dead_before]  # fmt: skip
             whole = not parsed.dead and not parsed.duplicates
             dead = [DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id) for d in parsed.dead]
             kept = body if whole else (encode_messages(parsed.messages) if parsed.messages else b"")

@@ -46,18 +46,63 @@ def calm_gc() -> None:
 
 
 class PipelineService:
+    """The pipeline of this process; scaled out (``sensing_stream_url``), also the door's router into the
+    readings stream, the worker of this process's partitions and the relay of alarms between processes."""
+
     def __init__(self, platform: Platform) -> None:
+        s = platform.settings
         self.platform = platform
-        self.pipeline = Pipeline(platform)
+        self.stream: Any = None
+        self.router: Any = None
+        self._worker: Any = None
+        self._relay: Any = None
+        if s.sensing_stream_url:
+            from urbanbrain.domains.sensing.partition import Owner, describe, parse_owned
+
+            self.owned = parse_owned(s.sensing_owned_partitions, s.sensing_partitions)
+            # A worker's journal and rule state are its partitions': restarted with the same partitions, it
+            # goes on where it stopped.
+            root = s.data_dir / "sensing" / f"partitions-{describe(self.owned, s.sensing_partitions)}"
+            owns = None if len(self.owned) == s.sensing_partitions else Owner(self.owned, s.sensing_partitions)
+            self.pipeline = Pipeline(platform, root=root, owns=owns)
+        else:
+            self.pipeline = Pipeline(platform)
         platform.caches[CACHE_KEY] = self
 
     def start(self) -> None:
         self.pipeline.start()
+        if self.platform.settings.sensing_stream_url:
+            self._start_stream()
         calm_gc()
+
+    def _start_stream(self) -> None:
+        from urbanbrain.domains.sensing.stream import AlarmRelay, ReadingsStream, Router, Worker
+
+        s = self.platform.settings
+        assert s.sensing_stream_url is not None
+        self.stream = ReadingsStream(s.sensing_stream_url, s.district_code, s.sensing_partitions)
+        self.stream.start()
+        self.router = Router(self.platform, self.stream)
+        self.router.reload(force=True)
+        self._relay = AlarmRelay(self.stream, self.pipeline)
+        self._relay.start()
+        self._worker = Worker(self.stream, self.pipeline, self.owned)
+        self._worker.start()
+
+    def submit(self, body: bytes, **kw: Any) -> concurrent.futures.Future[Any]:
+        """A door's body: into the readings stream when scaled out, else into this process's pipeline."""
+        return (self.router or self.pipeline).submit(body, **kw)
+
+    def device_for_key(self, key: str) -> str | None:
+        return (self.router or self.pipeline).device_for_key(key)
 
     def stop(self) -> None:
         if self.platform.caches.get(CACHE_KEY) is self:
             del self.platform.caches[CACHE_KEY]
+        if self._relay is not None:
+            self._relay.stop()
+        if self.stream is not None:
+            self.stream.close()  # no more records taken; those journaled are acknowledged
         self.pipeline.stop()
 
     def __getattr__(self, name: str) -> Any:  # the cache entry answers as the pipeline does
@@ -102,7 +147,7 @@ class Durable:
 
 
 async def handle_with_backpressure(
-    pipeline: Pipeline, durable: Durable, device_id: str | None, payload: bytes
+    pipeline: Pipeline | PipelineService, durable: Durable, device_id: str | None, payload: bytes
 ) -> asyncio.Future[Any]:
     """The MQTT door's handler: queue the message and hand back the future of its journal entry, which the
     door awaits before acknowledging; when the pipeline is behind, wait (the broker keeps the messages)
@@ -119,7 +164,7 @@ async def handle_with_backpressure(
 class MqttService:
     """The MQTT door in a thread of its own (its own event loop), plus the embedded broker when asked."""
 
-    def __init__(self, platform: Platform, pipeline: Pipeline, url: str) -> None:
+    def __init__(self, platform: Platform, pipeline: Pipeline | PipelineService, url: str) -> None:
         self.platform, self.pipeline, self.url = platform, pipeline, url
         self.broker: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -249,5 +294,5 @@ def services(platform: Platform) -> list[Any]:
     svc = PipelineService(platform)
     out: list[Any] = [svc]
     if platform.settings.mqtt_url:
-        out.append(MqttService(platform, svc.pipeline, platform.settings.mqtt_url))
+        out.append(MqttService(platform, svc, platform.settings.mqtt_url))
     return out

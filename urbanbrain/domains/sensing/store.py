@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,8 @@ def _read_only(session: Session) -> None:
 class Catalog:
     """Devices by id (with their engine index, which never changes), keys, places and rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, owns: Callable[[str, str | None], bool] | None = None) -> None:
+        self.owns = owns  # a worker of some partitions: only its devices (see partition.py)
         self.ids: list[str] = []
         self.index: dict[str, int] = {}
         self.types: list[str | None] = []
@@ -91,6 +93,10 @@ class Catalog:
             return row.device_id
 
     def _add(self, row: Device) -> None:
+        if self.owns is not None and row.device_id not in self.index and not self.owns(
+            row.device_id, row.building_code
+        ):
+            return  # another worker's: this one's rules never see it (no absence alarm for it here)
         with self._lock:
             i = self.index.get(row.device_id)
             if i is None:

@@ -1,0 +1,232 @@
+"""Scaling out over NATS JetStream (a real server): doors route readings by building to the workers that own
+the partitions; composite fire alarms still need a building whole; what a door acknowledged waits in the
+stream for a worker that is not running yet; every process's command-centre stream shows every worker's
+alarms. On SQLite and PostgreSQL (two platforms on one database, as two worker processes would be)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.conftest import NATS_URL, Platform
+from urbanbrain.api.app import create_app
+from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
+from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.core.bus.memory import MemoryBus
+from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.domains.registry.demo_seed import SHUIWEI_VILLAGE
+from urbanbrain.domains.sensing.actions import do_provision_device
+from urbanbrain.domains.sensing.partition import describe, parse_owned, partition_of
+from urbanbrain.domains.sensing.schemas import DeviceCreate
+from urbanbrain.domains.sensing.service import PipelineService
+
+PARTITIONS = 2
+
+
+def test_partitions_are_named_and_checked():
+    assert parse_owned("all", 8) == frozenset(range(8))
+    assert parse_owned("none", 8) == frozenset()
+    assert parse_owned("0,2,4-6", 8) == frozenset({0, 2, 4, 5, 6})
+    assert describe(parse_owned("0,2,4-6", 8), 8) == "0_2_4-6"
+    for bad in ("8", "3-1", "x", "0,,1"):
+        with pytest.raises(UrbanBrainError) as err:
+            parse_owned(bad, 8)
+        assert err.value.code == "sensing.bad_partitions"
+        assert "0-3,8" in err.value.render("en") and "0-3,8" in err.value.render("zh-CN")
+    # the same building lands in the same partition in every process
+    assert partition_of("44030400100100100001", 16) == partition_of("44030400100100100001", 16)
+
+
+def _two_buildings(platform: Platform) -> list[str]:
+    """Two Shuiwei buildings in different partitions (of two)."""
+    with platform.db.session() as session:
+        codes = session.execute(
+            text("SELECT code FROM registry_building WHERE village_code = :v ORDER BY code"),
+            {"v": SHUIWEI_VILLAGE},
+        ).scalars()
+        by_part: dict[int, str] = {}
+        for code in codes:
+            by_part.setdefault(partition_of(code, PARTITIONS), code)
+            if len(by_part) == PARTITIONS:
+                return [by_part[0], by_part[1]]
+    raise AssertionError("Shuiwei's buildings all fall in one partition")
+
+
+@pytest.fixture
+def fleet(seeded: Platform) -> Iterator[tuple[Platform, list[str]]]:
+    """Fire monitoring with a smoke detector and a heat sensor in each of two buildings of two partitions."""
+    buildings = _two_buildings(seeded)
+    with seeded.db.session() as session:
+        do_install_fire_monitoring(session, seeded, SYSTEM)
+    with seeded.db.session() as session:
+        for n, building in enumerate(buildings):
+            for device, kind in ((f"SMK-{n}", "smoke_detector"), (f"TMP-{n}", "temp_sensor")):
+                do_provision_device(session, seeded, SYSTEM,
+                                 DeviceCreate(device_id=device, type_code=kind, building_code=building,
+                                              owner_name="王业主", owner_phone="13800138000"))  # fmt: skip
+    yield seeded, buildings
+
+
+def _scaled(base: Platform, tmp: Any, name: str, owned: str, namespace: str) -> Platform:
+    settings = base.settings.model_copy(
+        update={
+            "data_dir": tmp / name,
+            "sensing_stream_url": f"{NATS_URL}?namespace={namespace}",
+            "sensing_partitions": PARTITIONS,
+            "sensing_owned_partitions": owned,
+        }
+    )
+    return Platform.build(settings, clock=base.clock, bus=MemoryBus())
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    ns = "t" + uuid.uuid4().hex[:10] + "_"
+    yield ns
+    asyncio.run(_delete_stream(f"UB_SENSING_{ns}440304"))
+
+
+async def _delete_stream(name: str) -> None:
+    import nats
+
+    nc = await nats.connect(NATS_URL)
+    try:
+        await nc.jetstream().delete_stream(name)
+    except Exception:
+        pass
+    await nc.close()
+
+
+def _fire(building_no: int, t: float, tag: str) -> bytes:
+    return msgspec.json.encode([
+        {"id": f"{tag}a", "device": f"TMP-{building_no}", "ts": t - 60, "values": {"temp_c": 26.0}},
+        {"id": f"{tag}b", "device": f"TMP-{building_no}", "ts": t, "values": {"temp_c": 38.0}},
+        {"id": f"{tag}c", "device": f"SMK-{building_no}", "ts": t + 20,
+         "values": {"smoke_obscuration": 5.5, "temp_c": 33.0}},
+    ])  # fmt: skip
+
+
+def _until(check: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _fires(platform: Platform) -> list[tuple[str, str]]:
+    with platform.db.session() as session:
+        rows = session.execute(
+            text("SELECT origin, scope FROM sensing_alarm WHERE alarm_type = 'fire' ORDER BY origin")
+        ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _lake_devices(svc: PipelineService) -> set[str]:
+    svc.pipeline.call(svc.pipeline.checkpoint).result(timeout=30)
+    return {r[0] for r in svc.pipeline.lake.query("SELECT DISTINCT device_id FROM readings")}
+
+
+def test_each_building_goes_to_the_worker_of_its_partition_and_keeps_its_fire_alarm(fleet, tmp_path, namespace):
+    base, buildings = fleet
+    workers = [_scaled(base, tmp_path, f"w{p}", str(p), namespace) for p in range(PARTITIONS)]
+    services = [PipelineService(w) for w in workers]
+    try:
+        for svc in services:
+            svc.start()
+        t = base.clock.now().timestamp()
+        body = msgspec.json.encode(
+            msgspec.json.decode(_fire(0, t, "x")) + msgspec.json.decode(_fire(1, t, "y"))
+        )
+        receipt = services[0].submit(body).result(timeout=10)  # one body, two buildings, two partitions
+        assert (receipt.messages, receipt.readings, receipt.dead) == (6, 8, [])
+        _until(lambda: sum(s.pipeline.stats["readings"] for s in services) == 8)
+        for svc in services:
+            svc.pipeline.drain()
+        assert _fires(base) == sorted((b, "group") for b in buildings)
+        assert _lake_devices(services[0]) == {"TMP-0", "SMK-0"}
+        assert _lake_devices(services[1]) == {"TMP-1", "SMK-1"}
+        # a worker's rules know only its own devices: no absence alarm for the other partition's
+        assert set(services[0].pipeline.catalog.active) == {"TMP-0", "SMK-0"}
+    finally:
+        for svc in services:
+            svc.stop()
+        for w in workers:
+            w.close()
+
+
+def test_readings_a_door_acknowledged_wait_for_their_worker(fleet, tmp_path, namespace):
+    base, buildings = fleet
+    door = _scaled(base, tmp_path, "door", "none", namespace)
+    worker = _scaled(base, tmp_path, "worker", "all", namespace)
+    t = base.clock.now().timestamp()
+    with TestClient(create_app(platform=door), raise_server_exceptions=False) as client:
+        admin = _token(client, door)
+        r = client.post("/api/v1/sensing/readings", content=_fire(1, t, "z"), headers=admin)
+        assert r.status_code == 202, r.text
+        assert r.json() == {"messages": 3, "readings": 4, "duplicates": 0, "dead_lettered": 0, "reasons": {}}
+        bad = client.post("/api/v1/sensing/readings", headers=admin,
+                          content=b'[{"id": "q", "device": "NOPE", "ts": 1, "values": {"temp_c": 1}}]')  # fmt: skip
+        assert bad.status_code == 422 and bad.json()["code"] == "sensing.no_valid_readings"
+        assert door.caches["sensing.pipeline"].pipeline.stats["readings"] == 0  # the door works no partition
+    assert _fires(base) == []  # no worker has run yet
+    svc = PipelineService(worker)
+    try:
+        svc.start()
+        _until(lambda: svc.pipeline.stats["readings"] == 4 and svc.pipeline.stats["dead"] == 1)
+        svc.pipeline.drain()
+        assert _fires(base) == [(buildings[1], "group")]
+        with base.db.session() as session:
+            reasons = session.execute(text("SELECT reason FROM sensing_dead_letter")).scalars().all()
+        assert reasons == ["unknown_device"]
+    finally:
+        svc.stop()
+        worker.close()
+        door.close()
+
+
+def test_every_process_streams_the_alarms_of_every_worker(fleet, tmp_path, namespace):
+    base, buildings = fleet
+    workers = [_scaled(base, tmp_path, f"s{p}", str(p), namespace) for p in range(PARTITIONS)]
+    services = [PipelineService(w) for w in workers]
+    try:
+        for svc in services:
+            svc.start()
+
+        async def watch() -> list[dict[str, Any]]:
+            sub = services[0].pipeline.hub.subscribe()  # a command-centre client of worker 0's process
+            t = base.clock.now().timestamp()
+            await asyncio.wrap_future(services[0].submit(_fire(1, t, "w")))  # building 1: worker 1's
+            seen: list[dict[str, Any]] = []
+            while not any(i.get("alarm_type") == "fire" for i in seen):
+                seen.append(await asyncio.wait_for(sub.queue.get(), timeout=20))
+            return seen
+
+        seen = asyncio.run(watch())
+        fire = next(i for i in seen if i.get("alarm_type") == "fire")
+        assert fire["origin"] == buildings[1]
+        services[1].pipeline.drain()  # alarms are recorded (and streamed) before a group's readings count
+        assert services[1].pipeline.stats["readings"] == 4 and services[0].pipeline.stats["readings"] == 0
+    finally:
+        for svc in services:
+            svc.stop()
+        for w in workers:
+            w.close()
+
+
+def _token(client: TestClient, platform: Platform) -> dict[str, str]:
+    from urbanbrain.core.auth.actions import do_create_user
+
+    name = "admin-" + uuid.uuid4().hex[:6]
+    with platform.db.session() as session:
+        do_create_user(session, platform.clock, SYSTEM, username=name, password="correct horse battery staple",
+                       role="admin")  # fmt: skip
+    r = client.post("/api/v1/auth/token", data={"username": name, "password": "correct horse battery staple"})
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -1,0 +1,317 @@
+"""The readings stream, for scaling out: doors check readings and send them through NATS JetStream, one
+subject per partition (``ub.sensing.<district>.p.<N>``, see partition.py); each worker takes the records of the
+partitions it owns with durable consumers and processes them in its own pipeline (journal, rules, lake).
+
+**Nothing acknowledged is lost.** A door answers a device (HTTP 202, MQTT PUBACK) once JetStream has stored
+every partition's part of its body. A worker acknowledges a record to JetStream once its own journal holds it;
+a record redelivered after a worker's crash is taken once (the worker remembers message ids). The stream is a
+work queue: a record acknowledged by its worker is removed from it.
+
+**One building, one worker.** Partitions follow buildings, so a device's readings and its building's
+composite rules stay in one worker. Each partition has one durable consumer; two processes given the same
+partition would share its consumer and split its readings: give each worker partitions of its own.
+
+**Alarms on every stream.** A worker forwards the items of its alarm stream on a plain NATS subject; every
+process with the readings stream hands the other processes' items to its own SSE clients, so the command
+centre sees every worker's alarms whichever API process it is connected to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+import nats
+import nats.errors
+import nats.js.errors
+from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+
+from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.domains.sensing import store
+from urbanbrain.domains.sensing.partition import partition_of
+from urbanbrain.domains.sensing.pipeline import (
+    RELOAD_SECONDS,
+    DeadRecord,
+    Pipeline,
+    Receipt,
+    Record,
+    encode_record,
+)
+from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Message, encode_messages, parse
+
+log = logging.getLogger(__name__)
+FETCH_RECORDS = 256  # records a worker asks JetStream for at a time, per partition
+MAX_PUBLISHING = 20_000  # bodies a door may have waiting for JetStream; more: sensing.busy
+_alarm_items = msgspec.json.Decoder(list[dict[str, Any]])
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]*")
+
+
+class ReadingsStream:
+    """One JetStream connection on a thread of its own (nats-py is asyncio; the doors' callers and the
+    pipeline are threads)."""
+
+    def __init__(self, url: str, district: str, partitions: int) -> None:
+        parts = urlsplit(url)
+        # ``?namespace=x`` keeps several platforms apart on one NATS server (tests, staging beside production).
+        namespace = parse_qs(parts.query).get("namespace", [""])[0]
+        if not _NAMESPACE.fullmatch(namespace):
+            raise ValueError("the readings stream's namespace may hold only letters, digits, - and _")
+        self.url = f"nats://{parts.netloc}"
+        self.district, self.partitions = namespace + district, partitions
+        self.name = f"UB_SENSING_{self.district}"
+        self.origin = uuid.uuid4().hex  # this process, so its own alarm items are not delivered twice
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sensing-stream", daemon=True)
+        self._tasks: list[concurrent.futures.Future[Any]] = []
+        self._closing = False
+        self.nc: Any = None
+        self.js: Any = None
+
+    def subject(self, partition: int) -> str:
+        return f"ub.sensing.{self.district}.p.{partition}"
+
+    @property
+    def alarm_subject(self) -> str:
+        return f"ub.sensing.{self.district}.alarms"
+
+    def start(self) -> None:
+        self._thread.start()
+        self.call(self._connect())
+
+    def call(self, coro: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def spawn(self, coro: Any) -> concurrent.futures.Future[Any]:
+        task = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        self._tasks.append(task)
+        return task
+
+    async def _connect(self) -> None:
+        self.nc = await nats.connect(self.url, max_reconnect_attempts=-1, name=f"urbanbrain-{self.origin}")
+        self.js = self.nc.jetstream()
+        config = StreamConfig(
+            name=self.name,
+            subjects=[f"ub.sensing.{self.district}.p.*"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+        )
+        try:
+            await self.js.stream_info(self.name)
+        except nats.js.errors.NotFoundError:
+            await self.js.add_stream(config)
+
+    def publish(self, parts: list[tuple[int, bytes]]) -> concurrent.futures.Future[None]:
+        """Store each (partition, record) in JetStream; the future is done when all are stored."""
+        return asyncio.run_coroutine_threadsafe(self._publish(parts), self._loop)
+
+    async def _publish(self, parts: list[tuple[int, bytes]]) -> None:
+        await asyncio.gather(*(self.js.publish(self.subject(p), blob) for p, blob in parts))
+
+    def close(self) -> None:
+        if self._closing or not self._thread.is_alive():
+            return
+        self._closing = True
+        try:
+            self.call(self._shutdown(), timeout=15)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+
+    async def _shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*(asyncio.wrap_future(t) for t in self._tasks), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.nc.close()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+
+class Router:
+    """The doors' side: check a body as the pipeline would (a bad message gets its answer here), split its
+    messages by partition and store the parts in JetStream. Repeats are dropped by the workers, so a door's
+    receipt counts none."""
+
+    def __init__(self, platform: Platform, stream: ReadingsStream) -> None:
+        self.platform, self.stream = platform, stream
+        self.catalog = store.Catalog()  # every device: the door routes all of them
+        self._last_reload = -1e9
+        self._publishing = 0
+        self._lock = threading.Lock()
+
+    def device(self, device_id: str) -> Any:
+        return self.catalog.device(device_id, self.platform)
+
+    def device_for_key(self, key: str) -> str | None:
+        return self.catalog.device_for_key(key, self.platform)
+
+    def reload(self, *, force: bool = False) -> None:
+        """Take device changes (a device moved to another building moves to that building's partition)."""
+        now = time.monotonic()
+        if not force and now - self._last_reload < RELOAD_SECONDS:
+            return
+        self._last_reload = now
+        with self.platform.db.sessionmaker() as session:
+            store._read_only(session)
+            self.catalog.reload(session, self.platform, force=force)
+
+    def partition(self, device_id: str | None) -> int:
+        if device_id is None:
+            return 0
+        place = self.catalog.places.get(device_id)
+        key = place.building_code if place is not None and place.building_code else device_id
+        return partition_of(key, self.stream.partitions)
+
+    def submit(
+        self,
+        body: bytes,
+        *,
+        source: str = "http",
+        ndjson: bool = False,
+        topic_device: str | None = None,
+        only_device: str | None = None,
+    ) -> concurrent.futures.Future[Receipt]:
+        if len(body) > MAX_BODY_BYTES:
+            raise UrbanBrainError("sensing.body_too_large", limit=MAX_BODY_BYTES)
+        if self._publishing >= MAX_PUBLISHING:
+            raise UrbanBrainError("sensing.busy", retry_after=1)
+        self.reload()
+        now = self.platform.clock.now().timestamp()
+        parsed = parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
+                       only_device=only_device)  # fmt: skip
+        by_part: dict[int, list[Message]] = defaultdict(list)
+        for m in parsed.messages:
+            by_part[self.partition(m.device or topic_device)].append(m)
+        dead_by_part: dict[int, list[DeadRecord]] = defaultdict(list)
+        for d in parsed.dead:
+            dead_by_part[self.partition(d.device_id)].append(
+                DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id)
+            )
+        whole = not parsed.dead and len(by_part) == 1
+        parts: list[tuple[int, bytes]] = []
+        for p in sorted(set(by_part) | set(dead_by_part)):
+            messages = by_part.get(p, [])
+            kept = body if whole else (encode_messages(messages) if messages else b"")
+            rec = Record(source, now, kept, ndjson and whole, topic_device, dead_by_part.get(p, []))
+            parts.append((p, encode_record(rec)))
+        receipt = Receipt(len(parsed.messages), parsed.readings, 0, parsed.dead)
+        done: concurrent.futures.Future[Receipt] = concurrent.futures.Future()
+        with self._lock:
+            self._publishing += 1
+        stored = self.stream.publish(parts)
+        stored.add_done_callback(lambda f: self._stored(f, done, receipt))
+        return done
+
+    def _stored(
+        self,
+        stored: concurrent.futures.Future[None],
+        done: concurrent.futures.Future[Receipt],
+        receipt: Receipt,
+    ) -> None:
+        with self._lock:
+            self._publishing -= 1
+        exc = stored.exception()
+        if exc is None:
+            done.set_result(receipt)
+        else:
+            log.warning("sensing: JetStream did not store readings: %r", exc)
+            done.set_exception(UrbanBrainError("sensing.unavailable", reason=type(exc).__name__))
+
+
+class Worker:
+    """The workers' side: one durable consumer per owned partition, each record handed to the pipeline and
+    acknowledged to JetStream once the pipeline's journal has it."""
+
+    def __init__(self, stream: ReadingsStream, pipeline: Pipeline, owned: frozenset[int]) -> None:
+        self.stream, self.pipeline, self.owned = stream, pipeline, owned
+        self.records = 0
+
+    def start(self) -> None:
+        for p in sorted(self.owned):
+            sub = self.stream.call(self._subscribe(p))
+            self.stream.spawn(self._pump(sub))
+
+    async def _subscribe(self, partition: int) -> Any:
+        durable = f"ub-sensing-{self.stream.district}-p{partition}"
+        config = ConsumerConfig(ack_wait=60, max_ack_pending=4 * FETCH_RECORDS)
+        return await self.stream.js.pull_subscribe(
+            self.stream.subject(partition), durable=durable, stream=self.stream.name, config=config
+        )
+
+    async def _pump(self, sub: Any) -> None:
+        while not self.stream.closing:
+            try:
+                msgs = await sub.fetch(FETCH_RECORDS, timeout=0.5)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if self.stream.closing:
+                    return
+                log.exception("sensing: fetching readings from JetStream")
+                await asyncio.sleep(0.5)
+                continue
+            journaled = [await self._hand_on(m.data) for m in msgs]
+            for msg, future in zip(msgs, journaled, strict=True):
+                try:
+                    await future
+                except UrbanBrainError:  # the journal could not take it: JetStream keeps it for later
+                    await msg.nak(delay=1.0)
+                else:
+                    await msg.ack()
+                    self.records += 1
+
+    async def _hand_on(self, blob: bytes) -> asyncio.Future[Any]:
+        while True:
+            try:
+                return asyncio.wrap_future(self.pipeline.submit_record(blob))
+            except UrbanBrainError as exc:
+                if exc.code != "sensing.busy":
+                    raise
+                await asyncio.sleep(0.05)
+
+
+class AlarmRelay:
+    """Alarm-stream items between processes: this process's go out, the others' come in."""
+
+    def __init__(self, stream: ReadingsStream, pipeline: Pipeline) -> None:
+        self.stream, self.pipeline = stream, pipeline
+
+    def start(self) -> None:
+        self.stream.call(self.stream.nc.subscribe(self.stream.alarm_subject, cb=self._arrived))
+        self.pipeline.hub.forward = self._send
+
+    def stop(self) -> None:
+        self.pipeline.hub.forward = None
+
+    def _send(self, items: list[dict[str, Any]]) -> None:
+        body = msgspec.json.encode(items)
+        headers = {"origin": self.stream.origin}
+        with contextlib.suppress(RuntimeError):  # the stream's loop has stopped
+            asyncio.run_coroutine_threadsafe(
+                self.stream.nc.publish(self.stream.alarm_subject, body, headers=headers), self.stream._loop
+            )
+
+    async def _arrived(self, msg: Any) -> None:
+        if (msg.headers or {}).get("origin") == self.stream.origin:
+            return
+        try:
+            items = _alarm_items.decode(msg.data)
+        except msgspec.DecodeError:
+            log.warning("sensing: an alarm item from another process could not be read")
+            return
+        self.pipeline.hub.deliver(items)
