@@ -6,6 +6,7 @@ alarms. On SQLite and PostgreSQL (two platforms on one database, as two worker p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -98,10 +99,8 @@ async def _delete_stream(name: str) -> None:
     import nats
 
     nc = await nats.connect(NATS_URL)
-    try:
+    with contextlib.suppress(Exception):
         await nc.jetstream().delete_stream(name)
-    except Exception:
-        pass
     await nc.close()
 
 
@@ -134,7 +133,9 @@ def _lake_devices(svc: PipelineService) -> set[str]:
     return {r[0] for r in svc.pipeline.lake.query("SELECT DISTINCT device_id FROM readings")}
 
 
-def test_each_building_goes_to_the_worker_of_its_partition_and_keeps_its_fire_alarm(fleet, tmp_path, namespace):
+def test_each_building_goes_to_the_worker_of_its_partition_and_keeps_its_fire_alarm(
+    fleet, tmp_path, namespace
+):
     base, buildings = fleet
     workers = [_scaled(base, tmp_path, f"w{p}", str(p), namespace) for p in range(PARTITIONS)]
     services = [PipelineService(w) for w in workers]
