@@ -121,3 +121,24 @@ def test_residual_current_alarm_opens_a_wiring_case_and_tells_owner_and_station(
     assert done["status"] == "cleared" and done["cleared_by"] == "rule:fire.residual_current"
     r = site.client.post(f"/api/v1/sensing/alarms/{alarm['id']}/acknowledge", json={}, headers=site.admin)
     assert r.status_code == 409 and r.json()["code"] == "sensing.alarm_closed"
+
+
+def test_a_sender_that_gives_up_loses_nothing_and_holds_nothing_up(site):
+    """An HTTP client that disconnects (or a stopping worker) cancels its wait for the journal: its readings are
+    taken all the same, and so are those sent after them."""
+    import asyncio
+
+    gave_up = [site.message("TMP-1", {"temp_c": 21.0}), site.message("TMP-1", {"temp_c": 22.0})]
+
+    async def give_up() -> None:
+        waiting = asyncio.wrap_future(site.pipeline.submit(json.dumps(gave_up).encode()))
+        waiting.cancel()  # before the journal has answered: it is held below
+        await asyncio.sleep(0)
+
+    with site.pipeline._journal_lock:
+        asyncio.run(give_up())
+    r = site.send([site.message("TMP-1", {"temp_c": 23.0})])
+    assert r.status_code == 202, r.text
+    site.settle()
+    taken = site.pipeline.lake.query("SELECT value FROM readings WHERE device_id = 'TMP-1' ORDER BY value")
+    assert [v for (v,) in taken] == [21.0, 22.0, 23.0]

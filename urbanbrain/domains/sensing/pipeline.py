@@ -256,6 +256,9 @@ class Pipeline:
             kept = body if whole else (encode_messages(parsed.messages) if parsed.messages else b"")
             rec = Record(source, now, kept, ndjson and whole, topic_device, dead)
             future: Future[Receipt] = Future()
+            # Running from the start: a sender that gives up (an HTTP client gone, a stopping worker) cannot
+            # cancel it, so the journal thread can always answer it; the body is journaled all the same.
+            future.set_running_or_notify_cancel()
             keys = parsed.keys
             with self._lock:
                 self._inbox.append(_Waiting(_encode_record(rec), parsed, now, source, future, keys))
