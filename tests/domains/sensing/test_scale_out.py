@@ -231,3 +231,20 @@ def _token(client: TestClient, platform: Platform) -> dict[str, str]:
                        role="admin")  # fmt: skip
     r = client.post("/api/v1/auth/token", data={"username": name, "password": "correct horse battery staple"})
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_a_worker_checks_consecutive_parts_of_bodies_as_one():
+    from urbanbrain.domains.sensing.pipeline import DeadRecord, Record
+    from urbanbrain.domains.sensing.stream import merge
+
+    dead = DeadRecord("unknown_device", "no active device 'X'", b"{}", "X", "m9")
+    http = [Record("http", 5.0, b'[{"id":"a"}]', False, None, []),
+            Record("http", 4.0, b"", False, None, [dead]),
+            Record("http", 6.0, b' [{"id":"b"},{"id":"c"}] ', False, None, [])]  # fmt: skip
+    mqtt = Record("mqtt", 7.0, b'{"id":"d"}', False, "SMK-1", [])
+    merged = merge([*http, mqtt, http[0]])
+    assert [count for _, count in merged] == [3, 1, 1]
+    first = merged[0][0]
+    assert msgspec.json.decode(first.body) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    assert (first.received, first.dead, first.topic_device) == (4.0, [dead], None)
+    assert merged[1][0] is mqtt  # the topic names its device: kept apart

@@ -75,6 +75,7 @@ class Record(msgspec.Struct, array_like=True, gc=False):
 _encode_record = msgspec.msgpack.Encoder().encode
 encode_record = _encode_record  # the readings stream carries records as the journal does
 _decode_record = msgspec.msgpack.Decoder(Record).decode
+decode_record = _decode_record
 
 
 @dataclass
@@ -224,11 +225,10 @@ class Pipeline:
         now = self.platform.clock.now().timestamp()
         return self._queue(body, ndjson, topic_device, only_device, now, source, [])
 
-    def submit_record(self, blob: bytes) -> Future[Receipt]:
+    def submit_record(self, rec: Record) -> Future[Receipt]:
         """Take a record a door checked and sent through the readings stream (scale-out, see stream.py): its
         messages are checked again here (against this worker's devices, and for repeats) and the dead the
         door found are dead-lettered here with them."""
-        rec = _decode_record(blob)
         return self._queue(rec.body, rec.ndjson, rec.topic_device, None, rec.received, rec.source, rec.dead)
 
     def _queue(

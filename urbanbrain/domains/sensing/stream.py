@@ -46,6 +46,7 @@ from urbanbrain.domains.sensing.pipeline import (
     Pipeline,
     Receipt,
     Record,
+    decode_record,
     encode_record,
 )
 from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Message, encode_messages, parse
@@ -265,24 +266,62 @@ class Worker:
                 log.exception("sensing: fetching readings from JetStream")
                 await asyncio.sleep(0.5)
                 continue
-            journaled = [await self._hand_on(m.data) for m in msgs]
-            for msg, future in zip(msgs, journaled, strict=True):
+            journaled = []
+            start = 0
+            for rec, count in merge([decode_record(m.data) for m in msgs]):
+                journaled.append((msgs[start : start + count], await self._hand_on(rec)))
+                start += count
+            for covered, future in journaled:
                 try:
                     await future
                 except UrbanBrainError:  # the journal could not take it: JetStream keeps it for later
-                    await msg.nak(delay=1.0)
+                    for msg in covered:
+                        await msg.nak(delay=1.0)
                 else:
-                    await msg.ack()
-                    self.records += 1
+                    for msg in covered:
+                        await msg.ack()
+                    self.records += len(covered)
 
-    async def _hand_on(self, blob: bytes) -> asyncio.Future[Any]:
+    async def _hand_on(self, rec: Record) -> asyncio.Future[Any]:
         while True:
             try:
-                return asyncio.wrap_future(self.pipeline.submit_record(blob))
+                return asyncio.wrap_future(self.pipeline.submit_record(rec))
             except UrbanBrainError as exc:
                 if exc.code != "sensing.busy":
                     raise
                 await asyncio.sleep(0.05)
+
+
+def merge(records: list[Record]) -> list[tuple[Record, int]]:
+    """Consecutive records of JSON arrays from one kind of door as one record, each with the number of
+    records it stands for. A body cut into parts by partition arrives as many small records; checked one by
+    one they cost the worker a third of its rate, as one array once. Records of MQTT topics (the topic names
+    the device) and NDJSON stay as they are."""
+    out: list[tuple[Record, int]] = []
+    run: list[Record] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            out.append((run[0], 1))
+        elif run:
+            inner = [body[1:-1] for body in (r.body.strip() for r in run) if len(body) > 2]
+            body = b"[" + b",".join(inner) + b"]" if inner else b""
+            dead = [d for r in run for d in r.dead]
+            out.append(
+                (Record(run[0].source, min(r.received for r in run), body, False, None, dead), len(run))
+            )
+        run.clear()
+
+    for rec in records:
+        if rec.topic_device is None and not rec.ndjson and rec.body.lstrip()[:1] in (b"[", b""):
+            if run and run[0].source != rec.source:
+                close_run()
+            run.append(rec)
+        else:
+            close_run()
+            out.append((rec, 1))
+    close_run()
+    return out
 
 
 class AlarmRelay:
