@@ -38,6 +38,7 @@ bench: install services  ## the performance programs; results go in docs/perform
 	$(BIN)/python benchmarks/geo_lookup.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/alert_latency.py
+	$(BIN)/python benchmarks/scale_out.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
