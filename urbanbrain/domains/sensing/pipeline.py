@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 CACHE_KEY = "sensing.pipeline"
 FAULT_MEASUREMENT = "sensor_fault"  # what the rules see of readings outside a sensor's measuring range
 GROUP_READINGS = 250_000  # at most this many readings per processing group
+LATEST_CHUNK = 1000  # latest values per transaction on SQLite (see Pipeline._write_latest)
 RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
 
 
@@ -110,7 +111,10 @@ class _Waiting:
 
 class Pipeline:
     def __init__(
-        self, platform: Platform, root: Path | None = None, owns: Callable[[str, str | None], bool] | None = None
+        self,
+        platform: Platform,
+        root: Path | None = None,
+        owns: Callable[[str, str | None], bool] | None = None,
     ) -> None:
         s = platform.settings
         self.platform = platform
@@ -528,10 +532,11 @@ class Pipeline:
         self.cases.put(due)
 
     def _sync_devices(self) -> None:
-        ids, types, groups = self.catalog.engine_devices()
-        if len(ids) != len(self.engine.device_ids) or self.catalog.changed_since_sync:
-            self.engine.set_devices(ids, types, groups)
-            self.catalog.changed_since_sync = False
+        # Runs for every group: compare counts before copying the device lists (5% of the writer's time).
+        if len(self.catalog.ids) == self.engine.device_count and not self.catalog.changed_since_sync:
+            return
+        self.engine.set_devices(*self.catalog.engine_devices())
+        self.catalog.changed_since_sync = False
 
     def _reload(self, *, force: bool) -> None:
         self._last_reload = time.monotonic()
@@ -590,9 +595,7 @@ class Pipeline:
         a failure the journal replays the readings since the last checkpoint, lake rows and all)."""
         try:
             self.lake.write(batches, now)
-            if latest:
-                with self.platform.db.session() as session:
-                    store.write_latest(session, latest)
+            self._write_latest(latest)
             blob = msgspec.msgpack.encode({"seq": seq, "engine": engine, "seen": Seen.encode(seen)})
             tmp = self.state_path.with_suffix(".tmp")
             with open(tmp, "wb") as fh:
@@ -607,6 +610,18 @@ class Pipeline:
                 "sensing checkpoint at journal seq %d failed; the journal keeps what it covers", seq
             )
             raise
+
+    def _write_latest(self, latest: dict[tuple[str, str], tuple[float, float, str]]) -> None:
+        """On SQLite, in transactions of ``LATEST_CHUNK`` rows: the database has one write lock, and an alarm's
+        transaction waited for all of a checkpoint's latest values (10,000 rows, 50-100 ms at 10,000
+        readings/s). Each row is an upsert that keeps the newer reading, so the chunks need no one
+        transaction; the journal is trimmed only after the last."""
+        items = list(latest.items())
+        step = LATEST_CHUNK if self.platform.db.dialect == "sqlite" else max(1, len(items))
+        for start in range(0, len(items), step):
+            with self.platform.db.session() as session:
+                store.write_latest(session, dict(items[start : start + step]))
+            time.sleep(0)  # the writer, if it waits for the lock, takes it before the next chunk
 
     def _restore(self) -> int:
         if not self.state_path.exists():

@@ -82,6 +82,10 @@ class RuleEngine:
     def device_ids(self) -> list[str]:
         return list(self._registry.ids)
 
+    @property
+    def device_count(self) -> int:
+        return len(self._registry.ids)
+
     def measurement_code(self, name: str) -> int:
         """A stable small integer for a measurement name, to pass measurements to ``evaluate`` as an array."""
         code = self._codes.get(name)
