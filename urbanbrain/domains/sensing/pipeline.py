@@ -34,6 +34,7 @@ from typing import Any
 import msgspec
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
@@ -278,7 +279,7 @@ class Pipeline:
         self, body: bytes, ndjson: bool, topic_device: str | None, only: str | None, now: float, fresh: Any
     ) -> Parsed:
         return parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
-                     only_device=only, fresh=fresh)  # fmt: skip
+                     only_device=only, fresh=fresh, known=self.catalog.active)  # fmt: skip
 
     # -- the writer thread ----------------------------------------------------------------------------
 
@@ -429,7 +430,6 @@ class Pipeline:
             values = np.concatenate([p.value for p in parts])
             ts = np.concatenate([p.ts for p in parts])
             names = [m for p in parts for m in p.measurement]
-            device_ids = [d for p in parts for d in p.device_id]
             message_ids = [m for p in parts for m in p.message_id]
             codes = self.catalog.codes(names, self.engine)
             rows: Any = None  # the engine's input row → the reading's row (-1: a fault flag)
@@ -444,6 +444,7 @@ class Pipeline:
             if received_each is not None and len(received_each) > 1:
                 recv = np.repeat([r for _, r in received_each], [n for n, _ in received_each])
             if result.rejected:
+                device_ids = [d for p in parts for d in p.device_id]
                 keep = np.ones(len(values), dtype=bool)
                 for at_engine, reason in result.rejected:
                     pos = int(rows[at_engine]) if rows is not None else at_engine
@@ -466,10 +467,8 @@ class Pipeline:
                         )  # fmt: skip
                     )
                 idx = np.flatnonzero(keep)
-                device_ids = [device_ids[i] for i in idx]
-                names = [names[i] for i in idx]
                 message_ids = [message_ids[i] for i in idx]
-                values, ts = values[idx], ts[idx]
+                dev, codes, values, ts = dev[idx], codes[idx], values[idx], ts[idx]
                 if not np.isscalar(recv):
                     recv = recv[idx]
             # Alarms first: the command centre should not wait for the lake and the latest values (a crash
@@ -477,8 +476,12 @@ class Pipeline:
             self._record(transitions)
             transitions = []
             if len(values):
-                self.lake.append(device_ids, names, values, ts, recv, message_ids)
-                store.latest_merge(self._pending_latest, device_ids, names, values, ts, message_ids)
+                # String columns from indexes and codes: no per-reading Python work on the writer thread.
+                by_code = self.catalog.names_by_code()
+                measurement = pa.array(by_code, type=pa.string()).take(pa.array(codes))
+                self.lake.append(self.catalog.id_column(dev), measurement, values, ts, recv, message_ids)
+                store.latest_merge_columns(self._pending_latest, self.catalog.ids, by_code, dev, codes, values,
+                                           ts, message_ids)  # fmt: skip
             self.stats["readings"] += len(values)
         self.stats["dead"] += len(dead)
         self._record(transitions)

@@ -63,7 +63,9 @@ class PipelineService:
             # A worker's journal and rule state are its partitions': restarted with the same partitions, it
             # goes on where it stopped.
             root = s.data_dir / "sensing" / f"partitions-{describe(self.owned, s.sensing_partitions)}"
-            owns = None if len(self.owned) == s.sensing_partitions else Owner(self.owned, s.sensing_partitions)
+            owns = (
+                None if len(self.owned) == s.sensing_partitions else Owner(self.owned, s.sensing_partitions)
+            )
             self.pipeline = Pipeline(platform, root=root, owns=owns)
         else:
             self.pipeline = Pipeline(platform)

@@ -192,7 +192,7 @@ class Router:
         self.reload()
         now = self.platform.clock.now().timestamp()
         parsed = parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
-                       only_device=only_device)  # fmt: skip
+                       only_device=only_device, known=self.catalog.active)  # fmt: skip
         by_part: dict[int, list[Message]] = defaultdict(list)
         for m in parsed.messages:
             by_part[self.partition(m.device or topic_device)].append(m)

@@ -12,7 +12,7 @@ the body taken apart message by message, so one bad message costs only itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -133,27 +133,37 @@ def parse(
     topic_device: str | None = None,
     only_device: str | None = None,
     fresh: Callable[[str, str], bool] | None = None,
+    known: Mapping[str, DeviceInfo] | None = None,
 ) -> Parsed:
     """Decode and check one body. ``topic_device`` is the device the MQTT topic names (messages may omit
     theirs, and may not name another); ``only_device`` is the device a device key authenticated (it may
     send only its own readings). ``fresh(device, message id)`` says whether a message is new (and remembers
-    it); a repeated message is dropped and counted, not dead-lettered: resending is what devices should do."""
+    it); a repeated message is dropped and counted, not dead-lettered: resending is what devices should do.
+    ``known`` is the caller's map of active devices, looked in before ``devices`` is asked (it may load).
+
+    The loop runs once per message, not per reading: a message's values are added with ``extend`` and its
+    device, time and id repeated over them with numpy at the end (the HTTP door spent most of its time here).
+    """
     messages, dead = split_body(body, ndjson)
+    lookup = (known or {}).get
     dev_idx: list[int] = []
     dev_ids: list[str] = []
-    meas: list[str] = []
-    vals: list[float] = []
     times: list[float] = []
     mids: list[str] = []
+    counts: list[int] = []
+    meas: list[str] = []
+    vals: list[float] = []
     kept: list[Message] = []
     keys: list[tuple[str, str]] = []
     latest_ok = now_s + MAX_FUTURE_SKEW_S
     duplicates = 0
+    isfinite = math.isfinite
     for m in messages or ():
         device = m.device or topic_device
         reason = detail = ""
-        info = devices(device) if device else None
-        ts = _epoch(m.ts)
+        info = (lookup(device) or devices(device)) if device else None
+        ts = m.ts if type(m.ts) is float else _epoch(m.ts)
+        values = m.values
         if device is None:
             reason, detail = "no_device", "the message names no device"
         elif topic_device is not None and device != topic_device:
@@ -162,16 +172,15 @@ def parse(
             reason, detail = "wrong_device", f"this key belongs to {only_device}, not {device}"
         elif info is None:
             reason, detail = "unknown_device", f"no active device {device!r}"
-        elif ts is None or not math.isfinite(ts):
+        elif ts is None or not isfinite(ts):
             reason, detail = "bad_timestamp", f"ts {m.ts!r} is not epoch seconds or ISO-8601 with an offset"
         elif ts > latest_ok:
             reason, detail = "bad_timestamp", f"ts {m.ts!r} is more than {MAX_FUTURE_SKEW_S:.0f} s ahead"
-        else:
-            unknown = [k for k in m.values if k not in info.measurements]
-            if unknown:
-                reason, detail = "unknown_measurement", f"{device} does not measure {', '.join(unknown)}"
-            elif not all(map(math.isfinite, m.values.values())):
-                reason, detail = "not_a_number", "values must be finite numbers"
+        elif not info.measurements.issuperset(values):
+            unknown = [k for k in values if k not in info.measurements]
+            reason, detail = "unknown_measurement", f"{device} does not measure {', '.join(unknown)}"
+        elif not all(map(isfinite, values.values())):
+            reason, detail = "not_a_number", "values must be finite numbers"
         if reason:
             dead.append(Dead(reason, detail, _encode(m), device, m.id))
             continue
@@ -181,25 +190,35 @@ def parse(
             continue
         kept.append(m)
         keys.append((device, m.id))
-        for name, value in m.values.items():
-            dev_idx.append(info.index)
-            dev_ids.append(device)
-            meas.append(name)
-            vals.append(value)
-            times.append(ts)
-            mids.append(m.id)
+        dev_idx.append(info.index)
+        dev_ids.append(device)
+        times.append(ts)
+        mids.append(m.id)
+        counts.append(len(values))
+        meas.extend(values)
+        vals.extend(values.values())
+    per_message = np.array(counts, dtype=np.int64)
     return Parsed(
-        np.array(dev_idx, dtype=np.int64),
-        dev_ids,
+        np.repeat(np.array(dev_idx, dtype=np.int64), per_message),
+        _repeat(dev_ids, per_message),
         meas,
         np.array(vals, dtype=np.float64),
-        np.array(times, dtype=np.float64),
-        mids,
+        np.repeat(np.array(times, dtype=np.float64), per_message),
+        _repeat(mids, per_message),
         kept,
         dead,
         duplicates,
         keys,
     )
+
+
+def _repeat(items: list[str], counts: npt.NDArray[np.int64]) -> list[str]:
+    """Each item ``counts[i]`` times, as a list (numpy does the repeating)."""
+    if len(items) == len(counts) and (not len(counts) or (counts == 1).all()):
+        return items
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return list(np.repeat(out, counts))
 
 
 def encode_messages(messages: list[Message]) -> bytes:
