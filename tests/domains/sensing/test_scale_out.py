@@ -149,6 +149,8 @@ def test_each_building_goes_to_the_worker_of_its_partition_and_keeps_its_fire_al
         receipt = services[0].submit(body).result(timeout=10)  # one body, two buildings, two partitions
         assert (receipt.messages, receipt.readings, receipt.dead) == (6, 8, [])
         _until(lambda: sum(s.pipeline.stats["readings"] for s in services) == 8)
+        assert [s.health()["stream"]["owned"] for s in services] == [[0], [1]]
+        assert all(s.health()["stream"]["records_taken"] >= 1 for s in services)
         for svc in services:
             svc.pipeline.drain()
         assert _fires(base) == sorted((b, "group") for b in buildings)
@@ -248,3 +250,29 @@ def test_a_worker_checks_consecutive_parts_of_bodies_as_one():
     assert msgspec.json.decode(first.body) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
     assert (first.received, first.dead, first.topic_device) == (4.0, [dead], None)
     assert merged[1][0] is mqtt  # the topic names its device: kept apart
+
+
+def test_a_record_no_door_wrote_is_dead_lettered_not_lost(fleet, tmp_path, namespace):
+    base, _ = fleet
+    worker = _scaled(base, tmp_path, "w", "all", namespace)
+    svc = PipelineService(worker)
+    try:
+        svc.start()
+
+        async def publish() -> None:
+            import nats
+
+            nc = await nats.connect(NATS_URL)
+            await nc.jetstream().publish(svc.stream.subject(1), b"not a record")
+            await nc.close()
+
+        asyncio.run(publish())
+        _until(lambda: svc.pipeline.stats["dead"] == 1)
+        svc.pipeline.drain()
+        svc.pipeline.call(svc.pipeline.checkpoint).result(timeout=30)
+        with base.db.session() as session:
+            rows = session.execute(text("SELECT reason, payload FROM sensing_dead_letter")).all()
+        assert [(r[0], r[1]) for r in rows] == [("unreadable_record", "not a record")]
+    finally:
+        svc.stop()
+        worker.close()

@@ -98,6 +98,17 @@ class PipelineService:
     def device_for_key(self, key: str) -> str | None:
         return (self.router or self.pipeline).device_for_key(key)
 
+    def health(self) -> dict[str, Any]:
+        """The pipeline's counts; scaled out, also this process's partitions and the records it took."""
+        out = self.pipeline.health()
+        if self.stream is not None:
+            out["stream"] = {
+                "partitions": self.platform.settings.sensing_partitions,
+                "owned": sorted(self.owned),
+                "records_taken": self._worker.records if self._worker is not None else 0,
+            }
+        return out
+
     def stop(self) -> None:
         if self.platform.caches.get(CACHE_KEY) is self:
             del self.platform.caches[CACHE_KEY]

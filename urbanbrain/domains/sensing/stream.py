@@ -266,21 +266,39 @@ class Worker:
                 log.exception("sensing: fetching readings from JetStream")
                 await asyncio.sleep(0.5)
                 continue
-            journaled = []
-            start = 0
-            for rec, count in merge([decode_record(m.data) for m in msgs]):
-                journaled.append((msgs[start : start + count], await self._hand_on(rec)))
-                start += count
-            for covered, future in journaled:
-                try:
-                    await future
-                except UrbanBrainError:  # the journal could not take it: JetStream keeps it for later
-                    for msg in covered:
-                        await msg.nak(delay=1.0)
-                else:
-                    for msg in covered:
-                        await msg.ack()
-                    self.records += len(covered)
+            try:
+                await self._take(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # unacknowledged: JetStream delivers them again after ack_wait
+                log.exception("sensing: taking records from JetStream")
+                await asyncio.sleep(0.5)
+
+    async def _take(self, msgs: list[Any]) -> None:
+        records: list[Record] = []
+        for msg in msgs:
+            try:
+                records.append(decode_record(msg.data))
+            except msgspec.DecodeError as exc:
+                # Not a door's record (something else published on the subject): kept as a dead letter.
+                why = DeadRecord("unreadable_record", f"{msg.subject}: {exc}", bytes(msg.data), None, None)
+                now = self.pipeline.platform.clock.now().timestamp()
+                records.append(Record("stream", now, b"", False, None, [why]))
+        journaled = []
+        start = 0
+        for rec, count in merge(records):
+            journaled.append((msgs[start : start + count], await self._hand_on(rec)))
+            start += count
+        for covered, future in journaled:
+            try:
+                await future
+            except UrbanBrainError:  # the journal could not take it: JetStream keeps it for later
+                for msg in covered:
+                    await msg.nak(delay=1.0)
+            else:
+                for msg in covered:
+                    await msg.ack()
+                self.records += len(covered)
 
     async def _hand_on(self, rec: Record) -> asyncio.Future[Any]:
         while True:
