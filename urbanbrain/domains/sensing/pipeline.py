@@ -50,6 +50,7 @@ from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Dead, DeviceInfo, Pa
 log = logging.getLogger(__name__)
 CACHE_KEY = "sensing.pipeline"
 FAULT_MEASUREMENT = "sensor_fault"  # what the rules see of readings outside a sensor's measuring range
+SMALL_GROUP = 256  # readings; a smaller group's lake columns are built without Arrow's kernels
 GROUP_READINGS = 250_000  # at most this many readings per processing group
 LATEST_CHUNK = 1000  # latest values per transaction on SQLite (see Pipeline._write_latest)
 RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
@@ -478,8 +479,14 @@ class Pipeline:
             if len(values):
                 # String columns from indexes and codes: no per-reading Python work on the writer thread.
                 by_code = self.catalog.names_by_code()
-                measurement = pa.array(by_code, type=pa.string()).take(pa.array(codes))
-                self.lake.append(self.catalog.id_column(dev), measurement, values, ts, recv, message_ids)
+                if len(values) <= SMALL_GROUP:  # Arrow's fixed cost per call is more than a few readings'
+                    ids = self.catalog.ids
+                    device_col: Any = [ids[d] for d in dev.tolist()]
+                    measurement: Any = [by_code[c] for c in codes.tolist()]
+                else:
+                    device_col = self.catalog.id_column(dev)
+                    measurement = pa.array(by_code, type=pa.string()).take(pa.array(codes))
+                self.lake.append(device_col, measurement, values, ts, recv, message_ids)
                 store.latest_merge_columns(self._pending_latest, self.catalog.ids, by_code, dev, codes, values,
                                            ts, message_ids)  # fmt: skip
             self.stats["readings"] += len(values)

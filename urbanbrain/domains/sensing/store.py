@@ -281,10 +281,13 @@ def latest_merge_columns(
     readings of each), and only those reach the dict."""
     if not len(dev):
         return
-    key = dev * (int(codes.max()) + 1) + codes
-    order = np.lexsort((ts, key))  # by key, then event time; ties keep arrival order (the later wins)
-    ordered = key[order]
-    last = order[np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))]
+    if len(dev) <= 256:  # a few readings: each in arrival order (the dict keeps the newest)
+        last = np.arange(len(dev))
+    else:
+        key = dev * (int(codes.max()) + 1) + codes
+        order = np.lexsort((ts, key))  # by key, then event time; ties keep arrival order (the later wins)
+        ordered = key[order]
+        last = order[np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))]
     get = pending.get
     for i, d, c, v, t in zip(last.tolist(), dev[last].tolist(), codes[last].tolist(), values[last].tolist(),
                              ts[last].tolist(), strict=True):  # fmt: skip

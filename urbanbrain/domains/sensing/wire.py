@@ -15,13 +15,15 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
+T = TypeVar("T")
 MAX_BODY_BYTES = 16 * 1024 * 1024
+SMALL_BODY = 32  # messages; a smaller body's columns are built without numpy (see parse)
 MAX_FUTURE_SKEW_S = 300.0  # a reading further ahead of the platform clock is a broken device clock
 
 
@@ -197,6 +199,25 @@ def parse(
         counts.append(len(values))
         meas.extend(values)
         vals.extend(values.values())
+    if len(counts) <= SMALL_BODY:  # numpy's fixed cost per call is more than a few messages' Python
+        if len(counts) == 1:  # one message (MQTT): its device, time and id once per value
+            c = counts[0]
+            dev_idx, dev_ids, times, mids = dev_idx * c, dev_ids * c, times * c, mids * c
+        else:
+            dev_idx, dev_ids = _each(dev_idx, counts), _each(dev_ids, counts)
+            times, mids = _each(times, counts), _each(mids, counts)
+        return Parsed(
+            np.array(dev_idx, dtype=np.int64),
+            dev_ids,
+            meas,
+            np.array(vals, dtype=np.float64),
+            np.array(times, dtype=np.float64),
+            mids,
+            kept,
+            dead,
+            duplicates,
+            keys,
+        )
     per_message = np.array(counts, dtype=np.int64)
     return Parsed(
         np.repeat(np.array(dev_idx, dtype=np.int64), per_message),
@@ -212,10 +233,13 @@ def parse(
     )
 
 
+def _each(items: list[T], counts: list[int]) -> list[T]:
+    """Each item ``counts[i]`` times (few items)."""
+    return [x for x, c in zip(items, counts, strict=True) for _ in range(c)]
+
+
 def _repeat(items: list[str], counts: npt.NDArray[np.int64]) -> list[str]:
     """Each item ``counts[i]`` times, as a list (numpy does the repeating)."""
-    if len(items) == len(counts) and (not len(counts) or (counts == 1).all()):
-        return items
     out = np.empty(len(items), dtype=object)
     out[:] = items
     return list(np.repeat(out, counts))
