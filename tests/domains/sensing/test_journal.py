@@ -241,3 +241,22 @@ def test_a_closed_journal_refuses_appends(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="closed"):
         journal.append([b"late"])
     Journal(tmp_path, fsync=False).close()  # the directory lock was released
+
+
+def test_remembered_message_ids_survive_a_restart_in_either_state_format():
+    """The ids are saved in chunks (so saving a million does not hold up the alarms); a state file written
+    before the chunks, as two plain lists, still loads."""
+    import msgspec
+
+    from urbanbrain.domains.sensing.dedupe import CHUNK, Seen
+
+    seen = Seen(per_generation=CHUNK * 2)
+    for i in range(CHUNK * 3 + 7):  # one full generation rolled over, and a partial one
+        assert seen.fresh(f"D{i % 50}", f"m{i}")
+    saved = Seen.encode(seen.snapshot(excluding=[("D3", "m3")]))  # m3 was not journaled: to be taken again
+    again = Seen.load(saved, per_generation=CHUNK * 2)
+    assert len(again) == len(seen) - 1
+    last = CHUNK * 3 + 6
+    assert not again.fresh(f"D{last % 50}", f"m{last}") and again.fresh("D3", "m3")
+    older = msgspec.msgpack.encode([sorted(seen._old), sorted(seen._new)])
+    assert len(Seen.load(older)) == len(seen)
