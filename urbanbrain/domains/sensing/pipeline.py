@@ -75,10 +75,8 @@ class Record(msgspec.Struct, array_like=True, gc=False):
     dead: list[DeadRecord]
 
 
-_encode_record = msgspec.msgpack.Encoder().encode
-encode_record = _encode_record  # the readings stream carries records as the journal does
-_decode_record = msgspec.msgpack.Decoder(Record).decode
-decode_record = _decode_record
+encode_record = msgspec.msgpack.Encoder().encode  # the journal's records, and the readings stream's
+decode_record = msgspec.msgpack.Decoder(Record).decode
 
 
 @dataclass
@@ -166,7 +164,7 @@ class Pipeline:
         for n, blob in self.journal.replay():
             if n <= seq:
                 continue
-            rec = _decode_record(blob)
+            rec = decode_record(blob)
             parsed = self._parse(
                 rec.body, rec.ndjson, rec.topic_device, None, rec.received, self.seen.remember
             )
@@ -253,7 +251,7 @@ class Pipeline:
         # as taken while its body is not yet queued for the journal (see checkpoint).
         with self._seen_lock:
             parsed = self._parse(body, ndjson, topic_device, only_device, now, self.seen.fresh) if body else \
-                Parsed(np.empty(0, np.int64), [], [], np.empty(0), np.empty(0), [])  # fmt: skip
+                Parsed(np.empty(0, np.int64), [], np.empty(0), np.empty(0), [])  # fmt: skip
             if dead_before:
                 parsed.dead[:0] = [Dead(d.reason, d.detail, d.payload, d.device_id, d.message_id)
                                    for d in dead_before]  # fmt: skip
@@ -267,7 +265,7 @@ class Pipeline:
             future.set_running_or_notify_cancel()
             keys = parsed.keys
             with self._lock:
-                self._inbox.append(_Waiting(_encode_record(rec), parsed, now, source, future, keys))
+                self._inbox.append(_Waiting(encode_record(rec), parsed, now, source, future, keys))
                 self._queued += parsed.readings + 1
         self._inbox_wake.set()
         return future
@@ -445,7 +443,7 @@ class Pipeline:
             if received_each is not None and len(received_each) > 1:
                 recv = np.repeat([r for _, r in received_each], [n for n, _ in received_each])
             if result.rejected:
-                device_ids = [d for p in parts for d in p.device_id]
+                device_ids = [self.catalog.ids[d] for d in dev.tolist()]
                 keep = np.ones(len(values), dtype=bool)
                 for at_engine, reason in result.rejected:
                     pos = int(rows[at_engine]) if rows is not None else at_engine

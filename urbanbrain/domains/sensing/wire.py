@@ -68,8 +68,7 @@ class DeviceInfo:
 class Parsed:
     """Good readings as columns (one row per value), the messages they came from, and the dead."""
 
-    device_index: npt.NDArray[np.int64]
-    device_id: list[str]
+    device_index: npt.NDArray[np.int64]  # the device, as its index in the engine (and the catalog)
     measurement: list[str]
     value: npt.NDArray[np.float64]
     ts: npt.NDArray[np.float64]
@@ -149,7 +148,6 @@ def parse(
     messages, dead = split_body(body, ndjson)
     lookup = (known or {}).get
     dev_idx: list[int] = []
-    dev_ids: list[str] = []
     times: list[float] = []
     mids: list[str] = []
     counts: list[int] = []
@@ -193,7 +191,6 @@ def parse(
         kept.append(m)
         keys.append((device, m.id))
         dev_idx.append(info.index)
-        dev_ids.append(device)
         times.append(ts)
         mids.append(m.id)
         counts.append(len(values))
@@ -202,13 +199,11 @@ def parse(
     if len(counts) <= SMALL_BODY:  # numpy's fixed cost per call is more than a few messages' Python
         if len(counts) == 1:  # one message (MQTT): its device, time and id once per value
             c = counts[0]
-            dev_idx, dev_ids, times, mids = dev_idx * c, dev_ids * c, times * c, mids * c
+            dev_idx, times, mids = dev_idx * c, times * c, mids * c
         else:
-            dev_idx, dev_ids = _each(dev_idx, counts), _each(dev_ids, counts)
-            times, mids = _each(times, counts), _each(mids, counts)
+            dev_idx, times, mids = _each(dev_idx, counts), _each(times, counts), _each(mids, counts)
         return Parsed(
             np.array(dev_idx, dtype=np.int64),
-            dev_ids,
             meas,
             np.array(vals, dtype=np.float64),
             np.array(times, dtype=np.float64),
@@ -221,7 +216,6 @@ def parse(
     per_message = np.array(counts, dtype=np.int64)
     return Parsed(
         np.repeat(np.array(dev_idx, dtype=np.int64), per_message),
-        _repeat(dev_ids, per_message),
         meas,
         np.array(vals, dtype=np.float64),
         np.repeat(np.array(times, dtype=np.float64), per_message),
