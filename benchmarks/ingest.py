@@ -110,11 +110,27 @@ def ceiling(payloads: list[bytes], lake_dir: Path) -> float:
     return rate
 
 
+def submit_all(door: Any, payloads: list[bytes]) -> list[Any]:
+    """Every body to ``door.submit`` as fast as backpressure (``sensing.busy``) allows; their futures."""
+    from urbanbrain.core.errors import UrbanBrainError
+
+    futures = []
+    for body in payloads:
+        while True:
+            try:
+                futures.append(door.submit(body))
+                break
+            except UrbanBrainError as exc:
+                if exc.code != "sensing.busy":
+                    raise
+                time.sleep(0.002)
+    return futures
+
+
 def pipeline_rate(url: str, data_dir: Path, payloads: list[bytes]) -> tuple[float, dict[str, Any], int]:
     """Pipeline.submit as fast as backpressure allows, then drain: readings/s, health, bytes per device."""
     from urbanbrain.core.config import Settings
     from urbanbrain.core.context import Platform
-    from urbanbrain.core.errors import UrbanBrainError
     from urbanbrain.domains.sensing.engine.engine import RuleEngine
     from urbanbrain.domains.sensing.pipeline import Pipeline
 
@@ -122,18 +138,8 @@ def pipeline_rate(url: str, data_dir: Path, payloads: list[bytes]) -> tuple[floa
     pipe = Pipeline(p)
     pipe.start()
     try:
-        futures = []
         t0 = time.perf_counter()
-        for body in payloads:
-            while True:
-                try:
-                    futures.append(pipe.submit(body))
-                    break
-                except UrbanBrainError as exc:
-                    if exc.code != "sensing.busy":
-                        raise
-                    time.sleep(0.002)
-        readings = sum(f.result(timeout=120).readings for f in futures)
+        readings = sum(f.result(timeout=120).readings for f in submit_all(pipe, payloads))
         pipe.drain(timeout=300)
         rate = readings / (time.perf_counter() - t0)
         health = pipe.health()

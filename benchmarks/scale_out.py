@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from ingest import bodies, pipeline_rate, prepare
+from ingest import bodies, pipeline_rate, prepare, submit_all
 
 ROOT = Path(__file__).resolve().parents[1]
 NATS = os.environ.get("URBANBRAIN_BENCH_NATS_URL", "nats://127.0.0.1:4222")
@@ -51,7 +51,6 @@ def door_rate(
     """The bodies through the door's router into JetStream (no worker running): readings/s stored, readings."""
     from urbanbrain.core.config import Settings
     from urbanbrain.core.context import Platform
-    from urbanbrain.core.errors import UrbanBrainError
     from urbanbrain.domains.sensing.service import PipelineService
 
     settings = Settings(database_url=url, data_dir=data_dir, sensing_stream_url=stream_url,
@@ -60,18 +59,8 @@ def door_rate(
     svc = PipelineService(p)
     svc.start()
     try:
-        futures = []
         t0 = time.perf_counter()
-        for body in payloads:
-            while True:
-                try:
-                    futures.append(svc.submit(body))
-                    break
-                except UrbanBrainError as exc:
-                    if exc.code != "sensing.busy":
-                        raise
-                    time.sleep(0.002)
-        readings = sum(f.result(timeout=300).readings for f in futures)
+        readings = sum(f.result(timeout=300).readings for f in submit_all(svc, payloads))
         return readings / (time.perf_counter() - t0), readings
     finally:
         svc.stop()
