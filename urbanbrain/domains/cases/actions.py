@@ -495,12 +495,14 @@ def notify_inbox(
     from urbanbrain.domains.cases.models import Notification
 
     now = platform.clock.now()
-    for recipient in dict.fromkeys(recipients):
-        session.add(
-            Notification(
-                recipient=recipient, case_id=case_id, kind=kind, title=title, body=body, created_at=now
-            )
-        )
+    rows = [
+        {"recipient": r, "case_id": case_id, "kind": kind, "title": title, "body": body, "created_at": now,
+         "read_at": None}
+        for r in dict.fromkeys(recipients)
+    ]  # fmt: skip
+    if rows:  # one INSERT for all of them: an IoT alarm's transaction is on the command centre's clock
+        session.flush()  # the case a row names may still be pending
+        session.execute(Notification.__table__.insert(), rows)  # type: ignore[attr-defined]
 
 
 def queue_message(

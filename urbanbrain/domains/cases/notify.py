@@ -211,19 +211,20 @@ def queue_direct(
     event_id: str,
     event_type: str,
     data: dict[str, Any],
-) -> Delivery:
-    """Queue one message to one person (sms | email | webhook); the worker sends it and retries."""
+) -> None:
+    """Queue one message to one person (sms | email | webhook); the worker sends it and retries. One plain
+    INSERT: an IoT alarm's transaction, which queues the owner's SMS, is on the command centre's clock."""
     now = platform.clock.now()
-    delivery = Delivery(
-        subscription_id=None, channel=channel, target=platform.protector.seal(target), event_id=event_id,
-        event_type=event_type, payload={"id": event_id, "type": event_type, "at": now.isoformat(), "data": data},
-        status="pending", attempts=0, next_attempt_at=now,
-    )  # fmt: skip
-    session.add(delivery)
+    row = {
+        "subscription_id": None, "channel": channel, "target": platform.protector.seal(target),
+        "event_id": event_id, "event_type": event_type,
+        "payload": {"id": event_id, "type": event_type, "at": now.isoformat(), "data": data},
+        "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None, "sent_at": None,
+    }  # fmt: skip
+    session.execute(Delivery.__table__.insert(), [row])  # type: ignore[attr-defined]
     wake = platform.caches.get(WAKE_KEY)
     if wake is not None:
         session.info.setdefault("after_commit", []).append(wake.set)
-    return delivery
 
 
 def deliver_due(platform: Platform, sender: Sender, limit: int = 200) -> dict[str, int]:

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from urbanbrain.core import audit as audit_log
 from urbanbrain.core.actions import record, snapshot
 from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.core.bus.outbox import emit_many
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.cases import actions as cases
@@ -33,6 +35,16 @@ from urbanbrain.domains.sensing.engine import LEVELS, Transition
 from urbanbrain.domains.sensing.models import Alarm
 
 CENTRE = "smart_city_office"
+ALARMS: Table = Alarm.__table__  # type: ignore[assignment]
+COLUMNS = [c.key for c in ALARMS.columns if c.key != "id"]
+# Built once: a raise is on the command centre's clock, and building a statement costs more than running it.
+FIND = select(ALARMS.c.id, ALARMS.c.status, ALARMS.c.last_event_at).where(
+    ALARMS.c.origin == bindparam("origin"),
+    ALARMS.c.alarm_type == bindparam("alarm_type"),
+    # the open alarm, or this very raise recorded before (the journal replayed it)
+    or_(ALARMS.c.status != "cleared", ALARMS.c.event_at == bindparam("event_at")),
+)
+INSERT = ALARMS.insert().returning(ALARMS.c.id)
 LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
@@ -125,21 +137,27 @@ def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:
 
 
 def _raise(session: Session, platform: Platform, t: Transition, place: Place) -> Alarm | None:
+    """A new alarm, or a count on the open one, or nothing for a replayed raise.
+
+    This is the command centre's wait between a reading and its alarm on the live stream, so it is written
+    with plain statements (one query, one INSERT per table) rather than through the ORM's unit of work,
+    which took about two thirds of the transaction's 2 ms."""
     event_at = at(t.event_ts)
-    open_alarm = _open(session, t.device, t.alarm_type)
-    if open_alarm is not None:
-        if event_at > open_alarm.last_event_at:  # raised again while open: count it, keep one alarm
-            open_alarm.count += 1
-            open_alarm.last_event_at, open_alarm.value = event_at, t.value
+    found = session.execute(
+        FIND, {"origin": t.device, "alarm_type": t.alarm_type, "event_at": event_at}
+    ).all()
+    open_row = next((r for r in found if r.status != "cleared"), None)
+    if open_row is not None:
+        if event_at > open_row.last_event_at:  # raised again while open: count it, keep one alarm
+            session.execute(
+                update(Alarm)
+                .where(Alarm.id == open_row.id)
+                .values(count=Alarm.count + 1, last_event_at=event_at, value=t.value)
+                .execution_options(synchronize_session=False)
+            )
         return None
-    replayed = session.scalar(
-        select(Alarm.id).where(
-            Alarm.origin == t.device, Alarm.alarm_type == t.alarm_type, Alarm.event_at == event_at
-        )
-    )
-    if replayed is not None:
+    if found:  # this very raise is already recorded (the journal replayed it after a crash)
         return None
-    now = platform.clock.now()
     alarm = Alarm(
         origin=t.device,
         scope=t.scope,
@@ -157,13 +175,25 @@ def _raise(session: Session, platform: Platform, t: Transition, place: Place) ->
         detail=_plain(t.detail),
         count=1,
         event_at=event_at,
-        raised_at=now,
+        raised_at=platform.clock.now(),
         last_event_at=event_at,
         version=1,
+        acknowledged_at=None,
+        acknowledged_by=None,
+        cleared_event_at=None,
+        cleared_at=None,
+        cleared_by=None,
+        case_number=None,
     )
-    session.add(alarm)
-    session.flush()
-    audit(session, platform, alarm, None, "sensing.alarm.raise", events.ALARM_RAISED)
+    alarm.id = session.execute(INSERT, {k: getattr(alarm, k) for k in COLUMNS}).scalar_one()
+    now = platform.clock.now()
+    entry = audit_log.Entry(
+        now, SYSTEM.actor, "sensing.alarm.raise", "alarm", alarm.id, None, snapshot(alarm)
+    )
+    audit_log.append_many(session, [entry])
+    emit_many(
+        session, [(events.ALARM_RAISED, {"id": alarm.id, "actor": SYSTEM.actor, **alarm_payload(alarm)}, now)]
+    )
     if _at_least(t.level, platform.settings.sensing_notify_level):
         _notify(session, platform, alarm, place)
     return alarm

@@ -87,6 +87,8 @@ class Alarm(Base):
             postgresql_where=OPEN_ALARM,
         ),
         Index("ix_sensing_alarm_status_raised", "status", "raised_at"),
+        # a raise looks for the open alarm or this very raise already recorded (a replay), by event time
+        Index("ix_sensing_alarm_origin_event", "origin", "alarm_type", "event_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
