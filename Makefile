@@ -37,6 +37,7 @@ test: lint typecheck plugins pytest   ## everything CI runs
 bench: install services  ## the performance programs; results go in docs/performance.md
 	$(BIN)/python benchmarks/geo_lookup.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/alarm_transaction.py
 	$(BIN)/python benchmarks/alert_latency.py
 	$(BIN)/python benchmarks/scale_out.py
 
