@@ -1,17 +1,15 @@
 """NATS JetStream backend: durable streams, acked publishes, durable pull consumers.
 
 nats-py is asyncio; the rest of UrbanBrain is synchronous, so the bus runs its own event loop in a daemon
-thread and the public methods block on it. Publishing sets ``Nats-Msg-Id`` to the event id, so the
+thread (:class:`~urbanbrain.core.bus.loop_thread.LoopThread`) and the public methods block on it. Publishing sets ``Nats-Msg-Id`` to the event id, so the
 stream drops a duplicate publish of the same outbox row; a handler's failure naks the message for redelivery.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import re
-import threading
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +19,7 @@ import nats.js.errors
 from nats.js.api import StreamConfig
 
 from urbanbrain.core.bus import Event, Handler
+from urbanbrain.core.bus.loop_thread import LoopThread
 
 SUBJECT_PREFIX = "ub."
 
@@ -33,15 +32,9 @@ class NatsBus:
         self.stream = stream or query.get("stream", ["URBANBRAIN"])[0]
         self.prefix = SUBJECT_PREFIX + (query.get("prefix", [""])[0])
         self.fetch_batch = fetch_batch
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="nats-bus", daemon=True)
-        self._thread.start()
-        self._tasks: list[concurrent.futures.Future[Any]] = []
-        self._closing = False
-        self._call(self._connect())
-
-    def _call(self, coro: Any, timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        self._io = LoopThread("nats-bus")
+        self._io.start()
+        self._io.call(self._connect())
 
     async def _connect(self) -> None:
         self._nc = await nats.connect(self.server, max_reconnect_attempts=-1)
@@ -72,22 +65,24 @@ class NatsBus:
             ensure_ascii=False,
             default=str,
         ).encode()
-        self._call(self._js.publish(self.subject(event.type), body, headers={"Nats-Msg-Id": event.id}))
+        self._io.call(self._js.publish(self.subject(event.type), body, headers={"Nats-Msg-Id": event.id}))
 
     def subscribe(self, pattern: str, consumer: str, handler: Handler) -> None:
         durable = re.sub(r"[^A-Za-z0-9_-]", "_", consumer)
-        sub = self._call(self._js.pull_subscribe(self.subject(pattern), durable=durable, stream=self.stream))
-        self._tasks.append(asyncio.run_coroutine_threadsafe(self._pump(sub, handler), self._loop))
+        sub = self._io.call(
+            self._js.pull_subscribe(self.subject(pattern), durable=durable, stream=self.stream)
+        )
+        self._io.spawn(self._pump(sub, handler))
 
     async def _pump(self, sub: Any, handler: Handler) -> None:
         loop = asyncio.get_running_loop()
-        while not self._closing:
+        while not self._io.stopping:
             try:
                 msgs = await sub.fetch(self.fetch_batch, timeout=0.5)
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
             except Exception:
-                if self._closing:
+                if self._io.stopping:
                     return
                 await asyncio.sleep(0.5)
                 continue
@@ -102,22 +97,9 @@ class NatsBus:
                     await msg.ack()
 
     def close(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        try:
-            self._call(self._shutdown(), timeout=10)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-
-    async def _shutdown(self) -> None:
         # Pumps ack each message before fetching the next, so stopping them loses nothing acknowledged.
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*(asyncio.wrap_future(t) for t in self._tasks), return_exceptions=True)
-        await self._nc.close()
+        self._io.stop(self._nc.close, timeout=10)
 
     def delete_stream(self) -> None:
         """For tests and tear-down: remove this bus's stream from the server."""
-        self._call(self._js.delete_stream(self.stream))
+        self._io.call(self._js.delete_stream(self.stream))

@@ -36,6 +36,7 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 
+from urbanbrain.core.bus.loop_thread import LoopThread
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.sensing import store
@@ -72,10 +73,7 @@ class ReadingsStream:
         self.district, self.partitions = namespace + district, partitions
         self.name = f"UB_SENSING_{self.district}"
         self.origin = uuid.uuid4().hex  # this process, so its own alarm items are not delivered twice
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sensing-stream", daemon=True)
-        self._tasks: list[concurrent.futures.Future[Any]] = []
-        self._closing = False
+        self.io = LoopThread("sensing-stream")
         self.nc: Any = None
         self.js: Any = None
 
@@ -87,16 +85,8 @@ class ReadingsStream:
         return f"ub.sensing.{self.district}.alarms"
 
     def start(self) -> None:
-        self._thread.start()
-        self.call(self._connect())
-
-    def call(self, coro: Any, timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-
-    def spawn(self, coro: Any) -> concurrent.futures.Future[Any]:
-        task = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        self._tasks.append(task)
-        return task
+        self.io.start()
+        self.io.call(self._connect())
 
     async def _connect(self) -> None:
         self.nc = await nats.connect(self.url, max_reconnect_attempts=-1, name=f"urbanbrain-{self.origin}")
@@ -114,31 +104,21 @@ class ReadingsStream:
 
     def publish(self, parts: list[tuple[int, bytes]]) -> concurrent.futures.Future[None]:
         """Store each (partition, record) in JetStream; the future is done when all are stored."""
-        return asyncio.run_coroutine_threadsafe(self._publish(parts), self._loop)
+        return self.io.submit(self._publish(parts))
 
     async def _publish(self, parts: list[tuple[int, bytes]]) -> None:
         await asyncio.gather(*(self.js.publish(self.subject(p), blob) for p, blob in parts))
 
     def close(self) -> None:
-        if self._closing or not self._thread.is_alive():
-            return
-        self._closing = True
-        try:
-            self.call(self._shutdown(), timeout=15)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+        self.io.stop(self._close_connection)
 
-    async def _shutdown(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*(asyncio.wrap_future(t) for t in self._tasks), return_exceptions=True)
+    async def _close_connection(self) -> None:
         with contextlib.suppress(Exception):
             await self.nc.close()
 
     @property
     def closing(self) -> bool:
-        return self._closing
+        return self.io.stopping
 
 
 class Router:
@@ -242,8 +222,8 @@ class Worker:
 
     def start(self) -> None:
         for p in sorted(self.owned):
-            sub = self.stream.call(self._subscribe(p))
-            self.stream.spawn(self._pump(sub))
+            sub = self.stream.io.call(self._subscribe(p))
+            self.stream.io.spawn(self._pump(sub))
 
     async def _subscribe(self, partition: int) -> Any:
         durable = f"ub-sensing-{self.stream.district}-p{partition}"
@@ -349,7 +329,7 @@ class AlarmRelay:
         self.stream, self.pipeline = stream, pipeline
 
     def start(self) -> None:
-        self.stream.call(self.stream.nc.subscribe(self.stream.alarm_subject, cb=self._arrived))
+        self.stream.io.call(self.stream.nc.subscribe(self.stream.alarm_subject, cb=self._arrived))
         self.pipeline.hub.forward = self._send
 
     def stop(self) -> None:
@@ -359,9 +339,7 @@ class AlarmRelay:
         body = msgspec.json.encode(items)
         headers = {"origin": self.stream.origin}
         with contextlib.suppress(RuntimeError):  # the stream's loop has stopped
-            asyncio.run_coroutine_threadsafe(
-                self.stream.nc.publish(self.stream.alarm_subject, body, headers=headers), self.stream._loop
-            )
+            self.stream.io.submit(self.stream.nc.publish(self.stream.alarm_subject, body, headers=headers))
 
     async def _arrived(self, msg: Any) -> None:
         if (msg.headers or {}).get("origin") == self.stream.origin:
