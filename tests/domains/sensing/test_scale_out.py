@@ -24,9 +24,9 @@ from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.bus.memory import MemoryBus
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.registry.demo_seed import SHUIWEI_VILLAGE
-from urbanbrain.domains.sensing.actions import do_provision_device
+from urbanbrain.domains.sensing.actions import do_provision_device, do_update_device
 from urbanbrain.domains.sensing.partition import describe, parse_owned, partition_of
-from urbanbrain.domains.sensing.schemas import DeviceCreate
+from urbanbrain.domains.sensing.schemas import DeviceCreate, DeviceUpdate
 from urbanbrain.domains.sensing.service import PipelineService
 
 PARTITIONS = 2
@@ -163,6 +163,26 @@ def test_each_building_goes_to_the_worker_of_its_partition_and_keeps_its_fire_al
             svc.stop()
         for w in workers:
             w.close()
+
+
+def test_the_door_follows_a_device_moved_to_another_building_without_waiting_for_a_reading(
+    fleet, tmp_path, namespace
+):
+    """The door reads device changes on a thread of its own (its callers are event loops that must not wait
+    for the database): a moved smoke detector goes to its new building's partition."""
+    base, buildings = fleet
+    door = _scaled(base, tmp_path, "door", "none", namespace)
+    svc = PipelineService(door)
+    try:
+        svc.start()
+        assert svc.router.partition("SMK-0") == partition_of(buildings[0], PARTITIONS)
+        base.clock.advance(60)  # the change's time differs from the provisioning's
+        with base.db.session() as session:
+            do_update_device(session, base, SYSTEM, "SMK-0", DeviceUpdate(building_code=buildings[1]))
+        _until(lambda: svc.router.partition("SMK-0") == partition_of(buildings[1], PARTITIONS), timeout=10)
+    finally:
+        svc.stop()
+        door.close()
 
 
 def test_readings_a_door_acknowledged_wait_for_their_worker(fleet, tmp_path, namespace):

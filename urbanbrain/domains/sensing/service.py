@@ -85,7 +85,7 @@ class PipelineService:
         self.stream = ReadingsStream(s.sensing_stream_url, s.district_code, s.sensing_partitions)
         self.stream.start()
         self.router = Router(self.platform, self.stream)
-        self.router.reload(force=True)
+        self.router.start()
         self._relay = AlarmRelay(self.stream, self.pipeline)
         self._relay.start()
         self._worker = Worker(self.stream, self.pipeline, self.owned)
@@ -114,6 +114,8 @@ class PipelineService:
             del self.platform.caches[CACHE_KEY]
         if self._relay is not None:
             self._relay.stop()
+        if self.router is not None:
+            self.router.stop()
         if self.stream is not None:
             self.stream.close()  # no more records taken; those journaled are acknowledged
         self.pipeline.stop()

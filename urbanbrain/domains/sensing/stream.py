@@ -132,6 +132,27 @@ class Router:
         self._last_reload = -1e9
         self._publishing = 0
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reloader: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Read every device now, then look for changes every ``RELOAD_SECONDS`` on a thread of its own: the
+        doors' threads (the HTTP event loop, the MQTT door's loop) must not wait for the database."""
+        self.reload(force=True)
+        self._reloader = threading.Thread(target=self._reload_run, name="sensing-router-catalog", daemon=True)
+        self._reloader.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._reloader is not None:
+            self._reloader.join(timeout=10)
+
+    def _reload_run(self) -> None:
+        while not self._stop.wait(RELOAD_SECONDS):
+            try:
+                self.reload()
+            except Exception:  # the database is away for a moment: the doors go on with what they know
+                log.exception("sensing router: reading device changes")
 
     def device(self, device_id: str) -> Any:
         return self.catalog.device(device_id, self.platform)
@@ -169,7 +190,6 @@ class Router:
             raise UrbanBrainError("sensing.body_too_large", limit=MAX_BODY_BYTES)
         if self._publishing >= MAX_PUBLISHING:
             raise UrbanBrainError("sensing.busy", retry_after=1)
-        self.reload()
         now = self.platform.clock.now().timestamp()
         parsed = parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
                        only_device=only_device, known=self.catalog.active)  # fmt: skip
