@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
+from alert_latency import pct as ms
 from ingest import prepare
 from scale_out import PG_ADMIN, _pg
 from sqlalchemy import text
@@ -66,10 +66,6 @@ def bare_times(p: Platform, n: int) -> list[float]:
             )
         out.append(time.perf_counter() - t0)
     return out
-
-
-def ms(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values) * 1000, q))
 
 
 def main(argv: list[str] | None = None) -> int:
