@@ -24,7 +24,6 @@ import contextlib
 import logging
 import re
 import threading
-import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -129,7 +128,6 @@ class Router:
     def __init__(self, platform: Platform, stream: ReadingsStream) -> None:
         self.platform, self.stream = platform, stream
         self.catalog = store.Catalog()  # every device: the door routes all of them
-        self._last_reload = -1e9
         self._publishing = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -162,10 +160,6 @@ class Router:
 
     def reload(self, *, force: bool = False) -> None:
         """Take device changes (a device moved to another building moves to that building's partition)."""
-        now = time.monotonic()
-        if not force and now - self._last_reload < RELOAD_SECONDS:
-            return
-        self._last_reload = now
         with self.platform.db.sessionmaker() as session:
             store._read_only(session)
             self.catalog.reload(session, self.platform, force=force)
