@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from urbanbrain.core.db import json_dumps
 from urbanbrain.core.models import AuditEntry, AuditHead
@@ -68,16 +67,24 @@ def entry_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _head(session: Session) -> AuditHead:
-    stmt = select(AuditHead).where(AuditHead.id == 1)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()  # serialise writers on the chain head
-    head = session.scalars(stmt).one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-    return head
+@dataclass
+class _Tip:
+    """The chain's head: its last sequence number and hash."""
+
+    seq: int
+    hash: str
+
+
+def _tip(session: Session) -> _Tip:
+    """The head, read with a plain statement (locked on PostgreSQL: writers take turns on the chain); the
+    first write of all starts it at genesis. Every writer reads and moves it this way: the ORM's flush of the
+    head was a third of an IoT alarm's transaction."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    found = session.execute(_READ_TIP_LOCKED if pg else _READ_TIP).first()
+    if found is None:
+        session.execute(_HEADS.insert(), {"id": 1, "seq": 0, "hash": GENESIS})
+        return _Tip(0, GENESIS)
+    return _Tip(found.seq, found.hash)
 
 
 @dataclass(frozen=True)
@@ -103,52 +110,33 @@ def append(
     entity_id: str | int,
     before: Any = None,
     after: Any = None,
-) -> AuditEntry:
+) -> None:
     """Append one audit row in the caller's transaction."""
-    head = _head(session)
-    row = AuditEntry(**_chain(head, Entry(at, actor, action, entity_type, entity_id, before, after)))
-    session.add(row)
-    return row
+    append_many(session, [Entry(at, actor, action, entity_type, entity_id, before, after)])
 
 
 def append_many(session: Session, entries: list[Entry]) -> int:
-    """Append many rows with one read and one update of the head and one multi-row INSERT: a batch of
-    intake holds the chain's lock once instead of once per row. Returns the last sequence number.
-
-    The head is read and written with plain statements (the ORM's flush of the head was a third of an IoT
-    alarm's transaction), unless this transaction already holds it as an object (:func:`append` ran): then
-    that object is the head, and moving it on is flushed with the rest."""
-    if identity_key(AuditHead, 1) in session.identity_map:
-        head: AuditHead | _Tip = _head(session)
-    else:
-        pg = session.get_bind().dialect.name == "postgresql"
-        found = session.execute(_READ_TIP.with_for_update() if pg else _READ_TIP).first()
-        head = _Tip(found.seq, found.hash) if found is not None else _head(session)
+    """Append rows with one read and one update of the head and one INSERT: a batch of intake holds the
+    chain's lock once instead of once per row. Returns the last sequence number."""
+    head = _tip(session)
     rows = [_chain(head, e) for e in entries]
     if rows:
         session.execute(_INSERT, rows)
-        if isinstance(head, _Tip):
-            session.execute(_MOVE_TIP, {"new_seq": head.seq, "new_hash": head.hash})
+        session.execute(_MOVE_TIP, {"new_seq": head.seq, "new_hash": head.hash})
     return head.seq
 
 
+# Built once: an audit row is written inside every action's transaction.
 _HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
 _READ_TIP = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == 1)
+_READ_TIP_LOCKED = _READ_TIP.with_for_update()
 _MOVE_TIP = (
     _HEADS.update().where(_HEADS.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 _INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
 
 
-@dataclass
-class _Tip:
-    """The head as two values, when it is read and written without the ORM."""
-
-    seq: int
-    hash: str
-
-
-def _chain(head: AuditHead | _Tip, e: Entry) -> dict[str, Any]:
+def _chain(head: _Tip, e: Entry) -> dict[str, Any]:
     """The next row after ``head``, hashed; moves the head on."""
     before_c, after_c = _canonical(e.before), _canonical(e.after)
     at = e.at.astimezone(UTC)
@@ -215,7 +203,7 @@ def verify_chain(session: Session) -> tuple[int, list[Problem]]:
         if digest != row.hash:
             problems.append(Problem(row.seq, "edited", "content does not match its hash"))
         prev_hash, expected_seq = row.hash, row.seq + 1
-    head = session.get(AuditHead, 1)
+    head = session.execute(_READ_TIP).first()  # the row, not an object this session may hold from before
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != expected_seq - 1 or head_hash != prev_hash:
         problems.append(

@@ -93,8 +93,8 @@ def test_a_raise_replayed_after_its_clear_raises_nothing_and_a_new_one_does(site
 
 
 def test_clears_and_raises_in_one_transaction_keep_the_audit_chain_whole(site):
-    """A clear writes its audit row through the ORM, a raise with plain statements: in either order, in one
-    transaction, the chain's head must end on the last row."""
+    """A clear changes its alarm through the ORM, a raise with plain statements: in either order, in one
+    transaction, each audit row follows the last and the chain's head ends on the last row."""
     t0 = site.now() - 60
     _apply(site, _transition("raise", t0))
     _apply(site, _transition("clear", t0 + 10, value=200.0), _transition("raise", t0 + 20))

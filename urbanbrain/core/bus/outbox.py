@@ -23,18 +23,16 @@ log = logging.getLogger(__name__)
 
 def emit(session: Session, event_type: str, payload: dict[str, Any], at: datetime) -> str:
     """Queue an event; it leaves only if and when this session's transaction commits."""
-    event_id = str(uuid.uuid4())
-    session.add(OutboxEvent(event_id=event_id, type=event_type, payload=payload, occurred_at=at, attempts=0))
-    session.info["outbox_dirty"] = True
-    return event_id
+    return emit_many(session, [(event_type, payload, at)])[0]
 
 
 def emit_many(session: Session, events: list[tuple[str, dict[str, Any], datetime]]) -> list[str]:
-    """Queue many events with one multi-row INSERT (batch intake); same rules as :func:`emit`."""
+    """Queue events with one INSERT (a plain statement, built once: it runs in every action's transaction);
+    same rules as :func:`emit`."""
     ids = [str(uuid.uuid4()) for _ in events]
     if events:
         session.execute(
-            OutboxEvent.__table__.insert(),  # type: ignore[attr-defined]
+            _INSERT,
             [
                 {"event_id": i, "type": t, "payload": p, "occurred_at": at, "attempts": 0}
                 for i, (t, p, at) in zip(ids, events, strict=True)
@@ -42,6 +40,9 @@ def emit_many(session: Session, events: list[tuple[str, dict[str, Any], datetime
         )
         session.info["outbox_dirty"] = True
     return ids
+
+
+_INSERT = OutboxEvent.__table__.insert()  # type: ignore[attr-defined]
 
 
 class OutboxRelay:

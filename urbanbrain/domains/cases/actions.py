@@ -501,7 +501,6 @@ def notify_inbox(
         for r in dict.fromkeys(recipients)
     ]  # fmt: skip
     if rows:  # one INSERT for all of them: an IoT alarm's transaction is on the command centre's clock
-        session.flush()  # the case a row names may still be pending
         session.execute(Notification.__table__.insert(), rows)  # type: ignore[attr-defined]
 
 

@@ -221,7 +221,7 @@ def queue_direct(
         "payload": {"id": event_id, "type": event_type, "at": now.isoformat(), "data": data},
         "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None, "sent_at": None,
     }  # fmt: skip
-    session.execute(Delivery.__table__.insert(), [row])  # type: ignore[attr-defined]
+    session.execute(Delivery.__table__.insert(), row)  # type: ignore[attr-defined]
     wake = platform.caches.get(WAKE_KEY)
     if wake is not None:
         session.info.setdefault("after_commit", []).append(wake.set)
