@@ -35,6 +35,25 @@ class Seen:
             self._old, self._new = self._new, set()
         return True
 
+    def fresh_all(self, devices: Sequence[str], message_ids: Sequence[str]) -> bool:
+        """:meth:`fresh` for many messages at once (a whole body, checked with set operations): True, and
+        all remembered, when every one is new and none is repeated within them; False, and nothing
+        remembered, otherwise (the caller then asks message by message to learn which)."""
+        keys = set(map(SEPARATOR.join, zip(devices, message_ids, strict=True)))
+        if len(keys) != len(message_ids) or not keys.isdisjoint(self._new) or not keys.isdisjoint(self._old):
+            return False
+        self._new |= keys
+        if len(self._new) >= self.per_generation:
+            self._old, self._new = self._new, set()
+        return True
+
+    def remember_all(self, devices: Sequence[str], message_ids: Sequence[str]) -> bool:
+        """:meth:`remember` for many messages at once."""
+        self._new |= set(map(SEPARATOR.join, zip(devices, message_ids, strict=True)))
+        if len(self._new) >= self.per_generation:
+            self._old, self._new = self._new, set()
+        return True
+
     def remember(self, device: str, message_id: str) -> bool:
         """Replay: a message in the journal was taken once already; remember it, whatever was known."""
         self.fresh(device, message_id)
@@ -83,6 +102,7 @@ class Seen:
         return seen
 
 
+SEPARATOR = "\x1f"  # between device and message id in a key: a character no id is expected to hold
 CHUNK = 10_000  # ids per encoded chunk: about 1 ms of the interpreter lock
 _encode = msgspec.msgpack.encode
 _decode_ids = msgspec.msgpack.Decoder(list[str]).decode

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -165,9 +166,7 @@ class Pipeline:
             if n <= seq:
                 continue
             rec = decode_record(blob)
-            parsed = self._parse(
-                rec.body, rec.ndjson, rec.topic_device, None, rec.received, self.seen.remember
-            )
+            parsed = self._parse(rec.body, rec.ndjson, rec.topic_device, None, rec.received, replay=True)
             self._process([parsed], rec.received, rec.source, [d for d in rec.dead])
             self._processed_seq = n
             replayed += 1
@@ -250,7 +249,7 @@ class Pipeline:
         # The seen-lock spans the check of message ids and the queueing, so a checkpoint never saves an id
         # as taken while its body is not yet queued for the journal (see checkpoint).
         with self._seen_lock:
-            parsed = self._parse(body, ndjson, topic_device, only_device, now, self.seen.fresh) if body else \
+            parsed = self._parse(body, ndjson, topic_device, only_device, now) if body else \
                 Parsed(np.empty(0, np.int64), [], np.empty(0), np.empty(0), [])  # fmt: skip
             if dead_before:
                 parsed.dead[:0] = [Dead(d.reason, d.detail, d.payload, d.device_id, d.message_id)
@@ -275,10 +274,20 @@ class Pipeline:
         return self.submit(body, **kw).result(timeout=60)
 
     def _parse(
-        self, body: bytes, ndjson: bool, topic_device: str | None, only: str | None, now: float, fresh: Any
+        self,
+        body: bytes,
+        ndjson: bool,
+        topic_device: str | None,
+        only: str | None,
+        now: float,
+        *,
+        replay: bool = False,
     ) -> Parsed:
+        """Check a body; its messages' ids are remembered as taken (on replay: whether or not seen before)."""
+        seen = self.seen
+        fresh, fresh_all = (seen.remember, seen.remember_all) if replay else (seen.fresh, seen.fresh_all)
         return parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
-                     only_device=only, fresh=fresh, known=self.catalog.active)  # fmt: skip
+                     only_device=only, fresh=fresh, fresh_all=fresh_all, known=self.catalog.active)  # fmt: skip
 
     # -- the writer thread ----------------------------------------------------------------------------
 
@@ -428,8 +437,8 @@ class Pipeline:
             dev = np.concatenate([p.device_index for p in parts])
             values = np.concatenate([p.value for p in parts])
             ts = np.concatenate([p.ts for p in parts])
-            names = [m for p in parts for m in p.measurement]
-            message_ids = [m for p in parts for m in p.message_id]
+            names = list(chain.from_iterable(p.measurement for p in parts))  # per reading: a loop in C
+            message_ids = list(chain.from_iterable(p.message_id for p in parts))
             codes = self.catalog.codes(names, self.engine)
             rows: Any = None  # the engine's input row → the reading's row (-1: a fault flag)
             checked = self.catalog.out_of_range(dev, codes, values, self.engine)
