@@ -210,7 +210,10 @@ class Catalog:
         return sorted(specs, key=lambda s: s.kind == "composite")
 
     def _mark(self, session: Session, model: Any) -> Any:
-        return tuple(session.execute(select(func.count(), func.max(model.updated_at))).one())
+        """What changes whenever a row is added, removed or changed: every change raises its row's version,
+        so the sum of versions moves even when two changes share a timestamp (one clock tick)."""
+        query = select(func.count(), func.max(model.updated_at), func.coalesce(func.sum(model.version), 0))
+        return tuple(session.execute(query).one())
 
     def reload(
         self, session: Session, platform: Platform, *, force: bool
