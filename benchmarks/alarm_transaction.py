@@ -15,12 +15,11 @@ import argparse
 import contextlib
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+from _server import PG_ADMIN, scratch_database
 from alert_latency import pct as ms
 from ingest import prepare
-from scale_out import PG_ADMIN, _pg
 from sqlalchemy import text
 
 from urbanbrain.core.config import Settings
@@ -79,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
         else:
             admin = PG_ADMIN if a.database == "postgresql" else a.database
-            name = f"ub_bench_alarm_{uuid.uuid4().hex[:8]}"
-            _pg(f'CREATE DATABASE "{name}"')
-            stack.callback(_pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            url = admin.rsplit("/", 1)[0] + "/" + name
+            url = stack.enter_context(scratch_database("ub_bench_alarm", admin))
         _, ids = prepare(url, data_dir, a.alarms + 20)
         p = Platform.build(Settings(database_url=url, data_dir=data_dir))
         stack.callback(p.close)

@@ -32,17 +32,11 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
+from _server import scratch_database
 from ingest import bodies, pipeline_rate, prepare, submit_all
 
 ROOT = Path(__file__).resolve().parents[1]
 NATS = os.environ.get("URBANBRAIN_BENCH_NATS_URL", "nats://127.0.0.1:4222")
-PG_ADMIN = os.environ.get("URBANBRAIN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg(sql: str) -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def door_rate(
@@ -150,12 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", default="1,2,4")
     args = ap.parse_args(argv)
     counts = [int(k) for k in args.workers.split(",")]
-    name = f"ub_bench_scale_{uuid.uuid4().hex[:8]}"
-    _pg(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     tmp = Path(tempfile.mkdtemp(prefix="ub-scale-"))
     run = uuid.uuid4().hex[:8]
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+        url = stack.enter_context(scratch_database("ub_bench_scale"))
         data_dir = tmp / "data"
         env = dict(os.environ, URBANBRAIN_DATABASE_URL=url, URBANBRAIN_DATA_DIR=str(data_dir))
         subprocess.run([sys.executable, "-m", "urbanbrain.cli", "db", "upgrade"], env=env, check=True,
@@ -177,9 +170,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"{door / base:5.2f} of single process")  # fmt: skip
             print(f"{k} worker(s):                              {rates[k]:12,.0f} readings/s  "
                   f"{rates[k] / rates[counts[0]]:5.2f} of {counts[0]} worker(s)  {rates[k] / base:5.2f} of single process")  # fmt: skip
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 
