@@ -99,6 +99,15 @@ def _flawed(flaw: str) -> tuple[list[dict], dict]:
         m["id"], m["device"] = msgs[41]["id"], msgs[41]["device"]
     elif flaw == "not_my_device":
         kw["only_device"] = "EFM-1"
+    elif flaw == "topic_names_them":  # good: an MQTT payload of one device's messages, the topic naming it
+        msgs = [{k: v for k, v in x.items() if k != "device"} for x in msgs if x["device"] == "EFM-1"] * 5
+        for k, x in enumerate(msgs):
+            msgs[k] = {**x, "id": f"t{k}"}
+        kw["topic_device"] = "EFM-1"
+    elif flaw == "topic_names_another":
+        msgs = [{**x, "device": "EFM-1"} for x in msgs if x["device"].startswith("EFM")]
+        msgs[40]["device"] = "EFM-2"
+        kw["topic_device"] = "EFM-1"
     return msgs, kw
 
 
@@ -113,6 +122,8 @@ def _flawed(flaw: str) -> tuple[list[dict], dict]:
         "no_device",
         "repeated_within",
         "not_my_device",
+        "topic_names_them",
+        "topic_names_another",
     ],  # fmt: skip
 )
 def test_a_flaw_anywhere_in_a_large_body_is_found_as_the_loop_finds_it(flaw):
@@ -127,6 +138,11 @@ def test_a_flaw_anywhere_in_a_large_body_is_found_as_the_loop_finds_it(flaw):
     elif flaw == "not_my_device":
         assert {d.reason for d in parsed.dead} == {"wrong_device"}
         assert {m.device for m in parsed.messages} == {"EFM-1"}
+    elif flaw == "topic_names_them":
+        assert not parsed.dead and len(parsed.messages) == len(msgs)
+        assert set(parsed.device_index.tolist()) == {KNOWN["EFM-1"].index}
+    elif flaw == "topic_names_another":
+        assert [(d.reason, d.message_id) for d in parsed.dead] == [("wrong_device", msgs[40]["id"])]
     elif flaw == "too_large":
         assert [d.reason for d in parsed.dead] == ["invalid_message"] and b'"m40"' in parsed.dead[0].payload
     else:

@@ -157,11 +157,10 @@ def parse(
         messages
         and not dead
         and len(messages) > SMALL_BODY
-        and topic_device is None
         and known is not None
         and (fresh is None or fresh_all is not None)
     ):
-        good = _all_good(messages, known, only_device, now_s + MAX_FUTURE_SKEW_S, fresh_all)
+        good = _all_good(messages, known, topic_device, only_device, now_s + MAX_FUTURE_SKEW_S, fresh_all)
         if good is not None:
             return good
     lookup = (known or {}).get
@@ -256,6 +255,7 @@ _measurements_of = attrgetter("measurements")
 def _all_good(
     messages: list[Message],
     known: Mapping[str, DeviceInfo],
+    topic_device: str | None,
     only_device: str | None,
     latest_ok: float,
     fresh_all: Callable[[Sequence[str], Sequence[str]], bool] | None,
@@ -265,6 +265,11 @@ def _all_good(
     one call that loops in C (``map`` over unbound methods, ``chain``, numpy): the per-message loop was most
     of the HTTP door's time, and the interpreter lock it held was what capped the door's rate."""
     devices = list(map(_device_of, messages))
+    if topic_device is not None:  # MQTT: all name the topic's device, or all leave it to the topic
+        if devices.count(None) == len(devices):
+            devices = [topic_device] * len(devices)
+        elif devices.count(topic_device) != len(devices):
+            return None
     if None in devices or (only_device is not None and devices.count(only_device) != len(devices)):
         return None
     if not known.keys() >= set(devices):  # a set test: ``None in infos`` would call each info's __eq__
