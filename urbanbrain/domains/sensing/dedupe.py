@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import msgspec
 
+SEPARATOR = "\x1f"  # between device and message id in a key: a character no id is expected to hold
+
 
 class Seen:
     def __init__(self, per_generation: int = 500_000) -> None:
@@ -23,11 +25,11 @@ class Seen:
 
     @staticmethod
     def key(device: str, message_id: str) -> str:
-        return f"{device}\x1f{message_id}"
+        return f"{device}{SEPARATOR}{message_id}"
 
     def fresh(self, device: str, message_id: str) -> bool:
         """True (and remembered) the first time a message is seen; False for a repeat."""
-        k = f"{device}\x1f{message_id}"
+        k = f"{device}{SEPARATOR}{message_id}"
         if k in self._new or k in self._old:
             return False
         self._new.add(k)
@@ -102,7 +104,6 @@ class Seen:
         return seen
 
 
-SEPARATOR = "\x1f"  # between device and message id in a key: a character no id is expected to hold
 CHUNK = 10_000  # ids per encoded chunk: about 1 ms of the interpreter lock
 _encode = msgspec.msgpack.encode
 _decode_ids = msgspec.msgpack.Decoder(list[str]).decode
