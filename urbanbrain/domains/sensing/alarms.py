@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from urbanbrain.core.actions import record, snapshot
@@ -43,6 +43,11 @@ FIND = select(ALARMS.c.id, ALARMS.c.status, ALARMS.c.last_event_at).where(
     or_(ALARMS.c.status != "cleared", ALARMS.c.event_at == bindparam("event_at")),
 )
 INSERT = ALARMS.insert().returning(ALARMS.c.id)
+COUNT_AGAIN = (  # raised again while open: one alarm, counted
+    ALARMS.update()
+    .where(ALARMS.c.id == bindparam("alarm_id"))
+    .values(count=ALARMS.c.count + 1, last_event_at=bindparam("seen_at"), value=bindparam("new_value"))
+)
 LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
@@ -148,12 +153,7 @@ def _raise(session: Session, platform: Platform, t: Transition, place: Place) ->
     open_row = next((r for r in found if r.status != "cleared"), None)
     if open_row is not None:
         if event_at > open_row.last_event_at:  # raised again while open: count it, keep one alarm
-            session.execute(
-                update(Alarm)
-                .where(Alarm.id == open_row.id)
-                .values(count=Alarm.count + 1, last_event_at=event_at, value=t.value)
-                .execution_options(synchronize_session=False)
-            )
+            session.execute(COUNT_AGAIN, {"alarm_id": open_row.id, "seen_at": event_at, "new_value": t.value})
         return None
     if found:  # this very raise is already recorded (the journal replayed it after a crash)
         return None
