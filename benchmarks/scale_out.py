@@ -123,6 +123,8 @@ def workers_rate(url: str, data_dir: Path, stream_url: str, partitions: int, k: 
             p.wait(timeout=60)
     if "last" not in marks:
         raise RuntimeError(f"the workers processed {sum(counts)} of {total} readings in 10 minutes")
+    if marks["last"] <= marks["first"]:  # all of it between two reports (0.1 s): nothing to time
+        raise SystemExit(f"{total:,} readings were processed within one report interval: use more --readings")
     return total / (marks["last"] - marks["first"])
 
 
