@@ -24,8 +24,9 @@ from sqlalchemy import text
 
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
-from urbanbrain.domains.sensing import alarms, store
+from urbanbrain.domains.sensing import alarms
 from urbanbrain.domains.sensing.engine import Transition
+from urbanbrain.domains.sensing.ingest.catalog import Catalog
 
 
 def raise_for(device: str, ts: float) -> Transition:
@@ -36,7 +37,7 @@ def raise_for(device: str, ts: float) -> Transition:
     )  # fmt: skip
 
 
-def alarm_times(p: Platform, catalog: store.Catalog, devices: list[str]) -> list[float]:
+def alarm_times(p: Platform, catalog: Catalog, devices: list[str]) -> list[float]:
     out: list[float] = []
     for device in devices:
         t0 = time.perf_counter()
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         _, ids = prepare(url, data_dir, a.alarms + 20)
         p = Platform.build(Settings(database_url=url, data_dir=data_dir))
         stack.callback(p.close)
-        catalog = store.Catalog()
+        catalog = Catalog()
         with p.db.sessionmaker() as session:
             catalog.reload(session, p, force=True)
         alarm_times(p, catalog, ids[:20])  # statements compiled, caches warm

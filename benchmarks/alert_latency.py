@@ -36,7 +36,7 @@ from _mqtt import spawn_publisher
 from _server import bearer, mosquitto, start_server
 from ingest import mqtt_payloads, prepare
 
-from urbanbrain.domains.sensing.mqtt_door import topic_for
+from urbanbrain.domains.sensing.ingest.mqtt_door import topic_for
 
 DISTRICT = "440304"
 

@@ -89,8 +89,8 @@ def bodies(ids: list[str], phase: str, n_readings: int, batch: int, seed: int = 
 
 def ceiling(payloads: list[bytes], lake_dir: Path) -> float:
     """Decode (typed), one vectorised threshold, Lake.append + flush: readings/s with nothing else."""
+    from urbanbrain.domains.sensing.ingest.wire import Message
     from urbanbrain.domains.sensing.lake import Lake
-    from urbanbrain.domains.sensing.wire import Message
 
     dec = msgspec.json.Decoder(list[Message])
     lake = Lake(lake_dir, flush_rows=10**9, flush_seconds=1e9)
@@ -133,7 +133,7 @@ def pipeline_rate(url: str, data_dir: Path, payloads: list[bytes]) -> tuple[floa
     from urbanbrain.core.config import Settings
     from urbanbrain.core.context import Platform
     from urbanbrain.domains.sensing.engine.engine import RuleEngine
-    from urbanbrain.domains.sensing.pipeline import Pipeline
+    from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
 
     p = Platform.build(Settings(database_url=url, data_dir=data_dir))
     pipe = Pipeline(p)
@@ -159,7 +159,7 @@ def mqtt_rate(
     last: the publisher's start (a new interpreter, its imports, its connection) is not the door's time."""
     from _mqtt import spawn_publisher
 
-    from urbanbrain.domains.sensing.mqtt_door import topic_for
+    from urbanbrain.domains.sensing.ingest.mqtt_door import topic_for
 
     want = sum(len(msgspec.json.decode(p)) if p[:1] == b"[" else 1 for p in payloads) * len(MEASURES)
     topics = [topic_for("440304", d) for d in ids]

@@ -45,7 +45,7 @@ def door_rate(
     """The bodies through the door's router into JetStream (no worker running): readings/s stored, readings."""
     from urbanbrain.core.config import Settings
     from urbanbrain.core.context import Platform
-    from urbanbrain.domains.sensing.service import PipelineService
+    from urbanbrain.domains.sensing.ingest.service import PipelineService
 
     settings = Settings(database_url=url, data_dir=data_dir, sensing_stream_url=stream_url,
                         sensing_partitions=partitions, sensing_owned_partitions="none")  # fmt: skip

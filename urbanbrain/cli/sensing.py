@@ -32,7 +32,7 @@ def work(
     ] = 0.0,
 ) -> None:
     """Work partitions of the readings stream until stopped (SIGTERM or Ctrl-C)."""
-    from urbanbrain.domains.sensing.service import PipelineService
+    from urbanbrain.domains.sensing.ingest.service import PipelineService
 
     settings = Settings()
     if not settings.sensing_stream_url:

@@ -17,9 +17,9 @@ from urbanbrain.cli.main import app as cli
 from urbanbrain.core.auth.actions import do_create_api_key
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.domains.cases.models import Case
+from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
+from urbanbrain.domains.sensing.ingest.service import MqttService
 from urbanbrain.domains.sensing.models import Alarm, Device, Latest
-from urbanbrain.domains.sensing.pipeline import Pipeline
-from urbanbrain.domains.sensing.service import MqttService
 from urbanbrain.domains.sensing.simulate_devices import Fire, NoisyDetector, Simulator
 from urbanbrain.domains.sensing.simulate_publish import MqttPublisher, run
 

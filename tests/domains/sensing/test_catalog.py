@@ -3,17 +3,17 @@ the same instant as the change before it (the tests' clock stands still; two cha
 
 from __future__ import annotations
 
-from urbanbrain.domains.sensing import store
+from urbanbrain.domains.sensing.ingest.catalog import Catalog
 
 
-def _look(site, catalog: store.Catalog, *, force: bool = False):
+def _look(site, catalog: Catalog, *, force: bool = False):
     platform = site.platform
     with platform.db.sessionmaker() as session:
         return catalog.reload(session, platform, force=force)
 
 
 def test_a_device_changed_in_the_same_instant_as_it_was_provisioned_is_noticed(site):
-    catalog = store.Catalog()
+    catalog = Catalog()
     _look(site, catalog, force=True)
     assert "EFM-1" in catalog.active
     changed, _ = _look(site, catalog)
@@ -25,7 +25,7 @@ def test_a_device_changed_in_the_same_instant_as_it_was_provisioned_is_noticed(s
 
 
 def test_a_rule_changed_in_the_same_instant_is_noticed(site):
-    catalog = store.Catalog()
+    catalog = Catalog()
     _, rules = _look(site, catalog, force=True)
     rule = next(r for r in rules if r.kind == "threshold")
     current = site.client.get("/api/v1/sensing/rules", headers=site.admin).json()

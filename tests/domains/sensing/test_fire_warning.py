@@ -20,8 +20,8 @@ from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
 from urbanbrain.core.auth.actions import do_create_api_key, do_create_user
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.domains.sensing.actions import do_provision_device
+from urbanbrain.domains.sensing.ingest.service import MqttService, PipelineService
 from urbanbrain.domains.sensing.schemas import DeviceCreate
-from urbanbrain.domains.sensing.service import MqttService, PipelineService
 
 
 def _alarms(site, **params):

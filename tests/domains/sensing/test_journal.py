@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from urbanbrain.domains.sensing.journal import MAGIC, Journal, JournalError
+from urbanbrain.domains.sensing.ingest.journal import MAGIC, Journal, JournalError
 
 
 def records(n: int, start: int = 0, size: int = 100) -> list[bytes]:
@@ -248,7 +248,7 @@ def test_remembered_message_ids_survive_a_restart_in_either_state_format():
     before the chunks, as two plain lists, still loads."""
     import msgspec
 
-    from urbanbrain.domains.sensing.dedupe import CHUNK, Seen
+    from urbanbrain.domains.sensing.ingest.dedupe import CHUNK, Seen
 
     seen = Seen(per_generation=CHUNK * 2)
     for i in range(CHUNK * 3 + 7):  # one full generation rolled over, and a partial one

@@ -18,8 +18,8 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from urbanbrain.domains.sensing.broker import BrokerStartError, EmbeddedBroker
-from urbanbrain.domains.sensing.mqtt_door import (
+from urbanbrain.domains.sensing.ingest.broker import BrokerStartError, EmbeddedBroker
+from urbanbrain.domains.sensing.ingest.mqtt_door import (
     Handler,
     MqttDoor,
     MqttDoorError,

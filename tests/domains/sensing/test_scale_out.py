@@ -25,9 +25,9 @@ from urbanbrain.core.bus.memory import MemoryBus
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.registry.demo_seed import SHUIWEI_VILLAGE
 from urbanbrain.domains.sensing.actions import do_provision_device, do_update_device
-from urbanbrain.domains.sensing.partition import describe, parse_owned, partition_of
+from urbanbrain.domains.sensing.ingest.partition import describe, parse_owned, partition_of
+from urbanbrain.domains.sensing.ingest.service import PipelineService
 from urbanbrain.domains.sensing.schemas import DeviceCreate, DeviceUpdate
-from urbanbrain.domains.sensing.service import PipelineService
 
 PARTITIONS = 2
 
@@ -256,8 +256,8 @@ def _token(client: TestClient, platform: Platform) -> dict[str, str]:
 
 
 def test_a_worker_checks_consecutive_parts_of_bodies_as_one():
-    from urbanbrain.domains.sensing.pipeline import DeadRecord, Record
-    from urbanbrain.domains.sensing.stream import merge
+    from urbanbrain.domains.sensing.ingest.pipeline import DeadRecord, Record
+    from urbanbrain.domains.sensing.ingest.stream import merge
 
     dead = DeadRecord("unknown_device", "no active device 'X'", b"{}", "X", "m9")
     http = [Record("http", 5.0, b'[{"id":"a"}]', False, None, []),

@@ -20,6 +20,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from urbanbrain.domains.sensing.ingest.wire import split_body
 from urbanbrain.domains.sensing.simulate_devices import (
     CSV_FIELDS,
     BuildingRef,
@@ -40,7 +41,6 @@ from urbanbrain.domains.sensing.simulate_devices import (
     scenario_to_dict,
 )
 from urbanbrain.domains.sensing.simulate_publish import HttpPublisher, MqttPublisher, PublishError, run
-from urbanbrain.domains.sensing.wire import split_body
 
 VILLAGE = "440304004028-V01"  # Shuiwei (水围村)
 # 2024-05-01 08:00 in Shenzhen

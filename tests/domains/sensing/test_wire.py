@@ -7,8 +7,8 @@ import msgspec
 import numpy as np
 import pytest
 
-from urbanbrain.domains.sensing.dedupe import Seen
-from urbanbrain.domains.sensing.wire import SMALL_BODY, DeviceInfo, parse
+from urbanbrain.domains.sensing.ingest.dedupe import Seen
+from urbanbrain.domains.sensing.ingest.wire import SMALL_BODY, DeviceInfo, parse
 
 NOW = 1_700_000_000.0
 KNOWN = {

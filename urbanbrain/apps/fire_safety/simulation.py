@@ -31,8 +31,8 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.registry.queries import buildings_in_village
 from urbanbrain.domains.sensing.actions import do_import_devices
+from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
 from urbanbrain.domains.sensing.models import Device, Rule
-from urbanbrain.domains.sensing.pipeline import Pipeline
 from urbanbrain.domains.sensing.simulate_devices import (
     BuildingRef,
     Fleet,

@@ -269,3 +269,25 @@ def _plain(detail: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v.item() if hasattr(v, "item") else v
     return out
+
+
+def close_dropped(
+    session: Session, platform: Platform, dropped: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Alarms raised under a rule that changed or went: cleared (audited, announced), since nothing watches
+    them any more."""
+    shown = []
+    now = platform.clock.now()
+    for rule_code, origin in dropped:
+        rows = session.scalars(
+            select(Alarm).where(
+                Alarm.rule_code == rule_code, Alarm.origin == origin, Alarm.status != "cleared"
+            )
+        ).all()
+        for alarm in rows:
+            before = snapshot(alarm)
+            alarm.status, alarm.cleared_at, alarm.cleared_by = "cleared", now, f"rule:{rule_code} changed"
+            alarm.version += 1
+            audit(session, platform, alarm, before, "sensing.alarm.clear", events.ALARM_CLEARED)
+            shown.append({"event": "cleared", **alarm_payload(alarm)})
+    return shown

@@ -19,9 +19,9 @@ from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.domains.registry.queries import paged
 from urbanbrain.domains.sensing import actions, queries
 from urbanbrain.domains.sensing import schemas as s
+from urbanbrain.domains.sensing.ingest.pipeline import CACHE_KEY, Pipeline
+from urbanbrain.domains.sensing.ingest.service import services
 from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device
-from urbanbrain.domains.sensing.pipeline import CACHE_KEY, Pipeline
-from urbanbrain.domains.sensing.service import services
 
 register_messages(
     {

@@ -14,7 +14,7 @@ district's day (UTC+8): low at night, a morning bump, the peak between 18:00 and
 :class:`Fire` (smoke and a fast temperature rise in one building) and :class:`NoisyDetector` (one smoke
 detector spiking alone, which multi-sensor confirmation must not call a fire).
 
-**Messages** are the wire format of :mod:`urbanbrain.domains.sensing.wire`: ``{"id", "device", "ts",
+**Messages** are the wire format of :mod:`urbanbrain.domains.sensing.ingest.wire`: ``{"id", "device", "ts",
 "values"}``; ``id`` is ``<device>-<number of the interval since the epoch>``, so the same seed and clock give
 the same ids and a resend is recognised as one.
 """

@@ -39,6 +39,7 @@ from . import composite, kinds
 from .batch import check, prepare
 from .results import EvalResult, Transition
 from .scan import ends
+from .snapshot import dump, load
 from .specs import RuleSpec, check_rule_set
 from .state import MEASUREMENT_BYTES, REGISTRY_BYTES, Registry, RuleState, bytes_per_device, grown
 
@@ -336,8 +337,6 @@ class RuleEngine:
 
     def snapshot(self) -> bytes:
         """Everything needed to go on exactly where this engine is, as bytes (npz, no pickle)."""
-        from .snapshot import dump
-
         return dump(self)
 
     @classmethod
@@ -346,6 +345,4 @@ class RuleEngine:
     ) -> RuleEngine:
         """An engine from ``snapshot()`` bytes; rules unchanged since then keep their state (as with
         ``replace_rules``). The allowed lateness is the snapshot's unless given."""
-        from .snapshot import load
-
         return load(cls, blob, rules, allowed_lateness_s)

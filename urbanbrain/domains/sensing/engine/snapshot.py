@@ -8,19 +8,20 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .specs import RuleSpec
 
-if TYPE_CHECKING:
-    from .engine import RuleEngine
+# The engine's class is handed in, not imported: the engine imports this module.
+E = TypeVar("E")
 
 VERSION = 1
 
 
-def dump(engine: RuleEngine) -> bytes:
+def dump(engine: Any) -> bytes:
+    """The state of a :class:`~.engine.RuleEngine` as npz bytes."""
     reg = engine._registry
     n = reg.n
     arrays: dict[str, np.ndarray] = {
@@ -60,9 +61,8 @@ def dump(engine: RuleEngine) -> bytes:
     return out.getvalue()
 
 
-def load(
-    cls: type[RuleEngine], blob: bytes, rules: Sequence[RuleSpec], allowed_lateness_s: float | None
-) -> RuleEngine:
+def load(cls: type[E], blob: bytes, rules: Sequence[RuleSpec], allowed_lateness_s: float | None) -> E:
+    """A ``cls`` (:class:`~.engine.RuleEngine`) in the state :func:`dump` saved."""
     try:
         archive = np.load(io.BytesIO(blob), allow_pickle=False)
         meta = json.loads(archive["meta"].tobytes())
@@ -71,7 +71,7 @@ def load(
     if meta.get("version") != VERSION:
         raise ValueError(f"snapshot version {meta.get('version')!r}; this engine reads version {VERSION}")
     lateness = meta["allowed_lateness_s"] if allowed_lateness_s is None else allowed_lateness_s
-    engine = cls([], lateness)
+    engine: Any = cls([], lateness)  # type: ignore[call-arg]
     for name in meta["measurements"]:
         engine.measurement_code(name)  # codes callers hold stay valid
     _load_registry(engine, meta, archive)
@@ -92,10 +92,10 @@ def load(
     engine._after_change()
     if list(rules) != then:
         engine.replace_rules(rules)
-    return engine
+    return engine  # type: ignore[no-any-return]
 
 
-def _load_registry(engine: RuleEngine, meta: dict[str, Any], archive: Any) -> None:
+def _load_registry(engine: Any, meta: dict[str, Any], archive: Any) -> None:
     reg = engine._registry
     reg.ids = list(meta["ids"])
     reg.index = {d: i for i, d in enumerate(reg.ids)}

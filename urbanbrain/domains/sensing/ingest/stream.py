@@ -38,9 +38,9 @@ from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConf
 from urbanbrain.core.bus.loop_thread import LoopThread
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.sensing import store
-from urbanbrain.domains.sensing.partition import partition_of
-from urbanbrain.domains.sensing.pipeline import (
+from urbanbrain.domains.sensing.ingest.catalog import Catalog, read_only
+from urbanbrain.domains.sensing.ingest.partition import partition_of
+from urbanbrain.domains.sensing.ingest.pipeline import (
     RELOAD_SECONDS,
     DeadRecord,
     Pipeline,
@@ -49,7 +49,7 @@ from urbanbrain.domains.sensing.pipeline import (
     decode_record,
     encode_record,
 )
-from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Message, encode_messages, parse
+from urbanbrain.domains.sensing.ingest.wire import MAX_BODY_BYTES, Message, encode_messages, parse
 
 log = logging.getLogger(__name__)
 FETCH_RECORDS = 256  # records a worker asks JetStream for at a time, per partition
@@ -127,7 +127,7 @@ class Router:
 
     def __init__(self, platform: Platform, stream: ReadingsStream) -> None:
         self.platform, self.stream = platform, stream
-        self.catalog = store.Catalog()  # every device: the door routes all of them
+        self.catalog = Catalog()  # every device: the door routes all of them
         self._publishing = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -161,7 +161,7 @@ class Router:
     def reload(self, *, force: bool = False) -> None:
         """Take device changes (a device moved to another building moves to that building's partition)."""
         with self.platform.db.sessionmaker() as session:
-            store._read_only(session)
+            read_only(session)
             self.catalog.reload(session, self.platform, force=force)
 
     def partition(self, device_id: str | None) -> int:

@@ -18,20 +18,18 @@ same minutes again. So a minute is never visible twice and never skipped.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# A module reference, not names: lake.py imports this module too, and either may be imported first.
-from urbanbrain.domains.sensing import lake as _lake
+from urbanbrain.domains.sensing.lake.files import day_name, fsync_dir, remove_tree, write_atomic
 
 ROLLUP_SCHEMA = pa.schema(
     [
@@ -61,6 +59,20 @@ ORDER BY minute, device_id, measurement
 """
 
 
+class LakeFiles(Protocol):
+    """What the rollups need of the readings lake (:class:`~urbanbrain.domains.sensing.lake.Lake`)."""
+
+    root: Path
+    fsync: bool
+    write_lock: Any
+
+    def flush(self, now_s: float | None = None) -> int: ...
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]: ...
+    def query_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table: ...
+    def split_by_local_date(self, table: pa.Table, column: str) -> list[tuple[str, pa.Table]]: ...
+    def local_day_of(self, epoch_s: float) -> int: ...
+
+
 @dataclass
 class RollupState:
     """What ``_state.json`` holds: minutes before ``watermark`` (epoch s) are done; ``files`` are visible."""
@@ -72,7 +84,7 @@ class RollupState:
 class Rollups:
     """The ``rollup_1m`` half of a :class:`Lake`; runs under the lake's write lock."""
 
-    def __init__(self, lake: _lake.Lake) -> None:
+    def __init__(self, lake: LakeFiles) -> None:
         self.lake = lake
         self.dir = lake.root / "rollup_1m"
         self.state_path = self.dir / "_state.json"
@@ -93,7 +105,7 @@ class Rollups:
         """Roll up the complete minutes before ``until_ts`` not yet done. Returns the rollup rows written."""
         end = math.floor(until_ts / 60) * 60
         lake = self.lake
-        with lake._write_lock:
+        with lake.write_lock:
             lake.flush()
             state = self.load_state()
             self._remove_uncommitted(state)
@@ -126,7 +138,7 @@ class Rollups:
 
     def drop_dates_before(self, date: str) -> list[str]:
         """Remove rollup partitions dated before ``date`` (``YYYY-MM-DD``); the dates removed."""
-        with self.lake._write_lock:
+        with self.lake.write_lock:
             state = self.load_state()
             keep = [rel for rel in state.files if _date_of(rel) >= date]
             if len(keep) != len(state.files):
@@ -163,7 +175,7 @@ class Rollups:
                 path.unlink(missing_ok=True)
 
     def _write(self, rel: str, table: pa.Table) -> None:
-        _lake.write_atomic(self.dir / rel, table.cast(ROLLUP_SCHEMA), fsync=self.lake.fsync)
+        write_atomic(self.dir / rel, table.cast(ROLLUP_SCHEMA), fsync=self.lake.fsync)
 
     def _save(self, state: RollupState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -175,17 +187,11 @@ class Rollups:
                 os.fsync(f.fileno())
         os.replace(tmp, self.state_path)
         if self.lake.fsync:
-            _lake.fsync_dir(self.dir)
+            fsync_dir(self.dir)
 
 
-def remove_tree(path: Path) -> None:
-    """Delete a date partition; queries that already listed its files retry once."""
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)
-
-
-def _day(lake: _lake.Lake, epoch_s: int) -> str:
-    return _lake.day_name(lake.local_day_of(epoch_s))
+def _day(lake: LakeFiles, epoch_s: int) -> str:
+    return day_name(lake.local_day_of(epoch_s))
 
 
 def _date_of(rel: str) -> str:

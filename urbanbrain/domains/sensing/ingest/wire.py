@@ -32,7 +32,7 @@ MAX_FUTURE_SKEW_S = 300.0  # a reading further ahead of the platform clock is a 
 class Message(msgspec.Struct, gc=False):
     """One device message. Not tracked by Python's garbage collector (it cannot be part of a cycle): with
     thousands per second, tracked ones made the collector run a full pass every second or so, stopping
-    the pipeline for about 100 ms each time (see :func:`urbanbrain.domains.sensing.service.calm_gc`)."""
+    the pipeline for about 100 ms each time (see :func:`urbanbrain.domains.sensing.ingest.service.calm_gc`)."""
 
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     ts: float | str

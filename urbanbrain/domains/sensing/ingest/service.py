@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.sensing.pipeline import CACHE_KEY, Pipeline
+from urbanbrain.domains.sensing.ingest.pipeline import CACHE_KEY, Pipeline
 
 log = logging.getLogger(__name__)
 EMBEDDED_PORT = 1883
@@ -57,7 +57,7 @@ class PipelineService:
         self._worker: Any = None
         self._relay: Any = None
         if s.sensing_stream_url:
-            from urbanbrain.domains.sensing.partition import Owner, describe, parse_owned
+            from urbanbrain.domains.sensing.ingest.partition import Owner, describe, parse_owned
 
             self.owned = parse_owned(s.sensing_owned_partitions, s.sensing_partitions)
             # A worker's journal and rule state are its partitions': restarted with the same partitions, it
@@ -78,7 +78,7 @@ class PipelineService:
         calm_gc()
 
     def _start_stream(self) -> None:
-        from urbanbrain.domains.sensing.stream import AlarmRelay, ReadingsStream, Router, Worker
+        from urbanbrain.domains.sensing.ingest.stream import AlarmRelay, ReadingsStream, Router, Worker
 
         s = self.platform.settings
         assert s.sensing_stream_url is not None
@@ -189,7 +189,7 @@ class MqttService:
         self.door: Any = None
 
     def start(self) -> None:
-        from urbanbrain.domains.sensing.broker import EmbeddedBroker
+        from urbanbrain.domains.sensing.ingest.broker import EmbeddedBroker
 
         if self.embedded:
             parts = urlsplit(self.url)
@@ -231,7 +231,7 @@ class MqttService:
         """Topic rights on the embedded broker: the door reads everything; a device may only publish its own
         readings, a gateway any device's of this district; nobody else subscribes (a device reading the
         district's traffic would see every building's readings)."""
-        from urbanbrain.domains.sensing.mqtt_door import device_from_topic, topic_for
+        from urbanbrain.domains.sensing.ingest.mqtt_door import device_from_topic, topic_for
 
         if username == "urbanbrain-door":
             return True
@@ -265,7 +265,7 @@ class MqttService:
         return self.platform.settings.signing_key[:32]
 
     def _run(self, host: str, port: int, user: str | None, password: str | None) -> None:
-        from urbanbrain.domains.sensing.mqtt_door import MqttDoor
+        from urbanbrain.domains.sensing.ingest.mqtt_door import MqttDoor
 
         if self.embedded:
             password = self._door_secret

@@ -1,5 +1,4 @@
-"""The pipeline's view of the database: the device and rule catalog it works from (re-read when it changes),
-and its batched writes: latest values (COPY on PostgreSQL), dead letters, alarms of rules that went."""
+"""The pipeline's view of the database: the devices and rules it works from, re-read when they change."""
 
 from __future__ import annotations
 
@@ -12,24 +11,20 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from urbanbrain.core.actions import snapshot
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.registry import queries as registry
-from urbanbrain.domains.sensing import events
-from urbanbrain.domains.sensing.actions import alarm_payload, key_hash, rule_spec
-from urbanbrain.domains.sensing.alarms import Place, audit
+from urbanbrain.domains.sensing.actions import key_hash, rule_spec
+from urbanbrain.domains.sensing.alarms import Place
 from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
-from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device, DeviceType, Rule
-from urbanbrain.domains.sensing.wire import DeviceInfo
+from urbanbrain.domains.sensing.ingest.wire import DeviceInfo
+from urbanbrain.domains.sensing.models import Device, DeviceType, Rule
 
 MISS_SECONDS = 2.0  # an unknown device id is looked up in the database at most this often
 
 
-def _read_only(session: Session) -> None:
+def read_only(session: Session) -> None:
     """A read that must not wait for SQLite's write lock (the request asking may hold it itself)."""
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
@@ -70,7 +65,7 @@ class Catalog:
             return None
         self._misses[device_id] = now
         with platform.db.sessionmaker() as session:  # provisioned a moment ago, maybe by another process
-            _read_only(session)
+            read_only(session)
             row = session.scalar(select(Device).where(Device.device_id == device_id))
             if row is None or row.status != "active":
                 return None
@@ -87,7 +82,7 @@ class Catalog:
         if found is not None:
             return found
         with platform.db.sessionmaker() as session:
-            _read_only(session)
+            read_only(session)
             row = session.scalar(select(Device).where(Device.key_hash == digest, Device.status == "active"))
             if row is None:
                 return None
@@ -264,117 +259,3 @@ def _ranges(kind: DeviceType) -> dict[str, tuple[float, float]]:
         for m in kind.measurements
         if m.get("min") is not None or m.get("max") is not None
     }
-
-
-# --- batched writes ----------------------------------------------------------------------------------------
-
-
-def latest_merge_columns(
-    pending: dict[tuple[str, str], tuple[float, float, str]],
-    ids: list[str],
-    names: list[str],
-    dev: npt.NDArray[np.int64],
-    codes: npt.NDArray[np.int64],
-    values: npt.NDArray[np.float64],
-    ts: npt.NDArray[np.float64],
-    message_ids: list[str],
-) -> None:
-    """Keep, per device and measurement, the reading with the newest event time until the next write. The
-    newest of a group is found with numpy from engine indexes and measurement codes (a group holds many
-    readings of each), and only those reach the dict."""
-    if not len(dev):
-        return
-    if len(dev) <= 256:  # a few readings: each in arrival order (the dict keeps the newest)
-        last = np.arange(len(dev))
-    else:
-        key = dev * (int(codes.max()) + 1) + codes
-        order = np.lexsort((ts, key))  # by key, then event time; ties keep arrival order (the later wins)
-        ordered = key[order]
-        last = order[np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))]
-    get = pending.get
-    for i, d, c, v, t in zip(last.tolist(), dev[last].tolist(), codes[last].tolist(), values[last].tolist(),
-                             ts[last].tolist(), strict=True):  # fmt: skip
-        k = (ids[d], names[c])
-        old = get(k)
-        if old is None or t >= old[1]:
-            pending[k] = (v, t, message_ids[i])
-
-
-def write_latest(session: Session, latest: dict[tuple[str, str], tuple[float, float, str]]) -> None:
-    """Upsert the latest values; an older reading never overwrites a newer one (replays, late data)."""
-    if session.get_bind().dialect.name == "postgresql":
-        _write_latest_pg(session, latest)
-        return
-    # The driver's own executemany: the ORM's bulk insert spent most of a checkpoint building row dicts.
-    rows = [(d, m, v, t, i) for (d, m), (v, t, i) in latest.items()]
-    session.connection().exec_driver_sql(
-        "INSERT INTO sensing_latest (device_id, measurement, value, ts, message_id) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (device_id, measurement) DO UPDATE SET value = excluded.value, ts = excluded.ts, "
-        "message_id = excluded.message_id WHERE excluded.ts >= sensing_latest.ts",
-        rows,
-    )
-
-
-def _write_latest_pg(session: Session, latest: dict[tuple[str, str], tuple[float, float, str]]) -> None:
-    """COPY into a temporary table, then one INSERT ... ON CONFLICT from it: row-by-row INSERTs are the
-    bottleneck PostgreSQL is known for here, COPY is not."""
-    conn = session.connection().connection.driver_connection
-    with conn.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS sensing_latest_in "
-            "(device_id text, measurement text, value float8, ts float8, message_id text) ON COMMIT DELETE ROWS"
-        )
-        with cur.copy(
-            "COPY sensing_latest_in (device_id, measurement, value, ts, message_id) FROM STDIN"
-        ) as cp:
-            for (d, m), (v, t, i) in latest.items():
-                cp.write_row((d, m, v, t, i))
-        cur.execute(
-            "INSERT INTO sensing_latest (device_id, measurement, value, ts, message_id) "
-            "SELECT DISTINCT ON (device_id, measurement) device_id, measurement, value, ts, message_id "
-            "FROM sensing_latest_in ORDER BY device_id, measurement, ts DESC "
-            "ON CONFLICT (device_id, measurement) DO UPDATE SET value = excluded.value, ts = excluded.ts, "
-            "message_id = excluded.message_id WHERE excluded.ts >= sensing_latest.ts"
-        )
-
-
-def add_dead_letters(session: Session, platform: Platform, dead: list[tuple[str, float, Any]]) -> None:
-    if not dead:
-        return
-    now = platform.clock.now()
-    rows = [
-        {
-            "received_at": now,
-            "source": source,
-            "reason": d.reason,
-            "detail": d.detail[:2000],
-            "device_id": (d.device_id or None) and d.device_id[:64],
-            "message_id": (d.message_id or None) and d.message_id[:64],
-            "payload": d.payload.decode("utf-8", errors="backslashreplace"),
-        }
-        for source, _received, d in dead
-    ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(DeadLetter), rows)
-
-
-def close_dropped(
-    session: Session, platform: Platform, dropped: list[tuple[str, str]]
-) -> list[dict[str, Any]]:
-    """Alarms raised under a rule that changed or went: cleared (audited, announced), since nothing watches
-    them any more."""
-    shown = []
-    now = platform.clock.now()
-    for rule_code, origin in dropped:
-        rows = session.scalars(
-            select(Alarm).where(
-                Alarm.rule_code == rule_code, Alarm.origin == origin, Alarm.status != "cleared"
-            )
-        ).all()
-        for alarm in rows:
-            before = snapshot(alarm)
-            alarm.status, alarm.cleared_at, alarm.cleared_by = "cleared", now, f"rule:{rule_code} changed"
-            alarm.version += 1
-            audit(session, platform, alarm, before, "sensing.alarm.clear", events.ALARM_CLEARED)
-            shown.append({"event": "cleared", **alarm_payload(alarm)})
-    return shown

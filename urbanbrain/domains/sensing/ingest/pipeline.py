@@ -39,14 +39,23 @@ import pyarrow as pa
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.sensing import alarms, store
+from urbanbrain.domains.sensing import alarms
 from urbanbrain.domains.sensing.case_opener import CaseOpener
-from urbanbrain.domains.sensing.dedupe import Seen
 from urbanbrain.domains.sensing.engine import RuleEngine, Transition
 from urbanbrain.domains.sensing.hub import Hub
-from urbanbrain.domains.sensing.journal import Journal
+from urbanbrain.domains.sensing.ingest import writes
+from urbanbrain.domains.sensing.ingest.catalog import Catalog
+from urbanbrain.domains.sensing.ingest.dedupe import Seen
+from urbanbrain.domains.sensing.ingest.journal import Journal
+from urbanbrain.domains.sensing.ingest.wire import (
+    MAX_BODY_BYTES,
+    Dead,
+    DeviceInfo,
+    Parsed,
+    encode_messages,
+    parse,
+)
 from urbanbrain.domains.sensing.lake import Lake
-from urbanbrain.domains.sensing.wire import MAX_BODY_BYTES, Dead, DeviceInfo, Parsed, encode_messages, parse
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "sensing.pipeline"
@@ -127,7 +136,7 @@ class Pipeline:
         self.state_path = self.root / "state.bin"
         self.max_pending = s.sensing_max_pending
         self.checkpoint_seconds = s.sensing_checkpoint_seconds
-        self.catalog = store.Catalog(owns)
+        self.catalog = Catalog(owns)
         self.engine = RuleEngine([], s.sensing_allowed_lateness_s)
         self.seen = Seen()
         self.hub = Hub()
@@ -494,7 +503,7 @@ class Pipeline:
                     device_col = self.catalog.id_column(dev)
                     measurement = pa.array(by_code, type=pa.string()).take(pa.array(codes))
                 self.lake.append(device_col, measurement, values, ts, recv, message_ids)
-                store.latest_merge_columns(self._pending_latest, self.catalog.ids, by_code, dev, codes, values,
+                writes.latest_merge_columns(self._pending_latest, self.catalog.ids, by_code, dev, codes, values,
                                            ts, message_ids)  # fmt: skip
             self.stats["readings"] += len(values)
         self.stats["dead"] += len(dead)
@@ -538,7 +547,7 @@ class Pipeline:
             return
         dead, self._pending_dead = self._pending_dead, []
         with self.platform.db.session() as session:
-            store.add_dead_letters(session, self.platform, dead)
+            writes.add_dead_letters(session, self.platform, dead)
             shown, due = alarms.apply(session, self.platform, transitions, self.catalog.places,
                                       self.catalog.categories)  # fmt: skip
         self.stats["alarms"] += sum(1 for s in shown if s["event"] == "raised")
@@ -565,7 +574,7 @@ class Pipeline:
             dropped = self.engine.replace_rules(rules)
             if dropped:
                 with self.platform.db.session() as session:
-                    shown = store.close_dropped(session, self.platform, dropped)
+                    shown = alarms.close_dropped(session, self.platform, dropped)
                 self.hub.publish(shown)
 
     # -- checkpoints ----------------------------------------------------------------------------------
@@ -637,7 +646,7 @@ class Pipeline:
         step = LATEST_CHUNK if self.platform.db.dialect == "sqlite" else max(1, len(items))
         for start in range(0, len(items), step):
             with self.platform.db.session() as session:
-                store.write_latest(session, dict(items[start : start + step]))
+                writes.write_latest(session, dict(items[start : start + step]))
             time.sleep(0)  # the writer, if it waits for the lock, takes it before the next chunk
 
     def _restore(self) -> int:

@@ -49,6 +49,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, cast
 
+from urbanbrain.domains.sensing.ingest import mqtt_codec as codec
+
 log = logging.getLogger(__name__)
 
 DEFAULT_DISTRICT = "440304"  # Futian, Shenzhen: the demo district
@@ -219,7 +221,7 @@ class MqttDoor:
             if code:
                 self._refused(code)
             link.start_keepalive(self.keepalive)
-            link.send(_subscribe_packet(self.protocol, 1, self.topic_filter, self.qos))
+            link.send(codec.subscribe_packet(self.protocol, 1, self.topic_filter, self.qos))
             subscribed = False
             messages = link.messages
             handle = self._handle
@@ -285,33 +287,15 @@ class MqttDoor:
         raise _HandlerFailed from exc
 
     def _connect_packet(self, clean_start: bool) -> bytes:
-        flags = 0
-        payload = _str16(self.client_id.encode())
-        if self._username is not None:
-            flags |= 0x80
-            payload += _str16(self._username.encode())
-        if self._password is not None:
-            flags |= 0x40
-            payload += _str16(self._password.encode())
-        if self.protocol == 5:
-            flags |= 0x02 if clean_start else 0
-            # Session Expiry Interval (0x11) and Receive Maximum (0x21)
-            props = (
-                b"\x11"
-                + self.session_expiry.to_bytes(4, "big")
-                + b"\x21"
-                + self.max_in_flight.to_bytes(2, "big")
-            )
-            variable = _str16(b"MQTT") + bytes((5, flags)) + self.keepalive.to_bytes(2, "big")
-            variable += _varint(len(props)) + props
-        else:
-            flags |= 0x02 if clean_start or self.session_expiry == 0 else 0
-            variable = _str16(b"MQTT") + bytes((4, flags)) + self.keepalive.to_bytes(2, "big")
-        return _packet(0x10, variable + payload)
+        return codec.connect_packet(
+            self.protocol, self.client_id, username=self._username, password=self._password,
+            keepalive=self.keepalive, clean_start=clean_start, session_expiry=self.session_expiry,
+            receive_maximum=self.max_in_flight,
+        )  # fmt: skip
 
     def _refused(self, code: int) -> None:
-        reason = _CONNACK_REASONS.get(code, f"reason code {code:#x}")
-        if code in _TRANSIENT_REFUSALS:
+        reason = codec.CONNACK_REASONS.get(code, f"reason code {code:#x}")
+        if code in codec.TRANSIENT_REFUSALS:
             raise _ConnectionLost(f"broker refused the connection: {reason}")
         hint = ""
         if code in (0x01, 0x84) and self.protocol == 5:
@@ -325,7 +309,7 @@ class MqttDoor:
             code = codes[0] if codes else 0x80
             raise MqttDoorError(
                 f"MQTT broker {self.host}:{self.port} refused the subscription {self.topic_filter!r} "
-                f"of {self.client_id!r}: {_SUBACK_REASONS.get(code, f'reason code {code:#x}')}"
+                f"of {self.client_id!r}: {codec.SUBACK_REASONS.get(code, f'reason code {code:#x}')}"
             )
         if codes[0] < self.qos:
             log.warning(
@@ -426,7 +410,7 @@ class _Link(asyncio.Protocol):
             self._timer.cancel()
         if self.transport is not None and not self.transport.is_closing():
             self._flush()
-            self.transport.write(_DISCONNECT)
+            self.transport.write(codec.DISCONNECT)
             self.transport.close()
         self._lose("closed by the door")
 
@@ -448,7 +432,7 @@ class _Link(asyncio.Protocol):
                 self.transport.abort()
             return
         if now - self.last_tx >= self._keepalive / 2:
-            self.send(_PINGREQ)
+            self.send(codec.PINGREQ)
         self._timer = self.loop.call_later(self._keepalive / 2, self._tick)
 
     def _lose(self, reason: str) -> None:
@@ -476,7 +460,7 @@ class _Link(asyncio.Protocol):
                 if length < 0x80:
                     start = i + 2
                 else:
-                    header = _read_varint(data, i + 1)
+                    header = codec.read_varint(data, i + 1)
                     if header is None:
                         break
                     length, start = header
@@ -487,25 +471,25 @@ class _Link(asyncio.Protocol):
                     qos = (first >> 1) & 3
                     k = start + 2 + ((data[start] << 8) | data[start + 1])
                     if k > end:
-                        raise _ProtocolError("PUBLISH topic longer than the packet")
+                        raise codec.ProtocolError("PUBLISH topic longer than the packet")
                     topic = data[start + 2 : k].decode("utf-8", "replace")
                     packet_id = 0
                     if qos:
                         if qos == 2:
-                            raise _ProtocolError("PUBLISH at QoS 2 on a QoS 1 subscription")
+                            raise codec.ProtocolError("PUBLISH at QoS 2 on a QoS 1 subscription")
                         packet_id = (data[k] << 8) | data[k + 1]
                         k += 2
                     if v5:  # skip the properties
-                        props = _read_varint(data, k)
+                        props = codec.read_varint(data, k)
                         if props is None or props[1] + props[0] > end:
-                            raise _ProtocolError("bad PUBLISH properties")
+                            raise codec.ProtocolError("bad PUBLISH properties")
                         k = props[1] + props[0]
                     messages.append((topic, data[k:end], packet_id, qos))
                     received += 1
                 else:
                     self._control(first, data[start:end])
                 i = end
-        except (_ProtocolError, IndexError) as exc:
+        except (codec.ProtocolError, IndexError) as exc:
             log.warning("MQTT door: malformed packet from the broker (%s); dropping the connection", exc)
             self._lose(f"protocol error: {exc}")
             if self.transport is not None:
@@ -525,93 +509,16 @@ class _Link(asyncio.Protocol):
             if not self.connack.done():
                 self.connack.set_result(body[1])
         elif kind == 9:  # SUBACK: packet id[, properties], reason codes
-            k = 2
-            if self.v5:
-                props = _read_varint(body, k)
-                if props is None:
-                    raise _ProtocolError("bad SUBACK")
-                k = props[1] + props[0]
+            codes = codec.suback_codes(body, self.v5)
             if not self.suback.done():
-                self.suback.set_result(list(body[k:]))
+                self.suback.set_result(codes)
                 self._wake()
         elif kind == 13:  # PINGRESP
             pass
         elif kind == 14:  # DISCONNECT from an MQTT 5 broker
             code = body[0] if body else 0
-            reason = _DISCONNECT_REASONS.get(code, f"reason code {code:#x}")
+            reason = codec.DISCONNECT_REASONS.get(code, f"reason code {code:#x}")
             log.warning("MQTT door: the broker disconnected us: %s", reason)
             self._lose(f"disconnected by the broker: {reason}")
         else:
-            raise _ProtocolError(f"unexpected packet type {kind}")
-
-
-class _ProtocolError(Exception):
-    pass
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | 0x80 if value else byte)
-        if not value:
-            return bytes(out)
-
-
-def _read_varint(data: bytes, at: int) -> tuple[int, int] | None:
-    """(value, index after it), or None when ``data`` ends first."""
-    value = 0
-    for shift in range(0, 28, 7):
-        if at >= len(data):
-            return None
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, at
-    raise _ProtocolError("variable byte integer longer than 4 bytes")
-
-
-def _str16(raw: bytes) -> bytes:
-    return len(raw).to_bytes(2, "big") + raw
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes((first,)) + _varint(len(body)) + body
-
-
-def _subscribe_packet(protocol: int, packet_id: int, topic_filter: str, qos: int) -> bytes:
-    properties = b"\x00" if protocol == 5 else b""
-    body = packet_id.to_bytes(2, "big") + properties + _str16(topic_filter.encode()) + bytes((qos,))
-    return _packet(0x82, body)
-
-
-_PINGREQ = b"\xc0\x00"
-_DISCONNECT = b"\xe0\x00"
-_TRANSIENT_REFUSALS = {0x03, 0x88, 0x89, 0x97, 0x9F}
-_CONNACK_REASONS = {
-    0x01: "unacceptable protocol version",
-    0x02: "client identifier rejected",
-    0x03: "server unavailable",
-    0x04: "bad user name or password",
-    0x05: "not authorized",
-    0x80: "unspecified error",
-    0x84: "unsupported protocol version",
-    0x85: "client identifier not valid",
-    0x86: "bad user name or password",
-    0x87: "not authorized",
-    0x88: "server unavailable",
-    0x89: "server busy",
-    0x8A: "banned",
-    0x97: "quota exceeded",
-    0x9F: "connection rate exceeded",
-}
-_SUBACK_REASONS = {0x80: "unspecified error", 0x87: "not authorized", 0x8F: "topic filter invalid"}
-_SUBACK_REASONS |= {0x9E: "shared subscriptions not supported"}
-_DISCONNECT_REASONS = {
-    0x00: "normal disconnection",
-    0x8B: "server shutting down",
-    0x8D: "keep alive timeout",
-    0x8E: "session taken over (another client connected with the same client id)",
-    0x9C: "use another server",
-}
+            raise codec.ProtocolError(f"unexpected packet type {kind}")
