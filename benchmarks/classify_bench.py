@@ -21,8 +21,8 @@ import sys
 import time
 
 from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, keyword_classify, load_default
-from urbanbrain.domains.cases.classify.corpus import load_corpus
-from urbanbrain.domains.cases.classify.train import evaluate, split
+from urbanbrain.simulate.reports import load_corpus
+from urbanbrain.simulate.train_classifier import evaluate, split
 
 TARGET_TOP1 = 0.90
 

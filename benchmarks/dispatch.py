@@ -73,7 +73,7 @@ def _prepare(url: str, data_dir: Path) -> str:
 
 
 def _held_out() -> list[dict[str, Any]]:
-    from urbanbrain.domains.cases.classify.corpus import load_corpus
+    from urbanbrain.simulate.reports import load_corpus
 
     # Case reports only: the corpus's OTHER texts (not a case at all) exist to teach the model to abstain.
     return [s for s in load_corpus() if s.get("split") == "test" and s["label"] != "OTHER"]

@@ -96,7 +96,7 @@ def strtree_lookups(polys: Sequence[Any], ids: Sequence[int] | None = None) -> t
 
 def main() -> None:
     from urbanbrain.core.spatial_index import AreaIndex
-    from urbanbrain.domains.registry.futian import build_futian_areas
+    from urbanbrain.demo.futian import build_futian_areas
 
     areas = build_futian_areas()
     cells = [a for a in areas if a.level == "grid_cell"]

@@ -110,7 +110,7 @@ def _seed(url: str, data_dir: Path) -> None:
     from urbanbrain.core.config import Settings
     from urbanbrain.core.context import Platform
     from urbanbrain.core.migrate import upgrade
-    from urbanbrain.domains.registry.seed import do_seed_futian
+    from urbanbrain.demo.seed import do_seed_futian
 
     upgrade(url)
     settings = Settings(

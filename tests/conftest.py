@@ -66,7 +66,7 @@ class Templates:
             if kind == "seeded":
                 platform = build_platform(url, self.root / f"data_{backend}_tmpl")
                 try:
-                    from urbanbrain.domains.registry.seed import do_seed_futian
+                    from urbanbrain.demo.seed import do_seed_futian
 
                     with platform.db.session() as session:
                         do_seed_futian(session, platform, SYSTEM, scale=SEED_SCALE)

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from urbanbrain.core.spatial_index import AreaIndex
-from urbanbrain.domains.registry.futian import build_futian_areas
+from urbanbrain.demo.futian import build_futian_areas
 
 
 @lru_cache(maxsize=1)

@@ -45,7 +45,7 @@ def _parse_start(start: str | None, default: float) -> float:
 def _publisher(
     to: str, url: str, api_key: str | None, mqtt_url: str, district: str, per_message: bool
 ) -> Any:
-    from urbanbrain.domains.sensing.simulate_publish import HttpPublisher, MqttPublisher
+    from urbanbrain.simulate.publish import HttpPublisher, MqttPublisher
 
     if to == "http":
         if not api_key:
@@ -80,9 +80,9 @@ def simulate_devices(
 ) -> None:
     """Fire-safety devices of an urban village reporting like real ones, with daily patterns, noise, faults,
     drop-outs and fires: replayed into the database, or published over HTTP or MQTT to a running server."""
-    from urbanbrain.apps.fire_safety import simulation
-    from urbanbrain.domains.sensing.simulate_devices import Simulator, random_scenarios
-    from urbanbrain.domains.sensing.simulate_publish import run
+    from urbanbrain.simulate import fire_village as simulation
+    from urbanbrain.simulate.devices import Simulator, random_scenarios
+    from urbanbrain.simulate.publish import run
 
     if to not in ("direct", "http", "mqtt"):
         raise typer.BadParameter("--to is direct, http or mqtt")
@@ -143,8 +143,8 @@ def demo_devices(settings: Settings, seed: int = 1) -> dict[str, Any] | None:
     """Once: the fire-safety devices of every 水围村 building, and the last day of their readings (a fire,
     faults, drop-outs, overloads, a noisy detector) replayed, so alarms, a fire case and the owners' SMS
     are there from the first start. Returns what it did, or None when it was done before."""
-    from urbanbrain.apps.fire_safety import simulation
-    from urbanbrain.domains.sensing.simulate_devices import random_scenarios
+    from urbanbrain.simulate import fire_village as simulation
+    from urbanbrain.simulate.devices import random_scenarios
 
     check = Platform.build(settings)
     try:
@@ -186,9 +186,9 @@ def start_live_devices(settings: Settings, api_key: str, mqtt_url: str, *, seed:
     """While the demo serves: the same devices report every minute over MQTT (the embedded broker), on the
     wall clock, and ``fire_in_s`` seconds after the server is up a fire breaks out in one building.
     Returns that building's code."""
-    from urbanbrain.apps.fire_safety import simulation
-    from urbanbrain.domains.sensing.simulate_devices import Fire, Simulator
-    from urbanbrain.domains.sensing.simulate_publish import run
+    from urbanbrain.simulate import fire_village as simulation
+    from urbanbrain.simulate.devices import Fire, Simulator
+    from urbanbrain.simulate.publish import run
 
     platform = Platform.build(settings)
     try:

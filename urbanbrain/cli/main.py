@@ -74,7 +74,7 @@ def db_current() -> None:
 
 
 def _seed(platform: Platform, scale: float) -> dict[str, int] | None:
-    from urbanbrain.domains.registry.seed import do_seed_futian
+    from urbanbrain.demo.seed import do_seed_futian
 
     try:
         with platform.db.session() as session:
@@ -276,7 +276,7 @@ def _replay_cases(settings: Settings, days: int, per_day: int, seed: int) -> dic
     from datetime import UTC, datetime, timedelta
 
     from urbanbrain.core.clock import SimulatedClock
-    from urbanbrain.domains.cases import simulate
+    from urbanbrain.simulate import cases as simulate
 
     start = datetime.now(UTC) - timedelta(days=days)
     platform = Platform.build(settings, clock=SimulatedClock(start, speed=0))
@@ -336,7 +336,7 @@ def demo(
         platform.relay.flush()
     finally:
         platform.close()
-    from urbanbrain.domains.cases import simulate
+    from urbanbrain.simulate import cases as simulate
 
     check = Platform.build(settings)
     try:

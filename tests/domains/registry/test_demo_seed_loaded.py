@@ -12,7 +12,7 @@ from urbanbrain.core.audit import verify_chain
 from urbanbrain.core.models import Department
 from urbanbrain.domains.registry.models import Area, Building, Facility, Resident, Unit, Venue
 
-DIVISIONS = Path(__file__).resolve().parents[3] / "urbanbrain/domains/registry/futian_data/divisions.csv"
+DIVISIONS = Path(__file__).resolve().parents[3] / "urbanbrain/demo/futian_data/divisions.csv"
 
 
 def test_seed_command_loads_futian_at_full_scale(templates, backend, tmp_path):

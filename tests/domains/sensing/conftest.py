@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
 from urbanbrain.core.auth.principal import SYSTEM
-from urbanbrain.domains.registry.demo_seed import SHUIWEI_VILLAGE
+from urbanbrain.demo.district import SHUIWEI_VILLAGE
 
 OWNER_PHONE = "13800138000"
 

@@ -23,7 +23,7 @@ from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.bus.memory import MemoryBus
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.registry.demo_seed import SHUIWEI_VILLAGE
+from urbanbrain.demo.district import SHUIWEI_VILLAGE
 from urbanbrain.domains.sensing.actions import do_provision_device, do_update_device
 from urbanbrain.domains.sensing.ingest.partition import describe, parse_owned, partition_of
 from urbanbrain.domains.sensing.ingest.service import PipelineService

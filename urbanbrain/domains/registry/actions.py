@@ -19,6 +19,7 @@ from urbanbrain.core.geodesy import area_km2
 from urbanbrain.core.models import Department
 from urbanbrain.domains.registry import events, spatial
 from urbanbrain.domains.registry.access import check_row
+from urbanbrain.domains.registry.bulk import do_load_district as do_load_district  # the bulk load
 from urbanbrain.domains.registry.models import Area, Building, Facility, Licence, Resident, Unit, Venue
 from urbanbrain.domains.registry.schemas import (
     FACILITY_CODE_PREFIX,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -369,3 +370,25 @@ class LocatePublic(Location):
     lat: float
     street_name: str | None
     community_name: str | None
+
+
+# --- bulk load ----------------------------------------------------------------------------------------
+
+Row = dict[str, Any]
+
+
+@dataclass
+class DistrictLoad:
+    """What :func:`do_load_district` writes. Areas carry a shapely ``geometry``; records refer to each other by
+    code (``building_code``, ``unit_code``, ``venue_code``, ``owner_department_code``); phones and ID numbers
+    are plain and get sealed on the way in."""
+
+    areas: list[Row]
+    departments: list[Row]
+    buildings: list[Row] = field(default_factory=list)
+    units: list[Row] = field(default_factory=list)
+    residents: list[Row] = field(default_factory=list)
+    venues: list[Row] = field(default_factory=list)
+    licences: list[Row] = field(default_factory=list)
+    facilities: list[Row] = field(default_factory=list)
+    note: dict[str, Any] = field(default_factory=dict)  # recorded in the audit row (scale, seed, source)

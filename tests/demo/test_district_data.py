@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import shapely
 
+from urbanbrain.demo.departments import FUNCTIONAL_CODES, demo_departments
+from urbanbrain.demo.district import SHUIWEI_VILLAGE, DemoDistrict, generate
+from urbanbrain.demo.futian import build_futian_areas
+from urbanbrain.demo.names import id_check_digit, id_number_valid
 from urbanbrain.domains.registry import models
-from urbanbrain.domains.registry.demo_names import id_check_digit, id_number_valid
-from urbanbrain.domains.registry.demo_seed import SHUIWEI_VILLAGE, DemoDistrict, generate
-from urbanbrain.domains.registry.departments import FUNCTIONAL_CODES, demo_departments
-from urbanbrain.domains.registry.futian import build_futian_areas
 
 FUNCTIONAL = {
     "police",

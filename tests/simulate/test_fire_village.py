@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from urbanbrain.apps.fire_safety import simulation
 from urbanbrain.cli.main import app as cli
 from urbanbrain.core.auth.actions import do_create_api_key
 from urbanbrain.core.auth.principal import SYSTEM
@@ -20,8 +19,9 @@ from urbanbrain.domains.cases.models import Case
 from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
 from urbanbrain.domains.sensing.ingest.service import MqttService
 from urbanbrain.domains.sensing.models import Alarm, Device, Latest
-from urbanbrain.domains.sensing.simulate_devices import Fire, NoisyDetector, Simulator
-from urbanbrain.domains.sensing.simulate_publish import MqttPublisher, run
+from urbanbrain.simulate import fire_village as simulation
+from urbanbrain.simulate.devices import Fire, NoisyDetector, Simulator
+from urbanbrain.simulate.publish import MqttPublisher, run
 
 
 def _alarms(platform):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import aiomqtt
 import httpx
 
-from urbanbrain.domains.sensing.simulate_devices import (
+from urbanbrain.simulate.devices import (
     READINGS_PATH,
     Message,
     Simulator,

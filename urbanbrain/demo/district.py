@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from urbanbrain.core.geodesy import LocalProjection
-from urbanbrain.domains.registry import demo_names as nm
+from urbanbrain.demo import names as nm
 from urbanbrain.domains.registry.schemas import FACILITY_CODE_PREFIX
 
 Row = dict[str, Any]

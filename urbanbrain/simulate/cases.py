@@ -92,7 +92,7 @@ class MonthReplay:
             scope="all",
             permissions=frozenset({"cases.requests.write", "cases.requests.read"}),  # an Open311 key's
         )
-        from urbanbrain.domains.cases.classify.corpus import load_corpus
+        from urbanbrain.simulate.reports import load_corpus
 
         self.texts = [s["text"] for s in load_corpus() if s.get("split") == "test" and s["label"] != "OTHER"]
         self.noise = [s["text"] for s in load_corpus() if s.get("split") == "test" and s["label"] == "OTHER"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from urbanbrain.domains.registry.demo_names import landline
+from urbanbrain.demo.names import landline
 
 DISTRICT_CODE = "440304"
 
@@ -59,7 +59,7 @@ def _dept(code: str, name: str, name_en: str, kind: str, area_code: str) -> dict
 def demo_departments(areas: Iterable[Any]) -> list[dict[str, Any]]:
     """Departments of the demo district, functional bureaus first, then street offices and stations.
 
-    ``areas`` is the :class:`~urbanbrain.domains.registry.futian.AreaSpec` list; only its street and
+    ``areas`` is the :class:`~urbanbrain.demo.futian.AreaSpec` list; only its street and
     community entries are used, in their given order.
     """
     out = [_dept(code, name, en, "functional", DISTRICT_CODE) for code, name, en in FUNCTIONAL_DEPARTMENTS]

@@ -1,6 +1,6 @@
 """Regenerate the corpus, train the shipped model, evaluate it on the held-out templates, write the files.
 
-Run: ``python -m urbanbrain.domains.cases.classify.train``. It prints held-out top-1/top-3 accuracy beside
+Run: ``python -m urbanbrain.simulate.train_classifier``. It prints held-out top-1/top-3 accuracy beside
 the keyword baseline, the worst per-class recalls, and the triage threshold with its coverage, then writes
 ``data/corpus.jsonl``, ``data/model.npz`` and ``data/model.json``. The threshold is the lowest confidence at
 which accepted held-out predictions are at least :data:`TARGET_ACCEPTED_ACCURACY` correct; ``model.py``'s
@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from urbanbrain.domains.cases.classify import corpus
 from urbanbrain.domains.cases.classify.keywords import keyword_classify
 from urbanbrain.domains.cases.classify.model import (
     DEFAULT_MODEL_PATH,
@@ -28,6 +27,7 @@ from urbanbrain.domains.cases.classify.model import (
     Prediction,
     train,
 )
+from urbanbrain.simulate import reports as corpus
 
 TARGET_ACCEPTED_ACCURACY = 0.97
 """Accepted (not triaged) predictions must be at least this accurate on the held-out split."""

@@ -10,7 +10,7 @@ Three steps, each usable alone:
   clock following the readings, so alarms are raised, cases opened and owners notified at the simulated
   times. The server must not be running on the same data directory meanwhile (the journal is its own):
   the demo replays before it serves. For a running server, publish over HTTP or MQTT with
-  :func:`urbanbrain.domains.sensing.simulate_publish.run` instead.
+  :func:`urbanbrain.simulate.publish.run` instead.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from urbanbrain.domains.registry.queries import buildings_in_village
 from urbanbrain.domains.sensing.actions import do_import_devices
 from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
 from urbanbrain.domains.sensing.models import Device, Rule
-from urbanbrain.domains.sensing.simulate_devices import (
+from urbanbrain.simulate.devices import (
     BuildingRef,
     Fleet,
     Scenario,

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Point
 
 from urbanbrain.core.geodesy import LocalProjection, area_km2, haversine_m
-from urbanbrain.domains.registry.futian import AreaSpec, build_futian_areas
+from urbanbrain.demo.futian import AreaSpec, build_futian_areas
 
 SHUIWEI = Point(114.067, 22.525)
 # Relative area tolerance for "tiles its parent" (GEOS overlay noise is ~1e-12 here).
@@ -21,11 +21,7 @@ TILING_TOL = 1e-9
 
 
 def _csv_rows() -> list[dict[str, str]]:
-    text = (
-        resources.files("urbanbrain.domains.registry.futian_data")
-        .joinpath("divisions.csv")
-        .read_text("utf-8")
-    )
+    text = resources.files("urbanbrain.demo.futian_data").joinpath("divisions.csv").read_text("utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from urbanbrain.domains.sensing.ingest.wire import split_body
-from urbanbrain.domains.sensing.simulate_devices import (
+from urbanbrain.simulate.devices import (
     CSV_FIELDS,
     BuildingRef,
     Dropout,
@@ -40,7 +40,7 @@ from urbanbrain.domains.sensing.simulate_devices import (
     scenario_from_dict,
     scenario_to_dict,
 )
-from urbanbrain.domains.sensing.simulate_publish import HttpPublisher, MqttPublisher, PublishError, run
+from urbanbrain.simulate.publish import HttpPublisher, MqttPublisher, PublishError, run
 
 VILLAGE = "440304004028-V01"  # Shuiwei (水围村)
 # 2024-05-01 08:00 in Shenzhen

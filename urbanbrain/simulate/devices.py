@@ -33,7 +33,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from urbanbrain.domains.registry.demo_names import person_name
+from urbanbrain.demo.names import person_name
 
 MEASUREMENTS: dict[str, tuple[str, ...]] = {
     "electrical_fire_monitor": ("residual_current_ma", "cable_temp_c"),

