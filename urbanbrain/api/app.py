@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from urbanbrain import __version__
-from urbanbrain.api import auth, errors, metrics, system
+from urbanbrain.api import auth, errors, live, metrics, notifications, system
 from urbanbrain.core import plugins
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
+from urbanbrain.core.notify import DeliveryWorker
 
 DESCRIPTION = """UrbanBrain, the district brain (城区大脑): registry, sensing, cases, data sharing and services
 for a city district. Log in with **Authorize** (OAuth2 password flow) using the credentials that
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        plugins.subscribe_consumers(platform)
         platform.relay.start()
         for service in services:
             service.start()
@@ -56,9 +58,14 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     _offline_docs(app)
     app.state.platform = platform
     errors.install(app)
-    metrics.install(app)
+    metrics.install(app, platform.metrics)
     app.include_router(system.router)
     app.include_router(auth.router)
+    app.include_router(notifications.router)
+    app.include_router(notifications.moved)
+    app.include_router(live.router)
+    if platform.settings.worker_seconds > 0:
+        services.append(DeliveryWorker(platform, platform.settings.worker_seconds))
     for manifest, api in plugins.load():
         app.include_router(api.router, prefix=manifest.api_prefix)
         setup = getattr(api, "setup", None)

@@ -67,6 +67,23 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def principal_now(
+    request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    """The caller, read in a short session of its own: for endpoints that wait (for the journal, on a
+    stream) and must not hold a transaction - on SQLite the write lock - while they do."""
+    with platform.db.sessionmaker() as session:
+        if platform.db.dialect == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        principal = _principal(request, platform, session, token)
+    if principal is None:
+        raise UrbanBrainError("auth.required")
+    return principal
+
+
+WaitingPrincipal = Annotated[Principal, Depends(principal_now)]
+
+
 def require(permission: str):  # type: ignore[no-untyped-def]
     """Dependency factory: the principal, after checking one permission."""
 

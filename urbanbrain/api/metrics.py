@@ -1,4 +1,5 @@
-"""Prometheus metrics: request counts and latency by route template, plus what domains register."""
+"""``/metrics`` for Prometheus: request counts and latency by route template, beside what the core and the
+domains count on the platform's registry (readings, alarms, cases, deliveries...)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from urbanbrain.core.metrics import Metrics
 
 
 class _Measure:
@@ -38,18 +41,14 @@ class _Measure:
             self.latency.labels(method, template).observe(time.perf_counter() - start)
 
 
-def install(app: FastAPI) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    requests = Counter(
-        "urbanbrain_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
-    )
-    latency = Histogram(
-        "urbanbrain_http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
-    )
+def install(app: FastAPI, metrics: Metrics) -> CollectorRegistry:
+    registry = metrics.registry
+    requests = metrics.counter("urbanbrain_http_requests_total", "HTTP requests", ["method", "route", "status"])
+    latency = metrics.histogram("urbanbrain_http_request_seconds", "HTTP request latency", ["method", "route"])
     app.add_middleware(_Measure, requests=requests, latency=latency)  # type: ignore[arg-type]
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Any:
+    def scrape() -> Any:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return registry

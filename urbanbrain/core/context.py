@@ -13,6 +13,7 @@ from urbanbrain.core.bus.outbox import OutboxRelay
 from urbanbrain.core.clock import Clock, clock_from_spec
 from urbanbrain.core.config import Settings
 from urbanbrain.core.db import Database
+from urbanbrain.core.metrics import Metrics
 from urbanbrain.core.protect import Protector
 
 
@@ -24,6 +25,7 @@ class Platform:
     bus: Bus
     relay: OutboxRelay
     protector: Protector
+    metrics: Metrics = field(default_factory=Metrics)
     # Per-domain caches (e.g. the registry's spatial index); a domain owns its own key.
     caches: dict[str, Any] = field(default_factory=dict)
 
@@ -37,8 +39,8 @@ class Platform:
         return cls(settings, db, clock, bus, relay, Protector(settings.protection_key))
 
     def close(self) -> None:
-        for cached in list(self.caches.values()):  # a domain's own writer threads (e.g. cases intake)
-            stop = getattr(cached, "stop", None)
+        for cached in list(self.caches.values()):  # a domain's own threads (cases intake), the live feed
+            stop = getattr(cached, "stop", None) or getattr(cached, "close", None)
             if callable(stop):
                 stop()
         self.relay.stop()

@@ -1,11 +1,12 @@
-"""Core tables: departments, users, API keys, the audit chain, the outbox and the consumers' inbox."""
+"""Core tables: departments, users, API keys, the audit chain, the outbox and the consumers' inbox, counters,
+and notifications (the in-app inbox, subscriptions and deliveries)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from urbanbrain.core.db import Base, JSONType, UTCDateTime
@@ -31,6 +32,8 @@ class Department(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __mapper_args__ = {"version_id_col": version}
+
 
 class User(Base):
     """A staff account. ``role`` names a role in :mod:`urbanbrain.core.auth.roles`."""
@@ -47,6 +50,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ApiKey(Base):
@@ -117,3 +122,70 @@ class InboxEntry(Base):
     consumer: Mapped[str] = mapped_column(String(128))
     event_id: Mapped[str] = mapped_column(String(36))
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SequenceCounter(Base):
+    """A named counter (``cases:440304-C0101``, ``registry:FT-SL``): see :mod:`urbanbrain.core.sequence`."""
+
+    __tablename__ = "core_sequence"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Notification(Base):
+    """A row in a department's in-app inbox (the command centre's too), about a subject (a case, an alarm)."""
+
+    __tablename__ = "core_notification"
+    __table_args__ = (Index("ix_core_notification_inbox", "recipient", "read_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64))  # a department code
+    kind: Mapped[str] = mapped_column(String(64))  # the event type that caused it
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    subject_type: Mapped[str | None] = mapped_column(String(32))  # case | alarm | hazard ...
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Subscription(Base):
+    """Who hears about which events, through which channel: a webhook URL (signed with ``secret``,
+    HMAC-SHA256), an e-mail address or a phone number for SMS."""
+
+    __tablename__ = "core_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | sms
+    target: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str | None] = mapped_column(String(128))
+    events: Mapped[list[str]] = mapped_column(JSONType)  # patterns such as cases.case.>
+    department_code: Mapped[str | None] = mapped_column(String(64))  # only events about this department
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """One event to one subscription (or one message to one person), with its attempts; unique per
+    subscription and event, so a redelivered event is sent once."""
+
+    __tablename__ = "core_delivery"
+    __table_args__ = (
+        Index("ix_core_delivery_due", "status", "next_attempt_at"),
+        UniqueConstraint("subscription_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # None for a message to one person (a device owner's SMS), which names its own channel and target.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("core_subscription.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(Text)  # protected (sealed): a person's phone or address
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from urbanbrain.core import notify
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 KINDS = {"domain": "domains", "app": "apps"}
 REQUIRED_FILES = ("models.py", "schemas.py", "actions.py", "queries.py", "events.py", "api.py")
@@ -176,3 +178,19 @@ def load(root: Path = PACKAGE_ROOT) -> list[tuple[Manifest, Any]]:
         importlib.import_module(m.module + ".models")
         loaded.append((m, importlib.import_module(m.module + ".api")))
     return loaded
+
+
+CONSUMERS_KEY = "core.consumers"
+
+
+def subscribe_consumers(platform: Any, root: Path = PACKAGE_ROOT) -> None:
+    """Start every bus consumer of the platform, once: the core's (notification subscriptions) and each
+    plugin's (``consumers.py``, ``subscribe(platform)``). A server does this at start; so does anything else
+    that makes events whose consequences must follow at once (a replay of the past)."""
+    if platform.caches.get(CONSUMERS_KEY):
+        return
+    platform.caches[CONSUMERS_KEY] = True
+    notify.follow_events(platform)
+    for m in order(discover(root)):
+        if (m.path / "consumers.py").is_file():
+            importlib.import_module(m.module + ".consumers").subscribe(platform)

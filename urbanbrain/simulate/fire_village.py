@@ -21,18 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from urbanbrain.apps.fire_safety import fire_map  # noqa: F401  (registers fire_safety.village_not_found)
 from urbanbrain.apps.fire_safety.devices import RULES, do_install_fire_monitoring
+from urbanbrain.core import plugins
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.clock import SimulatedClock
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.registry.queries import buildings_in_village
+from urbanbrain.domains.sensing import queries as sensing
 from urbanbrain.domains.sensing.actions import do_import_devices
 from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
-from urbanbrain.domains.sensing.models import Device, Rule
 from urbanbrain.simulate.devices import (
     BuildingRef,
     Fleet,
@@ -61,11 +60,10 @@ def provision(platform: Platform, fleet: Fleet, work_dir: Path) -> dict[str, int
     """Install the fire rules when they are missing, then import the devices not yet provisioned."""
     installed = 0
     with platform.db.session() as session:
-        have_rules = set(session.scalars(select(Rule.code)))
-        if not {r["code"] for r in RULES} <= have_rules:
+        if not {r["code"] for r in RULES} <= sensing.rule_codes(session):
             do_install_fire_monitoring(session, platform, SYSTEM)
             installed = 1
-        known = set(session.scalars(select(Device.device_id)))
+        known = sensing.device_ids(session)
     new = Fleet([d for d in fleet.devices if d.device_id not in known])
     work_dir.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(new), IMPORT_CHUNK):
@@ -79,7 +77,7 @@ def provision(platform: Platform, fleet: Fleet, work_dir: Path) -> dict[str, int
 
 def provisioned(platform: Platform) -> int:
     with platform.db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(Device)) or 0)
+        return sensing.device_count(session)
 
 
 @dataclass
@@ -115,6 +113,7 @@ def replay(
     if not isinstance(clock, SimulatedClock):
         raise TypeError("replay needs a platform on a SimulatedClock (speed 0)")
     simulator = Simulator(fleet, scenarios, start_ts=start_ts, interval_s=interval_s, seed=seed)
+    plugins.subscribe_consumers(platform)  # what the alarms set off (cases, inboxes) happens as it would live
     pipeline = Pipeline(platform)
     pipeline.start()
     stats = ReplayStats()
@@ -129,6 +128,7 @@ def replay(
             if tick.messages:
                 stats.readings += _submit(pipeline, encode_batch(tick.messages))
             pipeline.drain(timeout=300)
+            platform.relay.flush()
         stats.alarms = int(pipeline.stats["alarms"])
     finally:
         pipeline.stop()

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from urbanbrain.domains.cases.notify import Sender, deliver_due
+from urbanbrain.core.notify import Sender, deliver_due
 
 
 class Receiver:
@@ -49,19 +49,33 @@ def receiver():
 def test_department_inbox_gets_new_cases(desk):
     case = desk.report(category_code="E0101")
     desk.platform.relay.flush()
-    inbox = desk.client.get("/api/v1/cases/notifications", headers=desk.heads["urban"]).json()
+    inbox = desk.client.get("/api/v1/notifications", headers=desk.heads["urban"]).json()
     assert [n["kind"] for n in inbox] == ["cases.case.dispatched"]
-    assert case["number"] in inbox[0]["body"]
-    r = desk.client.post(f"/api/v1/cases/notifications/{inbox[0]['id']}/read", headers=desk.heads["urban"])
+    assert case["number"] in inbox[0]["body"] and inbox[0]["case_id"] == case["id"]
+    assert (inbox[0]["subject_type"], inbox[0]["subject_id"]) == ("case", str(case["id"]))
+    r = desk.client.post(f"/api/v1/notifications/{inbox[0]['id']}/read", headers=desk.heads["urban"])
     assert r.status_code == 200
-    assert desk.client.get("/api/v1/cases/notifications", headers=desk.heads["urban"]).json() == []
-    r = desk.client.post(f"/api/v1/cases/notifications/{inbox[0]['id']}/read", headers=desk.heads["water"])
+    assert desk.client.get("/api/v1/notifications", headers=desk.heads["urban"]).json() == []
+    r = desk.client.post(f"/api/v1/notifications/{inbox[0]['id']}/read", headers=desk.heads["water"])
     assert r.status_code == 404
+
+
+def test_the_old_inbox_and_subscription_paths_redirect_to_the_new_ones(desk):
+    desk.report(category_code="E0101")
+    desk.platform.relay.flush()
+    r = desk.client.get("/api/v1/cases/notifications?unread=false", headers=desk.heads["urban"],
+                        follow_redirects=False)  # fmt: skip
+    assert r.status_code == 308 and r.headers["location"] == "/api/v1/notifications?unread=false"
+    followed = desk.client.get("/api/v1/cases/notifications", headers=desk.heads["urban"]).json()
+    assert [n["kind"] for n in followed] == ["cases.case.dispatched"]
+    body = {"channel": "sms", "target": "13800000000", "events": ["cases.case.closed"]}
+    r = desk.client.post("/api/v1/notifications/subscriptions", headers=desk.heads["admin"], json=body)
+    assert r.status_code == 201 and r.json()["channel"] == "sms"
 
 
 def test_signed_webhook_is_retried_with_backoff_until_delivered(desk, receiver):
     r = desk.client.post(
-        "/api/v1/cases/subscriptions",
+        "/api/v1/notifications/subscriptions",
         headers=desk.heads["admin"],
         json={
             "channel": "webhook",
@@ -97,7 +111,7 @@ def test_signed_webhook_is_retried_with_backoff_until_delivered(desk, receiver):
 
 def test_email_and_sms_need_their_gateway(desk):
     r = desk.client.post(
-        "/api/v1/cases/subscriptions",
+        "/api/v1/notifications/subscriptions",
         headers=desk.heads["admin"],
         json={"channel": "sms", "target": "13800000000", "events": ["cases.case.sla_breached"]},
     )

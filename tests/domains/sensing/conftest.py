@@ -63,7 +63,7 @@ class Site:
     def told(self, title_like: str = "%") -> list[str]:
         """Who got an inbox notification of an alarm (titles read '<级别>预警 / <level> warning: <type>')."""
         with self.platform.db.session() as session:
-            sql = "SELECT recipient FROM cases_notification WHERE kind = 'sensing.alarm.raised' AND title LIKE :t"
+            sql = "SELECT recipient FROM core_notification WHERE kind = 'sensing.alarm.raised' AND title LIKE :t"
             return list(session.execute(text(sql), {"t": title_like}).scalars())
 
     def texted(self) -> list[tuple[str, str]]:
@@ -71,7 +71,7 @@ class Site:
         with self.platform.db.session() as session:
             rows = session.execute(
                 text(
-                    "SELECT event_id, target FROM cases_delivery WHERE subscription_id IS NULL AND channel = 'sms'"
+                    "SELECT event_id, target FROM core_delivery WHERE subscription_id IS NULL AND channel = 'sms'"
                 )
             ).all()
         return [(e, self.platform.protector.open(t)) for e, t in rows]

@@ -19,6 +19,10 @@ from urbanbrain.api.app import create_app
 from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
 from urbanbrain.core.auth.actions import do_create_api_key, do_create_user
 from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.core.bus.memory import MemoryBus
+from urbanbrain.core.context import Platform
+from urbanbrain.core.live import feed
+from urbanbrain.core.plugins import subscribe_consumers
 from urbanbrain.domains.sensing.actions import do_provision_device
 from urbanbrain.domains.sensing.ingest.service import MqttService, PipelineService
 from urbanbrain.domains.sensing.schemas import DeviceCreate
@@ -81,7 +85,7 @@ def test_a_reading_outside_the_measuring_range_is_a_fault_that_no_other_rule_see
     # a broken temperature sensor: a fault raised and cleared, no temperature rise, no fire, no owner SMS
     assert seen == [("sensor_fault", "blue", "cleared", None)]
     with site.platform.db.session() as session:
-        assert session.execute(text("SELECT count(*) FROM cases_delivery")).scalar() == 0
+        assert session.execute(text("SELECT count(*) FROM core_delivery")).scalar() == 0
     # what the device sent is kept as sent
     latest = site.client.get("/api/v1/sensing/devices/SMK-1", headers=site.admin).json()["latest"]
     assert latest["temp_c"]["value"] == 26.5
@@ -178,35 +182,53 @@ async def _publish(host: str, port: int, topic: str, payloads: list[bytes], **au
             await client.publish(topic, p, qos=1)
 
 
-def test_the_stream_has_the_alarm_before_its_case_and_a_case_lost_to_a_crash_is_opened_on_restart(site):
-    platform = site.platform
-    hub = site.pipeline.hub
+def test_the_feed_has_the_alarm_before_its_case_and_the_case_comes_through_the_bus(site):
+    screen = feed(site.platform)  # what the command centre's stream reads
 
     async def watch() -> list:
-        sub = hub.subscribe()  # what the command centre's stream reads
+        sub = screen.subscribe(SYSTEM)
         try:
             await asyncio.to_thread(site.send, [site.message("EFM-1", {"residual_current_ma": 400.0})])
             await asyncio.to_thread(site.settle)
             await asyncio.sleep(0.05)
-            return _drain(sub)
+            return [item.data for item in _drain(sub)]
         finally:
-            hub.unsubscribe(sub)
+            screen.unsubscribe(sub)
 
     events = [(item["event"], item["case_number"]) for item in asyncio.run(watch())]
     assert events[0] == ("raised", None)  # on the stream before the case is opened
     assert events[1][0] == "case_opened" and events[1][1]
-    # a crash between the alarm's transaction and its case's: the alarm is there, the case is not
+    case = site.client.get(f"/api/v1/cases/{events[1][1]}", headers=site.admin).json()
+    assert case["source"] == "sensor" and case["category_code"] == "E0703"
+
+
+def test_an_alarm_whose_case_a_crash_interrupted_gets_it_when_the_platform_comes_back(site, tmp_path):
+    """The alarm is committed with its event in the outbox; the process dies before the event leaves. The
+    next process publishes it, and the cases domain opens the case: redelivery, no special path."""
+    platform = site.platform
+    platform.relay.stop()  # nothing leaves the outbox from here: as if the process died after the commit
+    site.send([site.message("EFM-1", {"residual_current_ma": 400.0})])
+    site.pipeline.drain()
+    [alarm] = _alarms(site, open=True)
+    assert alarm["case_number"] is None
     with platform.db.session() as session:
-        session.execute(text("UPDATE sensing_alarm SET case_number = NULL"))
-    platform.caches["sensing.pipeline"].stop()
-    again = PipelineService(platform)
-    again.start()
+        pending = session.execute(
+            text("SELECT count(*) FROM core_outbox WHERE type = 'sensing.alarm.raised' AND published_at IS NULL")
+        ).scalar()
+    assert pending == 1
+    again = Platform.build(platform.settings, clock=platform.clock, bus=MemoryBus())
     try:
-        again.drain()
-        [alarm] = _alarms(site, open=True)
-        assert alarm["case_number"] and alarm["case_number"] != events[1][1]
+        subscribe_consumers(again)
+        again.relay.flush()
+        again.relay.flush()  # the case's registration reaches the alarm
     finally:
-        again.stop()
+        again.close()
+    [alarm] = _alarms(site, open=True)
+    case = site.client.get(f"/api/v1/cases/{alarm['case_number']}", headers=site.admin).json()
+    assert case["category_code"] == "E0703" and case["source"] == "sensor"
+    with platform.db.session() as session:
+        sensor_cases = session.execute(text("SELECT count(*) FROM cases_case WHERE source = 'sensor'")).scalar()
+    assert sensor_cases == 1
 
 
 def _drain(sub):

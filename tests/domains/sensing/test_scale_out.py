@@ -20,11 +20,13 @@ from sqlalchemy import text
 from tests.conftest import NATS_URL, Platform
 from urbanbrain.api.app import create_app
 from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
+from urbanbrain.core import live
 from urbanbrain.core.auth.principal import SYSTEM
-from urbanbrain.core.bus.memory import MemoryBus
+from urbanbrain.core.bus.nats import NatsBus
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.demo.district import SHUIWEI_VILLAGE
 from urbanbrain.domains.sensing.actions import do_provision_device, do_update_device
+from urbanbrain.domains.sensing.api import alarm_item
 from urbanbrain.domains.sensing.ingest.partition import describe, parse_owned, partition_of
 from urbanbrain.domains.sensing.ingest.service import PipelineService
 from urbanbrain.domains.sensing.schemas import DeviceCreate, DeviceUpdate
@@ -85,7 +87,9 @@ def _scaled(base: Platform, tmp: Any, name: str, owned: str, namespace: str) -> 
             "sensing_owned_partitions": owned,
         }
     )
-    return Platform.build(settings, clock=base.clock, bus=MemoryBus())
+    # Scaled out, processes share events through NATS (each its own connection to one stream).
+    bus = NatsBus(f"{NATS_URL}?stream=UBT_{namespace}&prefix={namespace}.")
+    return Platform.build(settings, clock=base.clock, bus=bus)
 
 
 @pytest.fixture
@@ -93,6 +97,7 @@ def namespace() -> Iterator[str]:
     ns = "t" + uuid.uuid4().hex[:10] + "_"
     yield ns
     asyncio.run(_delete_stream(f"UB_SENSING_{ns}440304"))
+    asyncio.run(_delete_stream(f"UBT_{ns}"))
 
 
 async def _delete_stream(name: str) -> None:
@@ -220,16 +225,19 @@ def test_every_process_streams_the_alarms_of_every_worker(fleet, tmp_path, names
     workers = [_scaled(base, tmp_path, f"s{p}", str(p), namespace) for p in range(PARTITIONS)]
     services = [PipelineService(w) for w in workers]
     try:
-        for svc in services:
+        for w, svc in zip(workers, services, strict=True):
+            w.relay.start()
             svc.start()
+        screen = live.feed(workers[0])  # the command centre's feed in worker 0's process
+        screen.show("sensing.alarm.*", name="alarm", permission="sensing.alarms.read", render=alarm_item)
 
         async def watch() -> list[dict[str, Any]]:
-            sub = services[0].pipeline.hub.subscribe()  # a command-centre client of worker 0's process
+            sub = screen.subscribe(SYSTEM)
             t = base.clock.now().timestamp()
             await asyncio.wrap_future(services[0].submit(_fire(1, t, "w")))  # building 1: worker 1's
             seen: list[dict[str, Any]] = []
             while not any(i.get("alarm_type") == "fire" for i in seen):
-                seen.append(await asyncio.wait_for(sub.queue.get(), timeout=20))
+                seen.append((await asyncio.wait_for(sub.queue.get(), timeout=20)).data)
             return seen
 
         seen = asyncio.run(watch())

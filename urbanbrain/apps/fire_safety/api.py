@@ -7,30 +7,29 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
+from urbanbrain.api.paging import page_query
 from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecycle, queries
 from urbanbrain.apps.fire_safety import schemas as s
 from urbanbrain.apps.fire_safety.models import Hazard, Inspection
 from urbanbrain.apps.fire_safety.statistics import statistics as compute_statistics
+from urbanbrain.apps.fire_safety.worker import OverdueWorker
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
-from urbanbrain.domains.registry.queries import paged
+from urbanbrain.core.paging import PageRequest, paged
 
 router = APIRouter(tags=["fire_safety"])
 Reader = Annotated[Principal, require("fire_safety.read")]
-PageNo = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(ge=1, le=1000)]
+Paging = Annotated[PageRequest, Depends(page_query(50))]
 
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
     """A worker for the overdue sweep when background work is on."""
-    from urbanbrain.apps.fire_safety.worker import Worker
-
     if platform.settings.worker_seconds > 0:
-        return [Worker(platform, platform.settings.worker_seconds)]
+        return [OverdueWorker(platform, platform.settings.worker_seconds)]
     return []
 
 
@@ -79,6 +78,7 @@ def list_inspections(
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
+    page: Paging,
     community: str | None = None,
     building: Annotated[
         str | None, Query(description="A building: its own and its venues' inspections.")
@@ -88,8 +88,6 @@ def list_inspections(
     result: Literal["pass", "hazards_found"] | None = None,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     stmt = queries.inspections_stmt(
         principal,
@@ -101,14 +99,9 @@ def list_inspections(
         start=_aware(start, platform),
         end=_aware(end, platform),
     )
-    p = paged(session, stmt, page, page_size, Inspection.id.desc())
+    p = paged(session, stmt, page, Inspection.id.desc())
     now, offset = platform.clock.now(), platform.settings.utc_offset_hours
-    return {
-        "items": queries.inspection_public(session, p.rows, now, offset),
-        "total": p.total,
-        "page": p.page,
-        "page_size": p.page_size,
-    }
+    return {"items": queries.inspection_public(session, list(p.rows), now, offset), **p.counts()}
 
 
 @router.get("/inspections/{ref}", response_model=s.InspectionPublic)
@@ -123,6 +116,7 @@ def list_hazards(
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
+    page: Paging,
     state: Literal["open", "rectified", "closed"] | None = None,
     type_code: Annotated[str | None, Query(alias="type", description="A code from /hazard-types.")] = None,
     severity: Literal["general", "major"] | None = None,
@@ -131,8 +125,6 @@ def list_hazards(
     target: str | None = None,
     overdue: bool | None = None,
     escalated: bool | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     """Hazards of your area, most urgent deadline first."""
     now = platform.clock.now()
@@ -149,14 +141,9 @@ def list_hazards(
         escalated=escalated,
     )
     # Deadline first, then id: a stable order, so pages neither repeat nor skip hazards.
-    p = paged(session, stmt.order_by(Hazard.deadline), page, page_size, Hazard.id)
+    p = paged(session, stmt, page, (Hazard.deadline, Hazard.id))
     offset = platform.settings.utc_offset_hours
-    return {
-        "items": [queries.hazard_public(h, now, offset) for h in p.rows],
-        "total": p.total,
-        "page": p.page,
-        "page_size": p.page_size,
-    }
+    return p.map(lambda h: queries.hazard_public(h, now, offset))
 
 
 @router.get("/hazards/{ref}", response_model=s.HazardDetail)

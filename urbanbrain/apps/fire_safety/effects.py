@@ -7,13 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from urbanbrain.apps.fire_safety import events, hazard_types, lifecycle
-from urbanbrain.apps.fire_safety.models import Hazard, Inspection, Sequence
+from urbanbrain.apps.fire_safety.models import Hazard, Inspection
+from urbanbrain.core import sequence
 from urbanbrain.core.actions import record, snapshot
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
@@ -54,13 +52,7 @@ def find_target(session: Session, platform: Platform, actor: Principal, kind: st
 def next_code(session: Session, prefix: str, at: datetime, utc_offset_hours: int) -> str:
     """``<prefix>-<local date>-<sequence>``, e.g. YH-20180709-0001: what a grid worker reads out by phone."""
     key = f"{prefix}-{hazard_types.local_day(at, utc_offset_hours):%Y%m%d}"
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Create the day's counter if missing without racing another writer, then lock and bump it.
-    session.execute(insert(Sequence).values(key=key, last=0).on_conflict_do_nothing(index_elements=["key"]))
-    last = session.execute(
-        update(Sequence).where(Sequence.key == key).values(last=Sequence.last + 1).returning(Sequence.last)
-    ).scalar_one()
-    return f"{key}-{last:04d}"
+    return f"{key}-{sequence.next_number(session, 'fire_safety:' + key):04d}"
 
 
 def new_inspection(

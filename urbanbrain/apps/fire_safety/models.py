@@ -90,12 +90,3 @@ class HazardHistory(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the deadline in force after the step
     note: Mapped[str | None] = mapped_column(Text)
-
-
-class Sequence(Base):
-    """Per-day counters for inspection and hazard codes (one row per prefix and local date)."""
-
-    __tablename__ = "fire_safety_sequence"
-
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -31,7 +31,7 @@ PEOPLE = {"registry.residents.read"}
 PII = {"registry.pii.read"}
 CASES_READ = {"cases.cases.read", "cases.cases.report"}
 CASES_ADMIN = {"cases.cases.manage", "cases.cases.handle", "cases.cases.verify", "cases.routing.write",
-               "cases.webhooks.write", "cases.calendar.write"}
+               "cases.calendar.write"}
 
 # The fire-safety grid (apps/fire_safety): grid workers inspect, record hazards, report rectification and
 # re-inspect in their community; street officers and the centre re-inspect (close) and escalate.
@@ -44,7 +44,8 @@ FIRE = FIRE_READ | FIRE_INSPECT
 SENSING_WATCH = {"sensing.devices.read", "sensing.alarms.read", "sensing.alarms.handle"}
 SENSING_ADMIN = SENSING_WATCH | {"sensing.devices.write", "sensing.rules.write", "sensing.readings.write"}
 
-ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read"}
+ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read",
+              "core.subscriptions.write"}
 GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
 
 ROLES: dict[str, Role] = {

@@ -8,7 +8,9 @@ stream drops a duplicate publish of the same outbox row; a handler's failure nak
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import re
 from datetime import datetime
 from typing import Any
@@ -18,10 +20,11 @@ import nats
 import nats.js.errors
 from nats.js.api import StreamConfig
 
-from urbanbrain.core.bus import Event, Handler
+from urbanbrain.core.bus import Accept, Event, Handler
 from urbanbrain.core.bus.loop_thread import LoopThread
 
 SUBJECT_PREFIX = "ub."
+log = logging.getLogger(__name__)
 
 
 class NatsBus:
@@ -55,6 +58,7 @@ class NatsBus:
         return self.prefix + event_type
 
     def publish(self, event: Event) -> None:
+        """Return once JetStream has stored the event."""
         body = json.dumps(
             {
                 "id": event.id,
@@ -67,14 +71,27 @@ class NatsBus:
         ).encode()
         self._io.call(self._js.publish(self.subject(event.type), body, headers={"Nats-Msg-Id": event.id}))
 
-    def subscribe(self, pattern: str, consumer: str, handler: Handler) -> None:
+    def subscribe(self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None) -> None:
         durable = re.sub(r"[^A-Za-z0-9_-]", "_", consumer)
         sub = self._io.call(
             self._js.pull_subscribe(self.subject(pattern), durable=durable, stream=self.stream)
         )
-        self._io.spawn(self._pump(sub, handler))
+        self._io.spawn(self._pump(sub, handler, accept))
 
-    async def _pump(self, sub: Any, handler: Handler) -> None:
+    def listen(self, pattern: str, handler: Handler) -> _Listening:
+        """A plain NATS subscription on the stream's subjects: JetStream's publishes reach it too, in every
+        process, with no consumer state on the server."""
+
+        async def arrived(msg: Any) -> None:
+            try:
+                handler(_decode(msg.data))
+            except Exception:
+                log.exception("bus listener on %s", pattern)
+
+        sub = self._io.call(self._nc.subscribe(self.subject(pattern), cb=arrived))
+        return _Listening(self, sub)
+
+    async def _pump(self, sub: Any, handler: Handler, accept: Accept | None) -> None:
         loop = asyncio.get_running_loop()
         while not self._io.stopping:
             try:
@@ -87,10 +104,9 @@ class NatsBus:
                 await asyncio.sleep(0.5)
                 continue
             for msg in msgs:
-                data = json.loads(msg.data)
-                event = Event(data["id"], data["type"], datetime.fromisoformat(data["at"]), data["payload"])
+                event = _decode(msg.data)
                 try:
-                    await loop.run_in_executor(None, handler, event)
+                    await loop.run_in_executor(None, _handle, accept, handler, event)
                 except Exception:
                     await msg.nak(delay=1.0)
                 else:
@@ -100,6 +116,29 @@ class NatsBus:
         # Pumps ack each message before fetching the next, so stopping them loses nothing acknowledged.
         self._io.stop(self._nc.close, timeout=10)
 
+    def unsubscribe(self, sub: Any) -> None:
+        if not self._io.stopping and self._io.running:
+            self._io.call(sub.unsubscribe())
+
     def delete_stream(self) -> None:
         """For tests and tear-down: remove this bus's stream from the server."""
         self._io.call(self._js.delete_stream(self.stream))
+
+
+class _Listening:
+    def __init__(self, bus: NatsBus, sub: Any) -> None:
+        self.bus, self.sub = bus, sub
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # the connection may be closing already
+            self.bus.unsubscribe(self.sub)
+
+
+def _handle(accept: Accept | None, handler: Handler, event: Event) -> None:
+    if accept is None or accept(event):
+        handler(event)
+
+
+def _decode(data: bytes) -> Event:
+    body = json.loads(data)
+    return Event(body["id"], body["type"], datetime.fromisoformat(body["at"]), body["payload"])

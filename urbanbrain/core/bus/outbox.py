@@ -4,9 +4,13 @@ committed rows in order and marks them published only once the bus has taken the
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import logging
 import threading
+import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +20,7 @@ from sqlalchemy.orm import Session
 from urbanbrain.core.bus import Bus, Event
 from urbanbrain.core.clock import Clock
 from urbanbrain.core.db import Database
+from urbanbrain.core.loops import BackgroundLoop
 from urbanbrain.core.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -46,112 +51,142 @@ _INSERT = OutboxEvent.__table__.insert()  # type: ignore[attr-defined]
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows. Wakes right after a commit that emitted, and polls as a safety net
-    (for rows left by a crash or a failed publish)."""
+    """Publishes committed outbox rows in order. Wakes right after a commit that emitted, and polls as a safety
+    net (for rows left by a crash or a failed publish). A bus that takes an event later (the in-process bus:
+    once its consumers have handled it) gives a future; the row is marked published when it completes, and the
+    relay goes on with the next rows meanwhile."""
 
     def __init__(self, db: Database, bus: Bus, clock: Clock, *, poll_seconds: float = 1.0, batch: int = 500):
         self.db, self.bus, self.clock = db, bus, clock
         self.poll_seconds, self.batch = poll_seconds, batch
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._flush_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        db.outbox_listeners.append(self._wake.set)
+        self._state = threading.Lock()  # guards the two below (futures complete on other threads)
+        self._in_flight: dict[int, concurrent.futures.Future[None]] = {}
+        self._answered: list[tuple[int, BaseException | None]] = []
+        self._loop = BackgroundLoop("outbox-relay", self._step, poll_seconds)
+        db.outbox_listeners.append(self._loop.wake)
 
-    def flush(self) -> int:
-        """Publish every pending row now; returns how many were published."""
+    def flush(self, timeout: float = 60.0) -> int:
+        """Publish every pending row now and wait until the bus has taken each (or refused it: such a row is
+        tried again at the next poll, not in this call); returns how many were published."""
         published = 0
+        refused: set[int] = set()
+        deadline = time.monotonic() + timeout
         with self._flush_lock:
             while True:
-                n, more = self._flush_batch()
+                n, more = self._publish_batch(refused)
                 published += n
-                if not more:
+                with self._state:
+                    waiting = list(self._in_flight.values())
+                concurrent.futures.wait(waiting, timeout=max(0.0, deadline - time.monotonic()))
+                done, failed = self._settle()
+                published += done
+                refused |= failed
+                with self._state:
+                    idle = not self._in_flight
+                if (not more and idle and not n and not done) or time.monotonic() > deadline:
                     return published
 
-    def _flush_batch(self) -> tuple[int, bool]:
-        if self.db.dialect == "postgresql":
-            return self._flush_locked()
-        return self._flush_sqlite()
+    def _step(self) -> None:
+        with self._flush_lock:
+            self._settle()
+            more = True
+            while more:
+                _, more = self._publish_batch(set())
 
-    def _pending(self) -> Any:
-        return (
-            select(OutboxEvent)
-            .where(OutboxEvent.published_at.is_(None))
-            .order_by(OutboxEvent.id)
-            .limit(self.batch)
-        )
+    def _pending(self, skip: set[int]) -> Any:
+        stmt = select(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+        if skip:
+            stmt = stmt.where(OutboxEvent.id.not_in(skip))
+        return stmt.order_by(OutboxEvent.id).limit(self.batch)
 
-    def _flush_locked(self) -> tuple[int, bool]:
-        """PostgreSQL: several relays may run; each locks its batch (SKIP LOCKED) while it publishes."""
+    def _publish_batch(self, refused: set[int]) -> tuple[int, bool]:
+        """Hand the next pending rows (not in flight, not refused in this flush) to the bus; returns how many
+        the bus took at once, and whether a full batch was read (there may be more)."""
+        with self._state:
+            skip = set(self._in_flight) | refused
+        locked = self.db.dialect == "postgresql"
         with self.db.sessionmaker() as session:
-            rows = session.scalars(self._pending().with_for_update(skip_locked=True)).all()
-            done = 0
-            for row in rows:
-                if not self._publish(row):
-                    session.commit()
-                    return done, False
-                row.published_at = self.clock.now()
-                done += 1
-            session.commit()
-            return done, len(rows) == self.batch
-
-    def _flush_sqlite(self) -> tuple[int, bool]:
-        """SQLite: one writer at a time, and in-process consumers write too, so never hold the write lock while
-        publishing: read the batch, publish, then mark what went out (a crash in between re-sends: at least once)."""
-        with self.db.sessionmaker() as session:
-            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-            rows = session.scalars(self._pending()).all()
+            if locked:  # several relays may run: each locks its batch (SKIP LOCKED) while it publishes
+                rows = session.scalars(self._pending(skip).with_for_update(skip_locked=True)).all()
+            else:  # SQLite: never hold the write lock while publishing (consumers write too)
+                session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+                rows = session.scalars(self._pending(skip)).all()
             session.expunge_all()
-        sent: list[int] = []
-        failed: OutboxEvent | None = None
+            taken, failed = self._hand_over(rows)
+            if locked:
+                self._mark(session, taken, failed)
+                session.commit()
+        if not locked:
+            with self.db.session() as session:
+                self._mark(session, taken, failed)
+        return len(taken), failed is None and len(rows) == self.batch
+
+    def _hand_over(self, rows: Sequence[OutboxEvent]) -> tuple[list[int], OutboxEvent | None]:
+        """Publish in order; on a failure note why on the row and stop (order is kept)."""
+        taken: list[int] = []
         for row in rows:
-            if not self._publish(row):
-                failed = row
-                break
-            sent.append(row.id)
+            try:
+                later = self.bus.publish(Event(row.event_id, row.type, row.occurred_at, row.payload))
+            except Exception as exc:
+                row.attempts += 1
+                row.last_error = repr(exc)[:2000]
+                log.warning("outbox: publishing %s failed: %r", row.type, exc)
+                return taken, row
+            if later is None:
+                taken.append(row.id)
+            else:
+                with self._state:
+                    self._in_flight[row.id] = later
+                later.add_done_callback(functools.partial(self._answered_by_bus, row.id))
+        return taken, None
+
+    def _answered_by_bus(self, row_id: int, future: concurrent.futures.Future[None]) -> None:
+        with self._state:
+            self._answered.append((row_id, future.exception()))
+        self._loop.wake()
+
+    def _settle(self) -> tuple[int, set[int]]:
+        """Mark the rows whose futures completed: published, or one more failed attempt."""
+        with self._state:
+            answered, self._answered = self._answered, []
+            for row_id, _ in answered:
+                self._in_flight.pop(row_id, None)
+        if not answered:
+            return 0, set()
+        ok = [row_id for row_id, error in answered if error is None]
+        bad = [(row_id, error) for row_id, error in answered if error is not None]
         with self.db.session() as session:
-            if sent:
+            if ok:
                 session.execute(
-                    update(OutboxEvent).where(OutboxEvent.id.in_(sent)).values(published_at=self.clock.now())
+                    update(OutboxEvent).where(OutboxEvent.id.in_(ok)).values(published_at=self.clock.now())
                 )
-            if failed is not None:
+            for row_id, error in bad:
                 session.execute(
                     update(OutboxEvent)
-                    .where(OutboxEvent.id == failed.id)
-                    .values(attempts=OutboxEvent.attempts + 1, last_error=failed.last_error)
+                    .where(OutboxEvent.id == row_id)
+                    .values(attempts=OutboxEvent.attempts + 1, last_error=repr(error)[:2000])
                 )
-        return len(sent), failed is None and len(rows) == self.batch
+        return len(ok), {row_id for row_id, _ in bad}
 
-    def _publish(self, row: OutboxEvent) -> bool:
-        """Hand one event to the bus; on failure note why on the row and stop (order is kept)."""
-        try:
-            self.bus.publish(Event(row.event_id, row.type, row.occurred_at, row.payload))
-        except Exception as exc:
-            row.attempts += 1
-            row.last_error = repr(exc)[:2000]
-            log.warning("outbox: publishing %s failed: %r", row.type, exc)
-            return False
-        return True
+    def _mark(self, session: Session, taken: list[int], failed: OutboxEvent | None) -> None:
+        if taken:
+            session.execute(
+                update(OutboxEvent).where(OutboxEvent.id.in_(taken)).values(published_at=self.clock.now())
+            )
+        if failed is not None:
+            session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id == failed.id)
+                .values(attempts=failed.attempts, last_error=failed.last_error)
+            )
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
-            try:
-                self.flush()
-            except Exception:  # the database may be briefly unavailable; the poll retries
-                log.exception("outbox relay")
+        if self._loop.wake not in self.db.outbox_listeners:
+            self.db.outbox_listeners.append(self._loop.wake)
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        if self._wake.set in self.db.outbox_listeners:
-            self.db.outbox_listeners.remove(self._wake.set)
+        self._loop.stop()
+        if self._loop.wake in self.db.outbox_listeners:
+            self.db.outbox_listeners.remove(self._loop.wake)

@@ -103,6 +103,8 @@ def _announce(
         "street_code": case.street_code,
         "priority": case.priority,
     }
+    if case.source_ref:  # what opened it, for the domain that waits for its case (an alarm)
+        payload["source_ref"] = case.source_ref
     payload.update(extra or {})
     record(
         session,
@@ -175,7 +177,12 @@ def check_report(session: Session, platform: Platform, actor: Principal, data: C
 
 
 def new_case_values(
-    platform: Platform, actor: Principal, data: CaseReport, checked: Intake, now: datetime
+    platform: Platform,
+    actor: Principal,
+    data: CaseReport,
+    checked: Intake,
+    now: datetime,
+    source_ref: str | None = None,
 ) -> dict[str, Any]:
     """The columns of a new ``reported`` case (its class, title and triage come after classification)."""
     return {
@@ -198,6 +205,7 @@ def new_case_values(
         "reported_at": now,
         "updated_at": now,
         "escalation_level": 0,
+        "source_ref": source_ref,
     }
 
 
@@ -213,10 +221,17 @@ def class_values(category: str | None, title: str | None, description: str) -> d
 
 
 def do_report_case(
-    session: Session, platform: Platform, actor: Principal, data: CaseReport, *, auto_dispatch: bool = True
+    session: Session,
+    platform: Platform,
+    actor: Principal,
+    data: CaseReport,
+    *,
+    auto_dispatch: bool = True,
+    source_ref: str | None = None,
 ) -> Case:
     """Intake from any channel: locate, classify, register, route and dispatch when confident; otherwise the
-    case waits in the triage queue with the reason."""
+    case waits in the triage queue with the reason. ``source_ref`` names what opened it when that is not a
+    person (``sensing.alarm:17``): one case per source."""
     checked = check_report(session, platform, actor, data)
     now = platform.clock.now()
     category, confidence, classified_as, triage = checked.category, None, None, None
@@ -231,7 +246,7 @@ def do_report_case(
             triage = "low_confidence"
 
     case = Case(
-        **new_case_values(platform, actor, data, checked, now),
+        **new_case_values(platform, actor, data, checked, now, source_ref),
         **class_values(category, data.title, data.description),
         classified_as=classified_as,
         classification_confidence=confidence,
@@ -475,48 +490,3 @@ def do_reporter_feedback(
         note=comment or "市民回访不满意 / The reporter is not satisfied", satisfaction=satisfaction
     )
     return apply_transition(session, platform, reporter, case, "verify_fail", req)
-
-
-# --- notifications for other domains (sensing alarms...) ----------------------------------------------
-
-
-def notify_inbox(
-    session: Session,
-    platform: Platform,
-    *,
-    recipients: list[str],
-    kind: str,
-    title: str,
-    body: str,
-    case_id: int | None = None,
-) -> None:
-    """In-app inbox rows for departments (a community station, the command centre), in the caller's
-    transaction."""
-    from urbanbrain.domains.cases.models import Notification
-
-    now = platform.clock.now()
-    rows = [
-        {"recipient": r, "case_id": case_id, "kind": kind, "title": title, "body": body, "created_at": now,
-         "read_at": None}
-        for r in dict.fromkeys(recipients)
-    ]  # fmt: skip
-    if rows:  # one INSERT for all of them: an IoT alarm's transaction is on the command centre's clock
-        session.execute(Notification.__table__.insert(), rows)  # type: ignore[attr-defined]
-
-
-def queue_message(
-    session: Session,
-    platform: Platform,
-    *,
-    channel: str,
-    target: str,
-    event_id: str,
-    event_type: str,
-    data: dict[str, Any],
-) -> None:
-    """A message to one person (SMS to a building owner...), sent by the delivery worker with retries."""
-    from urbanbrain.domains.cases.notify import queue_direct
-
-    queue_direct(
-        session, platform, channel=channel, target=target, event_id=event_id, event_type=event_type, data=data
-    )

@@ -4,54 +4,45 @@ configuration (routing rules, working calendar, notification subscriptions)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
+from urbanbrain.api.paging import page_query
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.cases import actions, lifecycle, notify, photos, queries
+from urbanbrain.core.paging import PageRequest, paged
+from urbanbrain.domains.cases import actions, lifecycle, open311, photos, queries
 from urbanbrain.domains.cases import schemas as s
-from urbanbrain.domains.cases.models import CalendarDay, CasePhoto, Notification, RoutingRule, Subscription
+from urbanbrain.domains.cases.models import CalendarDay, Case, CasePhoto, RoutingRule
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
+from urbanbrain.domains.cases.worker import SlaWorker
 
 router = APIRouter(tags=["cases"])
 Reader = Annotated[Principal, require("cases.cases.read")]
 Manager = Annotated[Principal, require("cases.cases.manage")]
-PageNo = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(ge=1, le=1000)]
+Paging = Annotated[PageRequest, Depends(page_query(50))]
 
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
-    """Consumers for notifications; a worker for SLA sweeps and deliveries when enabled."""
-    from urbanbrain.domains.cases import open311
-
-    notify.subscribe(platform)
+    """Open311 at /open311/v2; the SLA sweep when background work is on."""
     app.include_router(open311.router, prefix="/open311/v2")
     if platform.settings.worker_seconds > 0:
-        return [notify.Worker(platform, platform.settings.worker_seconds)]
+        return [SlaWorker(platform, platform.settings.worker_seconds)]
     return []
 
 
 def _page(
-    session: Any, platform: Platform, principal: Principal, stmt: Any, page: int, page_size: int, order: Any
+    session: Any, platform: Platform, principal: Principal, stmt: Any, page: PageRequest, order: Any
 ) -> dict[str, Any]:
-    from urbanbrain.domains.registry.queries import paged
-
-    p = paged(session, stmt, page, page_size, order)
-    return {
-        "items": [queries.case_public(session, platform, principal, c) for c in p.rows],
-        "total": p.total,
-        "page": p.page,
-        "page_size": p.page_size,
-    }
+    p = paged(session, stmt, page, order)
+    return p.map(lambda c: queries.case_public(session, platform, principal, c))
 
 
 def _full(session: Any, platform: Platform, principal: Principal, case: Any) -> dict[str, Any]:
@@ -129,6 +120,7 @@ def list_cases(
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
+    page: Paging,
     state: str | None = None,
     group: Literal["open", "closed"] | None = None,
     department_code: str | None = None,
@@ -138,8 +130,6 @@ def list_cases(
     source: str | None = None,
     overdue: bool | None = None,
     q: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     stmt = queries.list_stmt(
         principal,
@@ -154,9 +144,7 @@ def list_cases(
         overdue=overdue,
         q=q,
     )
-    from urbanbrain.domains.cases.models import Case
-
-    return _page(session, platform, principal, stmt, page, page_size, Case.id.desc())
+    return _page(session, platform, principal, stmt, page, Case.id.desc())
 
 
 @router.get("/inbox")
@@ -164,40 +152,33 @@ def inbox(
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
+    page: Paging,
     state: str | None = None,
     overdue: bool | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 50,
 ) -> dict[str, Any]:
     """The department workbench: your department's cases that are waiting for or under work."""
-    from urbanbrain.domains.cases.models import Case
-
     stmt = queries.list_stmt(principal, platform.clock.now(), state=state, overdue=overdue)
     stmt = stmt.where(Case.state.in_(queries.INBOX_STATES))
     if principal.department_code:
         stmt = stmt.where(Case.department_code == principal.department_code)
-    return _page(session, platform, principal, stmt, page, page_size, Case.resolve_due_at)
+    return _page(session, platform, principal, stmt, page, Case.resolve_due_at)
 
 
 @router.get("/triage")
 def triage(
-    session: SessionDep, platform: PlatformDep, principal: Manager, page: PageNo = 1, page_size: PageSize = 50
+    session: SessionDep, platform: PlatformDep, principal: Manager, page: Paging
 ) -> dict[str, Any]:
     """The operators' queue: low-confidence, unroutable and returned cases, oldest first."""
-    from urbanbrain.domains.cases.models import Case
-
     stmt = queries.list_stmt(principal, platform.clock.now(), triage=True)
-    return _page(session, platform, principal, stmt, page, page_size, Case.reported_at)
+    return _page(session, platform, principal, stmt, page, Case.reported_at)
 
 
 @router.get("/overdue")
 def overdue(
-    session: SessionDep, platform: PlatformDep, principal: Reader, page: PageNo = 1, page_size: PageSize = 50
+    session: SessionDep, platform: PlatformDep, principal: Reader, page: Paging
 ) -> dict[str, Any]:
-    from urbanbrain.domains.cases.models import Case
-
     stmt = queries.list_stmt(principal, platform.clock.now(), overdue=True)
-    return _page(session, platform, principal, stmt, page, page_size, Case.resolve_due_at)
+    return _page(session, platform, principal, stmt, page, Case.resolve_due_at)
 
 
 @router.get("/by-area")
@@ -219,35 +200,6 @@ def statistics(
     end = end or now
     start = start or end - timedelta(days=30)
     return queries.statistics(session, principal, start, end, group_by)
-
-
-@router.get("/notifications")
-def notifications(session: SessionDep, principal: Reader, unread: bool = True) -> list[dict[str, Any]]:
-    """The in-app inbox of your department (operators: the command centre's)."""
-    recipient = principal.department_code or notify.CENTRE
-    return [
-        {
-            "id": n.id,
-            "kind": n.kind,
-            "title": n.title,
-            "body": n.body,
-            "case_id": n.case_id,
-            "created_at": n.created_at,
-            "read": n.read_at is not None,
-        }
-        for n in queries.inbox_notifications(session, recipient, unread_only=unread)
-    ]
-
-
-@router.post("/notifications/{notification_id}/read")
-def read_notification(
-    notification_id: int, session: SessionDep, platform: PlatformDep, principal: Reader
-) -> dict[str, Any]:
-    n = session.get(Notification, notification_id)
-    if n is None or n.recipient != (principal.department_code or notify.CENTRE):
-        raise UrbanBrainError("not_found", what=f"notification {notification_id}")
-    n.read_at = n.read_at or platform.clock.now()
-    return {"id": n.id, "read": True}
 
 
 @router.get("/routing-rules")
@@ -294,52 +246,6 @@ def set_day(
         )
     row = actions.do_set_calendar_day(session, platform, principal, day, body.kind, body.name)
     return {"day": row.day, "kind": row.kind, "name": row.name}
-
-
-@router.get("/subscriptions")
-def list_subscriptions(
-    session: SessionDep, principal: Annotated[Principal, require("cases.webhooks.write")]
-) -> list[dict[str, Any]]:
-    return [
-        s.SubscriptionPublic.model_validate(x).model_dump(exclude={"secret"})
-        for x in session.scalars(select(Subscription).order_by(Subscription.id))
-    ]
-
-
-@router.post("/subscriptions", status_code=201)
-def add_subscription(
-    body: s.SubscriptionCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("cases.webhooks.write")],
-) -> dict[str, Any]:
-    """Subscribe a webhook (its deliveries are signed), an e-mail address or an SMS number to case events."""
-    secret = secrets.token_hex(24) if body.channel == "webhook" else None
-    sub = Subscription(
-        channel=body.channel,
-        target=body.target,
-        secret=secret,
-        events=body.events,
-        department_code=body.department_code,
-        active=True,
-        created_at=platform.clock.now(),
-    )
-    session.add(sub)
-    session.flush()
-    from urbanbrain.core.actions import record, snapshot
-
-    record(
-        session,
-        platform.clock,
-        principal,
-        action="cases.subscription.create",
-        entity_type="subscription",
-        entity_id=sub.id,
-        before=None,
-        after=snapshot(sub, protected=("secret",)),
-    )
-    notify.subscriptions_changed(platform)
-    return s.SubscriptionPublic.model_validate(sub).model_dump()
 
 
 @router.post("/feedback/{token}")

@@ -8,19 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from urbanbrain.core import sequence
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.cases import sla
-from urbanbrain.domains.cases.models import CalendarDay, Case, CaseLink, Sequence
+from urbanbrain.domains.cases.models import CalendarDay, Case, CaseLink
 from urbanbrain.domains.cases.schemas import TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 from urbanbrain.domains.registry import queries as registry
+
+COUNTER = "cases:"  # case numbers' counters in core_sequence: cases:<district>-<class>
 
 
 @dataclass
@@ -45,13 +46,7 @@ def working_calendar(session: Session, platform: Platform) -> sla.WorkingCalenda
 def next_number(session: Session, district: str, category: str) -> str:
     """``<district>-<minor class>-<sequence>``, e.g. 440304-C0101-000017."""
     key = f"{district}-{category}"
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Create the counter if missing without racing another writer, then lock and bump it.
-    session.execute(insert(Sequence).values(key=key, last=0).on_conflict_do_nothing(index_elements=["key"]))
-    last = session.execute(
-        update(Sequence).where(Sequence.key == key).values(last=Sequence.last + 1).returning(Sequence.last)
-    ).scalar_one()
-    return f"{key}-{last:06d}"
+    return f"{key}-{sequence.next_number(session, COUNTER + key):06d}"
 
 
 def set_deadlines(session: Session, platform: Platform, case: Case, start: datetime) -> None:

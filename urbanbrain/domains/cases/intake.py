@@ -28,11 +28,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Float, Integer, String, and_, bindparam, column, inspect, select, update, values
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from urbanbrain.core import audit
+from urbanbrain.core import audit, sequence
 from urbanbrain.core.actions import snapshot_values
 from urbanbrain.core.auth.actions import find_api_key, principal_for_key
 from urbanbrain.core.auth.principal import Principal
@@ -49,8 +47,8 @@ from urbanbrain.domains.cases.actions import (
     DUPLICATE_WINDOW,
     METRES_PER_DEGREE,
 )
-from urbanbrain.domains.cases.effects import working_calendar
-from urbanbrain.domains.cases.models import Case, CaseHistory, Sequence
+from urbanbrain.domains.cases.effects import COUNTER, working_calendar
+from urbanbrain.domains.cases.models import Case, CaseHistory
 from urbanbrain.domains.cases.schemas import CaseReport, TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 from urbanbrain.domains.registry import queries as registry
@@ -233,21 +231,14 @@ def _numbers(session: Session, district: str, categories: list[str]) -> list[str
     """Case numbers for the batch, in order: one counter bump of ``k`` per class instead of ``k`` bumps."""
     wanted: dict[str, int] = {}
     for c in categories:
-        wanted[c] = wanted.get(c, 0) + 1
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # One upsert for the batch: a new counter starts at k, an existing one moves on by k. Keys in a fixed
-    # order, so two writers lock counters in the same order and never deadlock.
-    keys = sorted(wanted)
-    stmt = insert(Sequence).values([{"key": f"{district}-{c}", "last": wanted[c]} for c in keys])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"], set_={"last": Sequence.last + stmt.excluded.last}
-    )
-    lasts = {k: v for k, v in session.execute(stmt.returning(Sequence.key, Sequence.last))}
-    next_of = {c: lasts[f"{district}-{c}"] - wanted[c] + 1 for c in keys}
+        wanted[f"{COUNTER}{district}-{c}"] = wanted.get(f"{COUNTER}{district}-{c}", 0) + 1
+    lasts = sequence.take(session, wanted)
+    next_of = {key: lasts[key] - n + 1 for key, n in wanted.items()}
     out = []
     for c in categories:
-        out.append(f"{district}-{c}-{next_of[c]:06d}")
-        next_of[c] += 1
+        key = f"{COUNTER}{district}-{c}"
+        out.append(f"{district}-{c}-{next_of[key]:06d}")
+        next_of[key] += 1
     return out
 
 

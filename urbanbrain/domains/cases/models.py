@@ -43,6 +43,7 @@ class Case(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(100))
     reporter_contact: Mapped[str | None] = mapped_column(Text)  # protected (sealed)
     reporter_user: Mapped[str | None] = mapped_column(String(128))  # who filed it (actor name)
+    source_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # what opened it: sensing.alarm:17
     department_code: Mapped[str | None] = mapped_column(String(64), index=True)
     classified_as: Mapped[str | None] = mapped_column(String(8))
     classification_confidence: Mapped[float | None] = mapped_column(Float)
@@ -144,68 +145,3 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # holiday | workday
     name: Mapped[str | None] = mapped_column(String(100))
-
-
-class Sequence(Base):
-    """Per-key counters for case numbers (one row per district and class)."""
-
-    __tablename__ = "cases_sequence"
-
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class Notification(Base):
-    """The in-app inbox of a department (and of the command centre)."""
-
-    __tablename__ = "cases_notification"
-    __table_args__ = (Index("ix_cases_notification_inbox", "recipient", "read_at"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    recipient: Mapped[str] = mapped_column(String(64))  # a department code
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases_case.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Subscription(Base):
-    """Who hears about which case events, through which channel: a webhook URL (signed with ``secret``,
-    HMAC-SHA256), an e-mail address or a phone number for SMS."""
-
-    __tablename__ = "cases_subscription"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | sms
-    target: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str | None] = mapped_column(String(128))
-    events: Mapped[list[str]] = mapped_column(JSONType)  # patterns such as cases.case.>
-    department_code: Mapped[str | None] = mapped_column(String(64))  # only this department's cases
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Delivery(Base):
-    """One event to one subscription, with its attempts; unique so a redelivered event is sent once."""
-
-    __tablename__ = "cases_delivery"
-    __table_args__ = (
-        Index("ix_cases_delivery_due", "status", "next_attempt_at"),
-        UniqueConstraint("subscription_id", "event_id"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # None for a message to one person (a device owner's SMS), which names its own channel and target.
-    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("cases_subscription.id"), index=True)
-    channel: Mapped[str | None] = mapped_column(String(16))
-    target: Mapped[str | None] = mapped_column(Text)  # protected (sealed): a person's phone or address
-    event_id: Mapped[str] = mapped_column(String(36))
-    event_type: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

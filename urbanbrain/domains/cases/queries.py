@@ -15,7 +15,7 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.protect import mask_name, mask_phone
 from urbanbrain.domains.cases import lifecycle
-from urbanbrain.domains.cases.models import Case, CaseHistory, CaseLink, CasePhoto, Notification
+from urbanbrain.domains.cases.models import Case, CaseHistory, CaseLink, CasePhoto
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 
 INBOX_STATES = ("dispatched", "accepted", "in_progress", "suspended")
@@ -291,12 +291,3 @@ def statistics(
             "pass_rate": round(passes / (passes + fails), 4) if passes + fails else None,
         },
     }
-
-
-def inbox_notifications(
-    session: Session, department_code: str, *, unread_only: bool, limit: int = 100
-) -> list[Notification]:
-    stmt = select(Notification).where(Notification.recipient == department_code)
-    if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
-    return list(session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))

@@ -84,3 +84,8 @@ def load() -> Taxonomy:
         )
         majors.append(Major(major["code"], major["kind"], major["name"], major["name_en"], minors))
     return Taxonomy(tuple(majors))
+
+
+def minor_codes() -> list[str]:
+    """Every minor class's code: the ``case_category`` code list other domains check their codes against."""
+    return list(load().minors)

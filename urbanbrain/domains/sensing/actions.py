@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from urbanbrain.core import codelists
 from urbanbrain.core.actions import check_version, record, snapshot
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
@@ -21,6 +22,7 @@ from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.domains.registry import queries as registry
 from urbanbrain.domains.sensing import events
 from urbanbrain.domains.sensing.engine import RuleSpec
+from urbanbrain.domains.sensing.engine.specs import check_rule_set
 from urbanbrain.domains.sensing.models import Alarm, Device, DeviceType, Rule
 from urbanbrain.domains.sensing.schemas import DeviceCreate, DeviceTypeCreate, DeviceUpdate, RuleCreate
 
@@ -277,17 +279,12 @@ def do_save_rule(session: Session, platform: Platform, actor: Principal, data: R
     rules that did not change."""
     actor.require("sensing.rules.write")
     spec = rule_spec(data.code, data.spec)
-    if data.case_category:
-        from urbanbrain.domains.cases.taxonomy import load as taxonomy
-
-        if data.case_category not in taxonomy().minors:
-            raise UrbanBrainError("sensing.unknown_category", code=data.case_category)
+    if data.case_category and data.case_category not in codelists.codes("case_category"):
+        raise UrbanBrainError("sensing.unknown_category", code=data.case_category)
     others = [
         rule_spec(r.code, r.spec)
         for r in session.scalars(select(Rule).where(Rule.active.is_(True), Rule.code != data.code))
     ]
-    from urbanbrain.domains.sensing.engine.specs import check_rule_set
-
     try:
         check_rule_set([*others, spec] if data.active else others)
     except ValueError as exc:

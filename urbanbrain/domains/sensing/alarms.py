@@ -1,15 +1,11 @@
-"""Alarms from the rules engine: a raise opens an alarm (or counts on the open one), a clear closes it; an
+"""Alarms from the rules engine: a raise opens an alarm (or counts on the open one), a clear closes it. An
 alarm at or above the notify level tells the building owner (SMS), the community work station and the
-command centre (inbox) in the transaction that records it, and one at or above the case level then opens a
-case in the governance core.
+command centre (inbox) in the transaction that records it.
 
-The case comes in a second transaction (:func:`open_cases`), after the live stream has the alarm: opening a
-case (classification, routing, registration) takes longer than everything else an alarm does, and the
-command centre must not wait for it. An alarm left without its case by a crash between the two gets it when
-the pipeline starts again (:func:`cases_missing`).
-
-Applying the same transitions twice changes nothing: after a crash the journal replays readings already
-seen, and the engine raises the same alarms at the same event times again.
+Each change is an event (``sensing.alarm.raised`` ...): the command centre's live feed shows it, and the
+cases domain opens a case for a raise at the case level of a rule with a case class (it consumes the event;
+nothing here knows about cases). Applying the same transitions twice changes nothing: after a crash the
+journal replays readings already seen, and the engine raises the same alarms at the same event times again.
 """
 
 from __future__ import annotations
@@ -21,18 +17,17 @@ from typing import Any
 from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from urbanbrain.core import notify
 from urbanbrain.core.actions import record, snapshot
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.context import Platform
-from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.cases import actions as cases
-from urbanbrain.domains.cases.schemas import CaseReport
+from urbanbrain.core.levels import NAMES_ZH as LEVEL_NAMES
+from urbanbrain.core.levels import at_least
 from urbanbrain.domains.sensing import events
 from urbanbrain.domains.sensing.actions import alarm_payload
-from urbanbrain.domains.sensing.engine import LEVELS, Transition
+from urbanbrain.domains.sensing.engine import Transition
 from urbanbrain.domains.sensing.models import Alarm
 
-CENTRE = "smart_city_office"
 ALARMS: Table = Alarm.__table__  # type: ignore[assignment]
 COLUMNS = [c.key for c in ALARMS.columns if c.key != "id"]
 # Built once: a raise is on the command centre's clock, and building a statement costs more than running it.
@@ -48,7 +43,6 @@ COUNT_AGAIN = (  # raised again while open: one alarm, counted
     .where(ALARMS.c.id == bindparam("alarm_id"))
     .values(count=ALARMS.c.count + 1, last_event_at=bindparam("seen_at"), value=bindparam("new_value"))
 )
-LEVEL_NAMES = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
 @dataclass(frozen=True)
@@ -68,69 +62,23 @@ def at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-CaseDue = tuple[int, Place, str]  # alarm id, where, case category
-
-
 def apply(
     session: Session,
     platform: Platform,
     transitions: list[Transition],
     places: dict[str, Place],
     case_categories: dict[str, str | None],
-) -> tuple[list[dict[str, Any]], list[CaseDue]]:
-    """Record the transitions; returns what the live stream should show (sent after commit) and the alarms
-    that need a case (for :func:`open_cases`, after commit)."""
-    shown: list[dict[str, Any]] = []
-    due: list[CaseDue] = []
+) -> int:
+    """Record the transitions; returns how many alarms were raised. A raise's event carries the rule's case
+    class and the alarm's address, for the domain that opens cases."""
+    raised = 0
     for t in transitions:
         place = places.get(t.device) or Place(t.group, None, None, None)
         if t.kind == "raise":
-            category = case_categories.get(t.rule_code)
-            alarm = _raise(session, platform, t, place)
-            if alarm is not None and category and _at_least(t.level, platform.settings.sensing_case_level):
-                due.append((alarm.id, place, category))
+            raised += _raise(session, platform, t, place, case_categories.get(t.rule_code)) is not None
         else:
-            alarm = _clear(session, platform, t)
-        if alarm is not None:
-            shown.append({"event": "raised" if t.kind == "raise" else "cleared", **alarm_payload(alarm)})
-    return shown, due
-
-
-def open_cases(session: Session, platform: Platform, due: list[CaseDue]) -> list[dict[str, Any]]:
-    """A case for each alarm of ``due`` that has none yet; returns what the live stream should show."""
-    shown: list[dict[str, Any]] = []
-    for alarm_id, place, category in due:
-        alarm = session.get(Alarm, alarm_id)
-        if alarm is None or alarm.case_number is not None:
-            continue
-        number = _open_case(session, platform, alarm, place, category)
-        if number is None:
-            continue
-        before = snapshot(alarm)
-        alarm.case_number, alarm.version = number, alarm.version + 1
-        audit(session, platform, alarm, before, "sensing.alarm.case", events.ALARM_CASE_OPENED)
-        shown.append({"event": "case_opened", **alarm_payload(alarm)})
-    return shown
-
-
-def cases_missing(
-    session: Session, platform: Platform, places: dict[str, Place], case_categories: dict[str, str | None]
-) -> list[CaseDue]:
-    """Open alarms that should have a case and have none (the process stopped between the two steps)."""
-    floor = platform.settings.sensing_case_level
-    levels = [lvl for lvl in LEVELS if _at_least(lvl, floor)]
-    rows = session.scalars(
-        select(Alarm).where(Alarm.status != "cleared", Alarm.case_number.is_(None), Alarm.level.in_(levels))
-    )
-    out: list[CaseDue] = []
-    for alarm in rows:
-        category = case_categories.get(alarm.rule_code)
-        if category:
-            place = places.get(alarm.origin) or Place(
-                alarm.building_code, alarm.community_code, alarm.lon, alarm.lat
-            )
-            out.append((alarm.id, place, category))
-    return out
+            _clear(session, platform, t)
+    return raised
 
 
 def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:
@@ -139,7 +87,9 @@ def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:
     )
 
 
-def _raise(session: Session, platform: Platform, t: Transition, place: Place) -> Alarm | None:
+def _raise(
+    session: Session, platform: Platform, t: Transition, place: Place, case_category: str | None
+) -> Alarm | None:
     """A new alarm, or a count on the open one, or nothing for a replayed raise.
 
     This is the command centre's wait between a reading and its alarm on the live stream, so it is written
@@ -179,8 +129,9 @@ def _raise(session: Session, platform: Platform, t: Transition, place: Place) ->
         version=1,
     )  # not added to the session: the INSERT below writes it, and the object is what the payloads read
     alarm.id = session.execute(INSERT, {k: getattr(alarm, k) for k in COLUMNS}).scalar_one()
-    audit(session, platform, alarm, None, "sensing.alarm.raise", events.ALARM_RAISED)
-    if _at_least(t.level, platform.settings.sensing_notify_level):
+    extra = {"case_category": case_category, "address": place.address or place.building_code}
+    audit(session, platform, alarm, None, "sensing.alarm.raise", events.ALARM_RAISED, extra)
+    if at_least(t.level, platform.settings.sensing_notify_level):
         _notify(session, platform, alarm, place)
     return alarm
 
@@ -192,24 +143,26 @@ def _clear(session: Session, platform: Platform, t: Transition) -> Alarm | None:
     before = snapshot(alarm)
     alarm.status, alarm.cleared_event_at = "cleared", at(t.event_ts)
     alarm.cleared_at, alarm.cleared_by = platform.clock.now(), f"rule:{t.rule_code}"
-    alarm.version += 1
+    session.flush()  # the mapper raises the version
     audit(session, platform, alarm, before, "sensing.alarm.clear", events.ALARM_CLEARED)
     return alarm
 
 
 def audit(
-    session: Session, platform: Platform, alarm: Alarm, before: dict[str, Any] | None, action: str, event: str
+    session: Session,
+    platform: Platform,
+    alarm: Alarm,
+    before: dict[str, Any] | None,
+    action: str,
+    event: str,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """The audit row and the event of a change the platform itself made to an alarm."""
     record(
         session, platform.clock, SYSTEM,
         action=action, entity_type="alarm", entity_id=alarm.id,
-        before=before, after=snapshot(alarm), event=event, payload=alarm_payload(alarm),
+        before=before, after=snapshot(alarm), event=event, payload={**alarm_payload(alarm), **(extra or {})},
     )  # fmt: skip
-
-
-def _at_least(level: str, floor: str) -> bool:
-    return LEVELS.index(level) >= LEVELS.index(floor) if floor in LEVELS else False
 
 
 def _describe(alarm: Alarm) -> str:
@@ -221,36 +174,18 @@ def _describe(alarm: Alarm) -> str:
     )
 
 
-def _open_case(session: Session, platform: Platform, alarm: Alarm, place: Place, category: str) -> str | None:
-    """A case in the governance core, of the rule's class, at the alarm's place."""
-    if place.lon is None or place.lat is None:
-        return None
-    report = CaseReport(
-        description=_describe(alarm),
-        source="sensor",
-        category_code=category,
-        lon=place.lon,
-        lat=place.lat,
-        address=place.address or place.building_code,
-    )
-    try:
-        case = cases.do_report_case(session, platform, SYSTEM, report)
-    except UrbanBrainError:  # e.g. a device placed outside the district: the alarm stands without a case
-        return None
-    return case.number or case.token
-
-
 def _notify(session: Session, platform: Platform, alarm: Alarm, place: Place) -> None:
     """The community work station and the command centre in their inboxes, the owner by SMS, at once."""
     title = f"{LEVEL_NAMES.get(alarm.level, alarm.level)}预警 / {alarm.level} warning: {alarm.alarm_type}"
     body = _describe(alarm)
-    recipients = [CENTRE] + ([f"station-{place.community_code}"] if place.community_code else [])
-    cases.notify_inbox(
-        session, platform, recipients=recipients, kind=events.ALARM_RAISED, title=title, body=body
-    )
+    recipients = [notify.CENTRE] + ([f"station-{place.community_code}"] if place.community_code else [])
+    notify.inbox(
+        session, platform.clock, recipients=recipients, kind=events.ALARM_RAISED, title=title, body=body,
+        subject=("alarm", alarm.id),
+    )  # fmt: skip
     phone = platform.protector.open(place.owner_phone) if place.owner_phone else None
     if phone:
-        cases.queue_message(
+        notify.queue_message(
             session, platform, channel="sms", target=phone, event_id=f"alarm-{alarm.id}",
             event_type=events.ALARM_RAISED, data={**alarm_payload(alarm), "note": body},
         )  # fmt: skip
@@ -271,12 +206,10 @@ def _plain(detail: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def close_dropped(
-    session: Session, platform: Platform, dropped: list[tuple[str, str]]
-) -> list[dict[str, Any]]:
+def close_dropped(session: Session, platform: Platform, dropped: list[tuple[str, str]]) -> int:
     """Alarms raised under a rule that changed or went: cleared (audited, announced), since nothing watches
     them any more."""
-    shown = []
+    closed = 0
     now = platform.clock.now()
     for rule_code, origin in dropped:
         rows = session.scalars(
@@ -287,7 +220,7 @@ def close_dropped(
         for alarm in rows:
             before = snapshot(alarm)
             alarm.status, alarm.cleared_at, alarm.cleared_by = "cleared", now, f"rule:{rule_code} changed"
-            alarm.version += 1
+            session.flush()  # the mapper raises the version
             audit(session, platform, alarm, before, "sensing.alarm.clear", events.ALARM_CLEARED)
-            shown.append({"event": "cleared", **alarm_payload(alarm)})
-    return shown
+            closed += 1
+    return closed

@@ -1,22 +1,24 @@
 """``/api/v1/sensing``: the HTTP door for readings, device types, devices (one by one and from CSV), alarm
-rules, alarms, dead letters and the readings history; ``/api/v1/alerts/stream``: alarms live (SSE)."""
+rules, alarms, dead letters and the readings history. Alarms go live on the command centre's feed
+(``/api/v1/alerts/stream``, served by the core)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
-from urbanbrain.api.deps import PlatformDep, SessionDep, current_principal, oauth2, require
+from urbanbrain.api.deps import PlatformDep, SessionDep, WaitingPrincipal, oauth2, principal_now, require
+from urbanbrain.api.paging import PageDep
 from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.bus import Event
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
-from urbanbrain.domains.registry.queries import paged
+from urbanbrain.core.live import feed
+from urbanbrain.core.paging import paged
 from urbanbrain.domains.sensing import actions, queries
 from urbanbrain.domains.sensing import schemas as s
 from urbanbrain.domains.sensing.ingest.pipeline import CACHE_KEY, Pipeline
@@ -35,20 +37,26 @@ register_messages(
 )
 
 router = APIRouter(tags=["sensing"])
-stream_router = APIRouter(tags=["sensing"])
 Watcher = Annotated[Principal, require("sensing.devices.read")]
 AlarmReader = Annotated[Principal, require("sensing.alarms.read")]
 AlarmHandler = Annotated[Principal, require("sensing.alarms.handle")]
 Installer = Annotated[Principal, require("sensing.devices.write")]
 RuleWriter = Annotated[Principal, require("sensing.rules.write")]
-PageNo = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(ge=1, le=1000)]
 
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
-    """The pipeline (and the MQTT door when configured) start with the app; the stream has its own path."""
-    app.include_router(stream_router, prefix="/api/v1/alerts")
+    """Alarms on the live feed; the pipeline (and the MQTT door when configured) start with the app."""
+    feed(platform).show(
+        "sensing.alarm.*", name="alarm", permission="sensing.alarms.read", render=alarm_item, id_field="alarm_id"
+    )
     return services(platform)
+
+
+def alarm_item(event: Event) -> dict[str, Any]:
+    """An alarm event as the screens show it: the alarm, and ``event`` saying what happened (raised,
+    acknowledged, cleared, case_opened)."""
+    hidden = ("id", "actor", "case_category", "address")
+    return {"event": event.type.rsplit(".", 1)[1], **{k: v for k, v in event.payload.items() if k not in hidden}}
 
 
 def pipeline_of(platform: Platform) -> Pipeline:
@@ -56,12 +64,6 @@ def pipeline_of(platform: Platform) -> Pipeline:
     if pipeline is None:
         raise UrbanBrainError("sensing.not_running")
     return pipeline
-
-
-def _after_commit(session: Any, platform: Platform, item: dict[str, Any]) -> None:
-    pipeline = platform.caches.get(CACHE_KEY)
-    if pipeline is not None:
-        session.info.setdefault("after_commit", []).append(lambda: pipeline.hub.publish([item]))
 
 
 def _changed(session: Any, platform: Platform) -> None:
@@ -76,15 +78,6 @@ def _changed(session: Any, platform: Platform) -> None:
 # --- readings ------------------------------------------------------------------------------------------
 
 
-def _who(request: Request, platform: Platform, token: str | None) -> Principal:
-    """The caller, read in a short session of its own: these endpoints wait (for the journal, for alarms)
-    and must not hold a database transaction - on SQLite the write lock - while they do."""
-    with platform.db.sessionmaker() as session:
-        if platform.db.dialect == "sqlite":
-            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-        return current_principal(request, platform, session, token)
-
-
 def _sender(
     request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> str | None:
@@ -95,14 +88,11 @@ def _sender(
         if device is None:
             raise UrbanBrainError("sensing.bad_device_key")
         return device
-    _who(request, platform, token).require("sensing.readings.write")
+    principal_now(request, platform, token).require("sensing.readings.write")
     return None
 
 
-def _watcher(
-    request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]
-) -> Principal:
-    principal = _who(request, platform, token)
+def _watcher(principal: WaitingPrincipal) -> Principal:
     principal.require("sensing.alarms.read")
     return principal
 
@@ -167,17 +157,15 @@ def list_devices(
     session: SessionDep,
     platform: PlatformDep,
     principal: Watcher,
+    page: PageDep,
     building: str | None = None,
     community: str | None = None,
     type_code: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
 ) -> dict[str, Any]:
     stmt = queries.devices_stmt(building=building, community=community, type_code=type_code)
-    p = paged(session, stmt, page, page_size, Device.device_id)
+    p = paged(session, stmt, page, Device.device_id)
     latest = queries.latest_of(session, [d.device_id for d in p.rows])
-    items = [queries.device_public(platform, principal, d, latest.get(d.device_id)) for d in p.rows]
-    return _page(p, items)
+    return p.map(lambda d: queries.device_public(platform, principal, d, latest.get(d.device_id)))
 
 
 @router.post("/devices", status_code=201)
@@ -274,10 +262,6 @@ def save_rule(
 # --- alarms and dead letters -------------------------------------------------------------------------
 
 
-def _page(p: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
-
-
 def _alarm_public(a: Alarm) -> dict[str, Any]:
     return s.AlarmPublic.model_validate(a, from_attributes=True).model_dump(mode="json")
 
@@ -286,19 +270,17 @@ def _alarm_public(a: Alarm) -> dict[str, Any]:
 def list_alarms(
     session: SessionDep,
     _: AlarmReader,
+    page: PageDep,
     status: str | None = None,
     open_only: bool = Query(False, alias="open"),
     level: s.Level | None = None,
     building: str | None = None,
     community: str | None = None,
     origin: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
 ) -> dict[str, Any]:
     stmt = queries.alarms_stmt(status=status, open_only=open_only, level=level, building=building,
                                community=community, origin=origin)  # fmt: skip
-    p = paged(session, stmt, page, page_size, Alarm.id.desc())
-    return _page(p, [_alarm_public(a) for a in p.rows])
+    return paged(session, stmt, page, Alarm.id.desc()).map(_alarm_public)
 
 
 @router.get("/alarms/{alarm_id}")
@@ -311,7 +293,6 @@ def acknowledge_alarm(
     alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
 ) -> dict[str, Any]:
     alarm = actions.do_acknowledge_alarm(session, platform, actor, alarm_id, data.note)
-    _after_commit(session, platform, {"event": "acknowledged", **actions.alarm_payload(alarm)})
     return _alarm_public(alarm)
 
 
@@ -320,7 +301,6 @@ def clear_alarm(
     alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
 ) -> dict[str, Any]:
     alarm = actions.do_clear_alarm(session, platform, actor, alarm_id, data.note)
-    _after_commit(session, platform, {"event": "cleared", **actions.alarm_payload(alarm)})
     return _alarm_public(alarm)
 
 
@@ -328,55 +308,14 @@ def clear_alarm(
 def list_dead_letters(
     session: SessionDep,
     _: Installer,
+    page: PageDep,
     reason: str | None = None,
     device: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
 ) -> dict[str, Any]:
-    p = paged(
-        session,
-        queries.dead_letters_stmt(reason=reason, device=device),
-        page,
-        page_size,
-        DeadLetter.id.desc(),
-    )
-    items = [
-        s.DeadLetterPublic.model_validate(d, from_attributes=True).model_dump(mode="json") for d in p.rows
-    ]
-    return _page(p, items)
+    p = paged(session, queries.dead_letters_stmt(reason=reason, device=device), page, DeadLetter.id.desc())
+    return p.map(lambda d: s.DeadLetterPublic.model_validate(d, from_attributes=True).model_dump(mode="json"))
 
 
 @router.get("/statistics")
 def statistics(session: SessionDep, _: AlarmReader) -> dict[str, Any]:
     return queries.alarm_counts(session)
-
-
-# --- the live stream ---------------------------------------------------------------------------------
-
-
-@stream_router.get("/stream")
-async def alerts_stream(
-    request: Request, platform: PlatformDep, _: Annotated[Principal, Depends(_watcher)]
-) -> StreamingResponse:
-    """Server-sent events: ``event: alarm`` with the alarm as JSON when one is raised, acknowledged or
-    cleared; a comment every 15 s keeps proxies from closing the connection."""
-    hub = pipeline_of(platform).hub
-    sub = hub.subscribe()
-
-    async def events() -> AsyncIterator[bytes]:
-        try:
-            yield b": connected\n\n"
-            while True:
-                try:
-                    item = await asyncio.wait_for(sub.queue.get(), timeout=15)
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    yield b": keep-alive\n\n"
-                    continue
-                data = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-                yield f"event: alarm\nid: {item.get('alarm_id')}\ndata: {data}\n\n".encode()
-        finally:
-            hub.unsubscribe(sub)
-
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -74,6 +74,19 @@ def devices_stmt(
     return stmt
 
 
+def device_ids(session: Session) -> set[str]:
+    """Every provisioned device's id."""
+    return set(session.scalars(select(Device.device_id)))
+
+
+def device_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Device)) or 0)
+
+
+def rule_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Rule.code)))
+
+
 def rule_public(r: Rule) -> dict[str, Any]:
     return {"code": r.code, "spec": r.spec, "description": r.description, "case_category": r.case_category,
             "active": r.active, "version": r.version}  # fmt: skip

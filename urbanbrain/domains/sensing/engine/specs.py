@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from urbanbrain.core.levels import LEVELS
+
 KINDS = ("threshold", "duration", "repeat", "rate", "absence", "composite", "forecast")
 OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
@@ -21,7 +23,6 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
     "<=": operator.le,
 }
 SEVERITIES = ("critical", "major", "minor", "warning", "indeterminate")  # as ThingsBoard names them
-LEVELS = ("blue", "yellow", "orange", "red")  # warning levels (预警级别), least to most severe
 # The shortest forecast window: it keeps bucket numbers of a batch within int64 (see kinds.forecast).
 MIN_WINDOW_MINUTES = 1 / 60
 

@@ -40,9 +40,7 @@ import pyarrow as pa
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.sensing import alarms
-from urbanbrain.domains.sensing.case_opener import CaseOpener
 from urbanbrain.domains.sensing.engine import RuleEngine, Transition
-from urbanbrain.domains.sensing.hub import Hub
 from urbanbrain.domains.sensing.ingest import writes
 from urbanbrain.domains.sensing.ingest.catalog import Catalog
 from urbanbrain.domains.sensing.ingest.dedupe import Seen
@@ -139,8 +137,6 @@ class Pipeline:
         self.catalog = Catalog(owns)
         self.engine = RuleEngine([], s.sensing_allowed_lateness_s)
         self.seen = Seen()
-        self.hub = Hub()
-        self.cases = CaseOpener(platform, self.hub.publish)
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sensing-checkpoint")
         self._checkpointing: Future[None] | None = None
         self.stats = {"bodies": 0, "readings": 0, "duplicates": 0, "dead": 0, "alarms": 0, "groups": 0}
@@ -184,12 +180,6 @@ class Pipeline:
             self.checkpoint()
         self._processed_seq = max(self._processed_seq, self.journal.last_seq)
         self.engine.resume(self.platform.clock.now().timestamp())
-        self.cases.start()
-        with self.platform.db.sessionmaker() as session:
-            missing = alarms.cases_missing(
-                session, self.platform, self.catalog.places, self.catalog.categories
-            )
-        self._open_cases(missing)
         self._thread = threading.Thread(target=self._run, name="sensing-pipeline", daemon=True)
         self._thread.start()
         self._journal_thread = threading.Thread(target=self._journal_run, name="sensing-journal", daemon=True)
@@ -205,7 +195,6 @@ class Pipeline:
         self._wake.set()
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=30)
-        self.cases.stop()
         try:
             self.checkpoint()
         finally:
@@ -308,12 +297,11 @@ class Pipeline:
         return future
 
     def drain(self, timeout: float = 60) -> None:
-        """Wait until everything submitted so far is processed, the watermark has moved to now and the cases
-        asked for are opened."""
+        """Wait until everything submitted so far is processed and the watermark has moved to now (what the
+        alarms set off, cases and notifications, follows on the bus)."""
         self._journal_all()
         self.call(lambda: None).result(timeout=timeout)
         self.call(self._advance).result(timeout=timeout)
-        self.cases.join()
 
     def reload(self) -> None:
         """Take device and rule changes now (after this process changed them)."""
@@ -542,20 +530,15 @@ class Pipeline:
         self._record(self.engine.advance(self.platform.clock.now().timestamp()))
 
     def _record(self, transitions: list[Transition]) -> None:
-        """Alarms and dead letters to the database in one transaction; the live stream hears after commit."""
+        """Alarms and dead letters to the database in one transaction; their events leave after the commit."""
         if not transitions and not self._pending_dead:
             return
         dead, self._pending_dead = self._pending_dead, []
         with self.platform.db.session() as session:
             writes.add_dead_letters(session, self.platform, dead)
-            shown, due = alarms.apply(session, self.platform, transitions, self.catalog.places,
-                                      self.catalog.categories)  # fmt: skip
-        self.stats["alarms"] += sum(1 for s in shown if s["event"] == "raised")
-        self.hub.publish(shown)
-        self._open_cases(due)
-
-    def _open_cases(self, due: list[alarms.CaseDue]) -> None:
-        self.cases.put(due)
+            raised = alarms.apply(session, self.platform, transitions, self.catalog.places,
+                                  self.catalog.categories)  # fmt: skip
+        self.stats["alarms"] += raised
 
     def _sync_devices(self) -> None:
         # Runs for every group: compare counts before copying the device lists (5% of the writer's time).
@@ -574,8 +557,7 @@ class Pipeline:
             dropped = self.engine.replace_rules(rules)
             if dropped:
                 with self.platform.db.session() as session:
-                    shown = alarms.close_dropped(session, self.platform, dropped)
-                self.hub.publish(shown)
+                    alarms.close_dropped(session, self.platform, dropped)
 
     # -- checkpoints ----------------------------------------------------------------------------------
 

@@ -55,7 +55,6 @@ class PipelineService:
         self.stream: Any = None
         self.router: Any = None
         self._worker: Any = None
-        self._relay: Any = None
         if s.sensing_stream_url:
             from urbanbrain.domains.sensing.ingest.partition import Owner, describe, parse_owned
 
@@ -78,7 +77,7 @@ class PipelineService:
         calm_gc()
 
     def _start_stream(self) -> None:
-        from urbanbrain.domains.sensing.ingest.stream import AlarmRelay, ReadingsStream, Router, Worker
+        from urbanbrain.domains.sensing.ingest.stream import ReadingsStream, Router, Worker
 
         s = self.platform.settings
         assert s.sensing_stream_url is not None
@@ -86,8 +85,6 @@ class PipelineService:
         self.stream.start()
         self.router = Router(self.platform, self.stream)
         self.router.start()
-        self._relay = AlarmRelay(self.stream, self.pipeline)
-        self._relay.start()
         self._worker = Worker(self.stream, self.pipeline, self.owned)
         self._worker.start()
 
@@ -112,8 +109,6 @@ class PipelineService:
     def stop(self) -> None:
         if self.platform.caches.get(CACHE_KEY) is self:
             del self.platform.caches[CACHE_KEY]
-        if self._relay is not None:
-            self._relay.stop()
         if self.router is not None:
             self.router.stop()
         if self.stream is not None:

@@ -11,9 +11,9 @@ work queue: a record acknowledged by its worker is removed from it.
 composite rules stay in one worker. Each partition has one durable consumer; two processes given the same
 partition would share its consumer and split its readings: give each worker partitions of its own.
 
-**Alarms on every stream.** A worker forwards the items of its alarm stream on a plain NATS subject; every
-process with the readings stream hands the other processes' items to its own SSE clients, so the command
-centre sees every worker's alarms whichever API process it is connected to.
+**Alarms on every screen.** A worker's alarms are events like any other: they leave its outbox on the bus
+(NATS JetStream), and every process's live feed listens to them, so the command centre sees every worker's
+alarms whichever API process it is connected to.
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ from urbanbrain.domains.sensing.ingest.wire import MAX_BODY_BYTES, Message, enco
 log = logging.getLogger(__name__)
 FETCH_RECORDS = 256  # records a worker asks JetStream for at a time, per partition
 MAX_PUBLISHING = 20_000  # bodies a door may have waiting for JetStream; more: sensing.busy
-_alarm_items = msgspec.json.Decoder(list[dict[str, Any]])
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -71,17 +70,13 @@ class ReadingsStream:
         self.url = f"nats://{parts.netloc}"
         self.district, self.partitions = namespace + district, partitions
         self.name = f"UB_SENSING_{self.district}"
-        self.origin = uuid.uuid4().hex  # this process, so its own alarm items are not delivered twice
+        self.origin = uuid.uuid4().hex  # names this process's connection on the server
         self.io = LoopThread("sensing-stream")
         self.nc: Any = None
         self.js: Any = None
 
     def subject(self, partition: int) -> str:
         return f"ub.sensing.{self.district}.p.{partition}"
-
-    @property
-    def alarm_subject(self) -> str:
-        return f"ub.sensing.{self.district}.alarms"
 
     def start(self) -> None:
         self.io.start()
@@ -334,33 +329,3 @@ def merge(records: list[Record]) -> list[tuple[Record, int]]:
             out.append((rec, 1))
     close_run()
     return out
-
-
-class AlarmRelay:
-    """Alarm-stream items between processes: this process's go out, the others' come in."""
-
-    def __init__(self, stream: ReadingsStream, pipeline: Pipeline) -> None:
-        self.stream, self.pipeline = stream, pipeline
-
-    def start(self) -> None:
-        self.stream.io.call(self.stream.nc.subscribe(self.stream.alarm_subject, cb=self._arrived))
-        self.pipeline.hub.forward = self._send
-
-    def stop(self) -> None:
-        self.pipeline.hub.forward = None
-
-    def _send(self, items: list[dict[str, Any]]) -> None:
-        body = msgspec.json.encode(items)
-        headers = {"origin": self.stream.origin}
-        with contextlib.suppress(RuntimeError):  # the stream's loop has stopped
-            self.stream.io.submit(self.stream.nc.publish(self.stream.alarm_subject, body, headers=headers))
-
-    async def _arrived(self, msg: Any) -> None:
-        if (msg.headers or {}).get("origin") == self.stream.origin:
-            return
-        try:
-            items = _alarm_items.decode(msg.data)
-        except msgspec.DecodeError:
-            log.warning("sensing: an alarm item from another process could not be read")
-            return
-        self.pipeline.hub.deliver(items)
