@@ -170,7 +170,7 @@ def test_a_large_body_is_taken_whole_and_its_resent_messages_once(site):
 def test_a_large_body_replayed_from_the_journal_after_a_crash_is_not_taken_again(site):
     """A body journaled (acknowledged) but not processed before a crash is processed on restart, and its
     messages are remembered as taken: the device resending them is answered 'duplicate'."""
-    from urbanbrain.domains.sensing.ingest.pipeline import Record, encode_record
+    from urbanbrain.domains.sensing.ingest.records import Record, encode_record
     from urbanbrain.domains.sensing.ingest.service import PipelineService
 
     platform = site.platform

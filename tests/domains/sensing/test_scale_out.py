@@ -264,10 +264,11 @@ def _token(client: TestClient, platform: Platform) -> dict[str, str]:
 
 
 def test_a_worker_checks_consecutive_parts_of_bodies_as_one():
-    from urbanbrain.domains.sensing.ingest.pipeline import DeadRecord, Record
+    from urbanbrain.domains.sensing.ingest.records import Record
     from urbanbrain.domains.sensing.ingest.stream import merge
+    from urbanbrain.domains.sensing.ingest.wire import Dead
 
-    dead = DeadRecord("unknown_device", "no active device 'X'", b"{}", "X", "m9")
+    dead = Dead("unknown_device", "no active device 'X'", b"{}", "X", "m9")
     http = [Record("http", 5.0, b'[{"id":"a"}]', False, None, []),
             Record("http", 4.0, b"", False, None, [dead]),
             Record("http", 6.0, b' [{"id":"b"},{"id":"c"}] ', False, None, [])]  # fmt: skip

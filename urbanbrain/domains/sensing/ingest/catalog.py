@@ -21,6 +21,7 @@ from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
 from urbanbrain.domains.sensing.ingest.wire import DeviceInfo
 from urbanbrain.domains.sensing.models import Device, DeviceType, Rule
 
+RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
 MISS_SECONDS = 2.0  # an unknown device id is looked up in the database at most this often
 
 

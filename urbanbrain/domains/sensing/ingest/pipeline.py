@@ -28,23 +28,21 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.sensing import alarms
-from urbanbrain.domains.sensing.engine import RuleEngine, Transition
+from urbanbrain.domains.sensing.engine import RuleEngine
 from urbanbrain.domains.sensing.ingest import writes
-from urbanbrain.domains.sensing.ingest.catalog import Catalog
+from urbanbrain.domains.sensing.ingest.catalog import RELOAD_SECONDS, Catalog
 from urbanbrain.domains.sensing.ingest.dedupe import Seen
 from urbanbrain.domains.sensing.ingest.journal import Journal
+from urbanbrain.domains.sensing.ingest.process import GroupProcessing
+from urbanbrain.domains.sensing.ingest.records import Receipt, Record, decode_record, encode_record
 from urbanbrain.domains.sensing.ingest.wire import (
     MAX_BODY_BYTES,
     Dead,
@@ -57,54 +55,8 @@ from urbanbrain.domains.sensing.lake import Lake
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "sensing.pipeline"
-FAULT_MEASUREMENT = "sensor_fault"  # what the rules see of readings outside a sensor's measuring range
-SMALL_GROUP = 256  # readings; a smaller group's lake columns are built without Arrow's kernels
 GROUP_READINGS = 250_000  # at most this many readings per processing group
 LATEST_CHUNK = 1000  # latest values per transaction on SQLite (see Pipeline._write_latest)
-RELOAD_SECONDS = 2.0  # how often other processes' device and rule changes are looked for
-
-
-class DeadRecord(msgspec.Struct, array_like=True, gc=False):
-    reason: str
-    detail: str
-    payload: bytes
-    device_id: str | None
-    message_id: str | None
-
-
-class Record(msgspec.Struct, array_like=True, gc=False):
-    """What the journal keeps of one accepted body: enough to parse it again the same way."""
-
-    source: str
-    received: float
-    body: bytes
-    ndjson: bool
-    topic_device: str | None
-    dead: list[DeadRecord]
-
-
-encode_record = msgspec.msgpack.Encoder().encode  # the journal's records, and the readings stream's
-decode_record = msgspec.msgpack.Decoder(Record).decode
-
-
-@dataclass
-class Receipt:
-    messages: int
-    readings: int
-    duplicates: int
-    dead: list[Dead]
-
-    def public(self) -> dict[str, Any]:
-        reasons: dict[str, int] = {}
-        for d in self.dead:
-            reasons[d.reason] = reasons.get(d.reason, 0) + 1
-        return {
-            "messages": self.messages,
-            "readings": self.readings,
-            "duplicates": self.duplicates,
-            "dead_lettered": len(self.dead),
-            "reasons": reasons,
-        }
 
 
 @dataclass
@@ -117,7 +69,7 @@ class _Waiting:
     keys: list[tuple[str, str]] = field(default_factory=list)
 
 
-class Pipeline:
+class Pipeline(GroupProcessing):
     def __init__(
         self,
         platform: Platform,
@@ -158,7 +110,7 @@ class Pipeline:
         self._last_checkpoint = time.monotonic()
         self._last_reload = time.monotonic()
         self._pending_latest: dict[tuple[str, str], tuple[float, float, str]] = {}
-        self._pending_dead: list[tuple[str, float, DeadRecord]] = []
+        self._pending_dead: list[tuple[str, float, Dead]] = []
 
     # -- start and stop ---------------------------------------------------------------------------------
 
@@ -240,7 +192,7 @@ class Pipeline:
         only_device: str | None,
         now: float,
         source: str,
-        dead_before: list[DeadRecord],
+        dead_before: list[Dead],
     ) -> Future[Receipt]:
         if self._queued >= self.max_pending:
             raise UrbanBrainError("sensing.busy", retry_after=1)
@@ -250,10 +202,9 @@ class Pipeline:
             parsed = self._parse(body, ndjson, topic_device, only_device, now) if body else \
                 Parsed(np.empty(0, np.int64), [], np.empty(0), np.empty(0), [])  # fmt: skip
             if dead_before:
-                parsed.dead[:0] = [Dead(d.reason, d.detail, d.payload, d.device_id, d.message_id)
-                                   for d in dead_before]  # fmt: skip
+                parsed.dead[:0] = list(dead_before)  # fmt: skip
             whole = not parsed.dead and not parsed.duplicates
-            dead = [DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id) for d in parsed.dead]
+            dead = list(parsed.dead)
             kept = body if whole else (encode_messages(parsed.messages) if parsed.messages else b"")
             rec = Record(source, now, kept, ndjson and whole, topic_device, dead)
             future: Future[Receipt] = Future()
@@ -398,11 +349,7 @@ class Pipeline:
                     readings += sum(w.parsed.readings for w in more)
             if not taken:
                 return
-            dead = [
-                DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id)
-                for w in taken
-                for d in w.parsed.dead
-            ]
+            dead = [d for w in taken for d in w.parsed.dead]
             received = taken[0].received
             try:
                 self._process([w.parsed for w in taken], received, taken[0].source, dead,
@@ -411,153 +358,6 @@ class Pipeline:
                 self._processed_seq = seq
                 with self._lock:
                     self._queued -= sum(w.parsed.readings + 1 for w in taken)
-
-    # -- processing -----------------------------------------------------------------------------------
-
-    def _process(
-        self,
-        parts: list[Parsed],
-        received: float,
-        source: str,
-        dead: list[DeadRecord],
-        received_each: list[tuple[int, float]] | None = None,
-    ) -> None:
-        self.stats["groups"] += 1
-        self.stats["bodies"] += len(parts)
-        self.stats["duplicates"] += sum(p.duplicates for p in parts)
-        self._sync_devices()
-        for d in dead:
-            self._pending_dead.append((source, received, d))
-        parts = [p for p in parts if p.readings]
-        transitions: list[Transition] = []
-        if parts:
-            dev = np.concatenate([p.device_index for p in parts])
-            values = np.concatenate([p.value for p in parts])
-            ts = np.concatenate([p.ts for p in parts])
-            names = list(chain.from_iterable(p.measurement for p in parts))  # per reading: a loop in C
-            message_ids = list(chain.from_iterable(p.message_id for p in parts))
-            codes = self.catalog.codes(names, self.engine)
-            rows: Any = None  # the engine's input row → the reading's row (-1: a fault flag)
-            checked = self.catalog.out_of_range(dev, codes, values, self.engine)
-            if checked is None:
-                result = self.engine.evaluate(dev, codes, values, ts)
-            else:
-                rows, inputs = self._faults(dev, codes, values, ts, *checked)
-                result = self.engine.evaluate(*inputs)
-            transitions = result.transitions
-            recv: Any = received
-            if received_each is not None and len(received_each) > 1:
-                recv = np.repeat([r for _, r in received_each], [n for n, _ in received_each])
-            if result.rejected:
-                device_ids = [self.catalog.ids[d] for d in dev.tolist()]
-                keep = np.ones(len(values), dtype=bool)
-                for at_engine, reason in result.rejected:
-                    pos = int(rows[at_engine]) if rows is not None else at_engine
-                    if pos < 0:
-                        continue
-                    keep[pos] = False
-                    payload = msgspec.json.encode({"id": message_ids[pos], "device": device_ids[pos],
-                                                   "ts": float(ts[pos]), "values": {names[pos]: float(values[pos])}})  # fmt: skip
-                    self._pending_dead.append(
-                        (
-                            source,
-                            received,
-                            DeadRecord(
-                                reason,
-                                "refused by the rules engine",
-                                payload,
-                                device_ids[pos],
-                                message_ids[pos],
-                            ),
-                        )  # fmt: skip
-                    )
-                idx = np.flatnonzero(keep)
-                message_ids = [message_ids[i] for i in idx]
-                dev, codes, values, ts = dev[idx], codes[idx], values[idx], ts[idx]
-                if not np.isscalar(recv):
-                    recv = recv[idx]
-            # Alarms first: the command centre should not wait for the lake and the latest values (a crash
-            # before those replays the group from the journal; alarms are recorded idempotently).
-            self._record(transitions)
-            transitions = []
-            if len(values):
-                # String columns from indexes and codes: no per-reading Python work on the writer thread.
-                by_code = self.catalog.names_by_code()
-                if len(values) <= SMALL_GROUP:  # Arrow's fixed cost per call is more than a few readings'
-                    ids = self.catalog.ids
-                    device_col: Any = [ids[d] for d in dev.tolist()]
-                    measurement: Any = [by_code[c] for c in codes.tolist()]
-                else:
-                    device_col = self.catalog.id_column(dev)
-                    measurement = pa.array(by_code, type=pa.string()).take(pa.array(codes))
-                self.lake.append(device_col, measurement, values, ts, recv, message_ids)
-                writes.latest_merge_columns(self._pending_latest, self.catalog.ids, by_code, dev, codes, values,
-                                           ts, message_ids)  # fmt: skip
-            self.stats["readings"] += len(values)
-        self.stats["dead"] += len(dead)
-        self._record(transitions)
-
-    def _faults(
-        self,
-        dev: npt.NDArray[np.int64],
-        codes: npt.NDArray[np.int64],
-        values: npt.NDArray[np.float64],
-        ts: npt.NDArray[np.float64],
-        outside: npt.NDArray[np.bool_],
-        ranged: npt.NDArray[np.bool_],
-    ) -> tuple[npt.NDArray[np.int64], tuple[Any, ...]]:
-        """What the rules see when device types declare measuring ranges (量程): a reading outside its range
-        is a broken sensor, not the world, so no rule sees it (a cable reading 850 °C must not look like a
-        fire, nor its next reading like a cooling); instead each message of such a device gives one
-        ``sensor_fault`` reading, 1 when any of its values was outside, else 0, for the fault rule to raise
-        and clear on. The lake and the latest values keep what the device sent."""
-        # a message's readings sit together and share device and time
-        starts = np.flatnonzero(np.r_[True, (dev[1:] != dev[:-1]) | (ts[1:] != ts[:-1])])
-        fault = np.maximum.reduceat(outside.astype(np.int8), starts).astype(np.float64)
-        flagged = starts[ranged[starts]]
-        fault = fault[ranged[starts]]
-        good = np.flatnonzero(~outside)
-        code = self.catalog.codes([FAULT_MEASUREMENT], self.engine)[0]
-        rows = np.concatenate([good, np.full(len(flagged), -1, dtype=np.int64)])
-        return rows, (
-            np.concatenate([dev[good], dev[flagged]]),
-            np.concatenate([codes[good], np.full(len(flagged), code, dtype=np.int64)]),
-            np.concatenate([values[good], fault]),
-            np.concatenate([ts[good], ts[flagged]]),
-        )
-
-    def _advance(self) -> None:
-        self._record(self.engine.advance(self.platform.clock.now().timestamp()))
-
-    def _record(self, transitions: list[Transition]) -> None:
-        """Alarms and dead letters to the database in one transaction; their events leave after the commit."""
-        if not transitions and not self._pending_dead:
-            return
-        dead, self._pending_dead = self._pending_dead, []
-        with self.platform.db.session() as session:
-            writes.add_dead_letters(session, self.platform, dead)
-            raised = alarms.apply(session, self.platform, transitions, self.catalog.places,
-                                  self.catalog.categories)  # fmt: skip
-        self.stats["alarms"] += raised
-
-    def _sync_devices(self) -> None:
-        # Runs for every group: compare counts before copying the device lists (5% of the writer's time).
-        if len(self.catalog.ids) == self.engine.device_count and not self.catalog.changed_since_sync:
-            return
-        self.engine.set_devices(*self.catalog.engine_devices())
-        self.catalog.changed_since_sync = False
-
-    def _reload(self, *, force: bool) -> None:
-        self._last_reload = time.monotonic()
-        with self.platform.db.sessionmaker() as session:
-            devices_changed, rules = self.catalog.reload(session, self.platform, force=force)
-        if devices_changed:
-            self._sync_devices()
-        if rules is not None:
-            dropped = self.engine.replace_rules(rules)
-            if dropped:
-                with self.platform.db.session() as session:
-                    alarms.close_dropped(session, self.platform, dropped)
 
     # -- checkpoints ----------------------------------------------------------------------------------
 

@@ -38,18 +38,11 @@ from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConf
 from urbanbrain.core.bus.loop_thread import LoopThread
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.sensing.ingest.catalog import Catalog, read_only
+from urbanbrain.domains.sensing.ingest.catalog import RELOAD_SECONDS, Catalog, read_only
 from urbanbrain.domains.sensing.ingest.partition import partition_of
-from urbanbrain.domains.sensing.ingest.pipeline import (
-    RELOAD_SECONDS,
-    DeadRecord,
-    Pipeline,
-    Receipt,
-    Record,
-    decode_record,
-    encode_record,
-)
-from urbanbrain.domains.sensing.ingest.wire import MAX_BODY_BYTES, Message, encode_messages, parse
+from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
+from urbanbrain.domains.sensing.ingest.records import Receipt, Record, decode_record, encode_record
+from urbanbrain.domains.sensing.ingest.wire import MAX_BODY_BYTES, Dead, Message, encode_messages, parse
 
 log = logging.getLogger(__name__)
 FETCH_RECORDS = 256  # records a worker asks JetStream for at a time, per partition
@@ -185,10 +178,10 @@ class Router:
         by_part: dict[int, list[Message]] = defaultdict(list)
         for m in parsed.messages:
             by_part[self.partition(m.device or topic_device)].append(m)
-        dead_by_part: dict[int, list[DeadRecord]] = defaultdict(list)
+        dead_by_part: dict[int, list[Dead]] = defaultdict(list)
         for d in parsed.dead:
             dead_by_part[self.partition(d.device_id)].append(
-                DeadRecord(d.reason, d.detail, d.payload, d.device_id, d.message_id)
+                d
             )
         whole = not parsed.dead and len(by_part) == 1
         parts: list[tuple[int, bytes]] = []
@@ -270,7 +263,7 @@ class Worker:
                 records.append(decode_record(msg.data))
             except msgspec.DecodeError as exc:
                 # Not a door's record (something else published on the subject): kept as a dead letter.
-                why = DeadRecord("unreadable_record", f"{msg.subject}: {exc}", bytes(msg.data), None, None)
+                why = Dead("unreadable_record", f"{msg.subject}: {exc}", bytes(msg.data), None, None)
                 now = self.pipeline.platform.clock.now().timestamp()
                 records.append(Record("stream", now, b"", False, None, [why]))
         journaled = []

@@ -47,9 +47,9 @@ _raw = msgspec.json.Decoder(msgspec.Raw)
 _encode = msgspec.json.Encoder().encode
 
 
-@dataclass
-class Dead:
-    """A message that is not taken: why, and the message itself (as bytes) for the dead-letter store."""
+class Dead(msgspec.Struct, array_like=True, gc=False):
+    """A message that is not taken: why, and the message itself (as bytes) for the dead-letter store. The
+    journal and the readings stream keep it as it is (a record's ``dead``)."""
 
     reason: str
     detail: str
