@@ -11,6 +11,7 @@ from urbanbrain.core.auth.actions import do_create_user
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.models import AuditEntry
 from urbanbrain.domains.registry.actions import do_create_department, do_update_department
+from urbanbrain.domains.registry.queries import get_department
 from urbanbrain.domains.registry.schemas import DepartmentCreate, DepartmentUpdate
 
 
@@ -31,7 +32,8 @@ def _write_some(platform, n=5):
                 DepartmentCreate(code=f"dept-{i}", name=f"部门{i}", name_en=f"Dept {i}", kind="functional"),
             )
     with platform.db.session() as s:
-        do_update_department(s, platform, actor, f"dept-{n - 1}", DepartmentUpdate(phone="0755-1234"))
+        dept = get_department(s, f"dept-{n - 1}")
+        do_update_department(s, platform, actor, dept, DepartmentUpdate(phone="0755-1234"))
 
 
 def _verify(platform):

@@ -45,14 +45,15 @@ class EntityKind:
     key: str = "code"  # the attribute that names a row in the audit log and in events
     protected: tuple[str, ...] = ()  # columns recorded as changed, never shown
     payload: Callable[[Any], dict[str, Any]] = field(default=_no_payload)  # event fields beyond the key
+    verbs: tuple[str, str] = ("created", "updated")  # the events' verbs, where a domain named them otherwise
 
     @property
     def created(self) -> str:
-        return f"{self.domain}.{self.name}.created"
+        return f"{self.domain}.{self.name}.{self.verbs[0]}"
 
     @property
     def updated(self) -> str:
-        return f"{self.domain}.{self.name}.updated"
+        return f"{self.domain}.{self.name}.{self.verbs[1]}"
 
     def key_of(self, obj: Any) -> Any:
         return getattr(obj, self.key)

@@ -1,23 +1,24 @@
-"""Every registry write: ``do_<verb>_<noun>()`` changes rows, writes the audit row and queues the event
-in the caller's transaction. Positions are validated and located here, so no caller can skip it.
+"""Every registry write: ``do_<verb>_<noun>()`` checks the actor's permission and data scope, changes rows,
+writes the audit row and queues the event in the caller's transaction (through :mod:`urbanbrain.core.entities`).
+Positions are validated and located here, so no caller can skip it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from urbanbrain.core.actions import check_version, record, snapshot
+from urbanbrain.core import entities, sequence
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
+from urbanbrain.core.entities import EntityKind
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.geodesy import area_km2
 from urbanbrain.core.models import Department
-from urbanbrain.domains.registry import events, spatial
+from urbanbrain.domains.registry import spatial
 from urbanbrain.domains.registry.access import check_row
 from urbanbrain.domains.registry.bulk import do_load_district as do_load_district  # the bulk load
 from urbanbrain.domains.registry.models import Area, Building, Facility, Licence, Resident, Unit, Venue
@@ -61,6 +62,18 @@ BUILDING_PROTECTED = ("owner_name", "owner_phone")
 VENUE_PROTECTED = ("operator_name", "operator_phone")
 RESIDENT_PROTECTED = ("name", "id_number", "phone", "id_number_index")
 
+AREA = EntityKind("registry", "area", payload=lambda a: {"level": a.level})
+DEPARTMENT = EntityKind("registry", "department")
+BUILDING = EntityKind(
+    "registry", "building", protected=BUILDING_PROTECTED, payload=lambda b: {"grid_code": b.grid_code}
+)
+UNIT = EntityKind("registry", "unit", payload=lambda u: {"building_id": u.building_id})
+RESIDENT = EntityKind("registry", "resident", key="id", protected=RESIDENT_PROTECTED,
+                      payload=lambda r: {"unit_id": r.unit_id})  # fmt: skip
+VENUE = EntityKind("registry", "venue", protected=VENUE_PROTECTED, payload=lambda v: {"kind": v.kind})
+LICENCE = EntityKind("registry", "licence", key="number", payload=lambda lic: {"venue_id": lic.venue_id})
+FACILITY = EntityKind("registry", "facility", payload=lambda f: {"kind": f.kind, "status": f.status})
+
 
 def _unique(session: Session, model: Any, code: str) -> None:
     if session.scalar(select(model.id).where(model.code == code)) is not None:
@@ -73,12 +86,20 @@ def _place(platform: Platform, session: Session, lon: float, lat: float) -> spat
     return lookup.locate(lon, lat)
 
 
-def _set_location(obj: Any, where: spatial.Located) -> None:
-    obj.street_code, obj.community_code, obj.grid_code = (
-        where.street_code,
-        where.community_code,
-        where.grid_code,
-    )
+def _located(where: spatial.Located) -> dict[str, str | None]:
+    return {
+        "street_code": where.street_code,
+        "community_code": where.community_code,
+        "grid_code": where.grid_code,
+    }
+
+
+def _moved(platform: Platform, session: Session, actor: Principal, row: Any, changes: dict[str, Any]) -> None:
+    """A new position is checked, located and within the actor's scope; its area codes join the changes."""
+    if "lon" in changes or "lat" in changes:
+        where = _place(platform, session, changes.get("lon", row.lon), changes.get("lat", row.lat))
+        check_row(actor, street_code=where.street_code, community_code=where.community_code)
+        changes.update(_located(where))
 
 
 def _department(session: Session, code: str) -> Department:
@@ -95,15 +116,12 @@ def _building(session: Session, code: str) -> Building:
     return b
 
 
-def _apply(obj: Any, changes: dict[str, Any]) -> None:
-    for key, value in changes.items():
-        setattr(obj, key, value)
-
-
-def _bump(platform: Platform, obj: Any) -> None:
-    obj.version += 1
-    if hasattr(obj, "updated_at"):
-        obj.updated_at = platform.clock.now()
+def _changes(row: Any, data: Any, *leave_out: str) -> dict[str, Any]:
+    """The fields a PATCH sent, less ``version`` and those the action handles itself; a null for a column
+    the table requires is refused here, before anything looks at it."""
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"version", *leave_out})
+    entities.refuse_nulls(row, changes)
+    return changes
 
 
 # --- areas -------------------------------------------------------------------------------------------
@@ -111,14 +129,8 @@ def _bump(platform: Platform, obj: Any) -> None:
 
 def _area_geometry_fields(geom: Any) -> dict[str, Any]:
     min_lon, min_lat, max_lon, max_lat = geom.bounds
-    return {
-        "geom": geom,
-        "min_lon": min_lon,
-        "min_lat": min_lat,
-        "max_lon": max_lon,
-        "max_lat": max_lat,
-        "area_km2": round(area_km2(geom), 6),
-    }
+    return {"geom": geom, "min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat,
+            "area_km2": round(area_km2(geom), 6)}  # fmt: skip
 
 
 def do_create_area(session: Session, platform: Platform, actor: Principal, data: AreaCreate) -> Area:
@@ -135,30 +147,8 @@ def do_create_area(session: Session, platform: Platform, actor: Principal, data:
             raise UrbanBrainError(
                 "registry.level_order", level=data.level, parent_level=PARENT_LEVEL[data.level]
             )
-    area = Area(
-        code=data.code,
-        name=data.name,
-        name_en=data.name_en,
-        level=data.level,
-        parent_code=data.parent_code,
-        approximate=data.approximate,
-        properties=data.properties,
-        version=1,
-        **_area_geometry_fields(geom),
-    )
-    session.add(area)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.area.create",
-        entity_type="area",
-        entity_id=area.code,
-        before=None,
-        after=snapshot(area),
-        event=events.AREA_CREATED,
-        payload={"code": area.code, "level": area.level},
-    )
+    area = Area(**data.model_dump(exclude={"geometry"}), **_area_geometry_fields(geom))
+    entities.create(session, platform.clock, actor, AREA, area)
     spatial.invalidate(platform)
     if area.level in ("grid_cell", "district"):
         _relocate(session, platform, area.geom.bounds)
@@ -166,46 +156,22 @@ def do_create_area(session: Session, platform: Platform, actor: Principal, data:
 
 
 def do_update_area(
-    session: Session, platform: Platform, actor: Principal, code: str, data: AreaUpdate
+    session: Session, platform: Platform, actor: Principal, area: Area, data: AreaUpdate
 ) -> Area:
     actor.require("registry.areas.write")
-    area = session.scalar(select(Area).where(Area.code == code))
-    if area is None:
-        raise UrbanBrainError("not_found", what=f"area {code}")
-    check_version(area, data.version)
-    before = snapshot(area)
-    changes = data.model_dump(exclude_unset=True, exclude={"version", "geometry"})
-    _apply(area, changes)
+    changes = _changes(area, data, "geometry")
     old_bounds = area.geom.bounds
     if data.geometry is not None:
-        geom = spatial.parse_geojson_geometry(data.geometry, ("Polygon", "MultiPolygon"))
-        _apply(area, _area_geometry_fields(geom))
-    _bump(platform, area)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.area.update",
-        entity_type="area",
-        entity_id=area.code,
-        before=before,
-        after=snapshot(area),
-        event=events.AREA_UPDATED,
-        payload={"code": area.code},
-    )
+        changes.update(
+            _area_geometry_fields(spatial.parse_geojson_geometry(data.geometry, ("Polygon", "MultiPolygon")))
+        )
+    entities.update(session, platform.clock, actor, AREA, area, changes, version=data.version)
     if data.geometry is not None:
         spatial.invalidate(platform)
         nb = area.geom.bounds
-        _relocate(
-            session,
-            platform,
-            (
-                min(old_bounds[0], nb[0]),
-                min(old_bounds[1], nb[1]),
-                max(old_bounds[2], nb[2]),
-                max(old_bounds[3], nb[3]),
-            ),
-        )
+        both = (min(old_bounds[0], nb[0]), min(old_bounds[1], nb[1]), max(old_bounds[2], nb[2]),
+                max(old_bounds[3], nb[3]))  # fmt: skip
+        _relocate(session, platform, both)
     return area
 
 
@@ -223,13 +189,10 @@ def _relocate(session: Session, platform: Platform, bounds: tuple[float, float, 
             )
         ).all()
         for row in rows:
-            where = lookup.locate(row.lon, row.lat)
-            if (row.street_code, row.community_code, row.grid_code) != (
-                where.street_code,
-                where.community_code,
-                where.grid_code,
-            ):
-                _set_location(row, where)
+            where = _located(lookup.locate(row.lon, row.lat))
+            if any(getattr(row, k) != v for k, v in where.items()):
+                for k, v in where.items():
+                    setattr(row, k, v)
                 moved += 1
     return moved
 
@@ -242,45 +205,18 @@ def do_create_department(
 ) -> Department:
     actor.require("registry.departments.write")
     _unique(session, Department, data.code)
-    dept = Department(**data.model_dump(), active=True, version=1)
-    session.add(dept)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.department.create",
-        entity_type="department",
-        entity_id=data.code,
-        before=None,
-        after=snapshot(dept),
-        event=events.DEPARTMENT_CREATED,
-        payload={"code": data.code},
-    )
-    return dept
+    return entities.create(
+        session, platform.clock, actor, DEPARTMENT, Department(**data.model_dump(), active=True)
+    )  # type: ignore[no-any-return]
 
 
 def do_update_department(
-    session: Session, platform: Platform, actor: Principal, code: str, data: DepartmentUpdate
+    session: Session, platform: Platform, actor: Principal, dept: Department, data: DepartmentUpdate
 ) -> Department:
     actor.require("registry.departments.write")
-    dept = _department(session, code)
-    check_version(dept, data.version)
-    before = snapshot(dept)
-    _apply(dept, data.model_dump(exclude_unset=True, exclude={"version"}))
-    _bump(platform, dept)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.department.update",
-        entity_type="department",
-        entity_id=code,
-        before=before,
-        after=snapshot(dept),
-        event=events.DEPARTMENT_UPDATED,
-        payload={"code": code},
-    )
-    return dept
+    return entities.update(
+        session, platform.clock, actor, DEPARTMENT, dept, _changes(dept, data), version=data.version
+    )  # type: ignore[no-any-return]
 
 
 # --- buildings ---------------------------------------------------------------------------------------
@@ -293,32 +229,13 @@ def do_create_building(
     where = _place(platform, session, data.lon, data.lat)
     check_row(actor, street_code=where.street_code, community_code=where.community_code)
     _unique(session, Building, data.code)
-    values = data.model_dump(exclude={"footprint", "owner_phone"})
-    now = platform.clock.now()
     building = Building(
-        **values,
+        **data.model_dump(exclude={"footprint", "owner_phone"}),
         owner_phone=platform.protector.seal(data.owner_phone),
-        created_at=now,
-        updated_at=now,
-        version=1,
+        footprint=spatial.parse_geojson_geometry(data.footprint, ("Polygon",)) if data.footprint else None,
+        **_located(where),
     )
-    if data.footprint is not None:
-        building.footprint = spatial.parse_geojson_geometry(data.footprint, ("Polygon",))
-    _set_location(building, where)
-    session.add(building)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.building.create",
-        entity_type="building",
-        entity_id=building.code,
-        before=None,
-        after=snapshot(building, protected=BUILDING_PROTECTED),
-        event=events.BUILDING_CREATED,
-        payload={"code": building.code, "grid_code": building.grid_code},
-    )
-    return building
+    return entities.create(session, platform.clock, actor, BUILDING, building)  # type: ignore[no-any-return]
 
 
 def do_update_building(
@@ -326,37 +243,13 @@ def do_update_building(
 ) -> Building:
     actor.require("registry.buildings.write")
     check_row(actor, street_code=building.street_code, community_code=building.community_code)
-    check_version(building, data.version)
-    before = snapshot(building, protected=BUILDING_PROTECTED)
-    changes = data.model_dump(exclude_unset=True, exclude={"version", "footprint", "owner_phone"})
-    if "lon" in changes or "lat" in changes:
-        lon, lat = changes.get("lon", building.lon), changes.get("lat", building.lat)
-        where = _place(platform, session, lon, lat)
-        check_row(actor, street_code=where.street_code, community_code=where.community_code)
-        _set_location(building, where)
-    _apply(building, changes)
-    if "owner_phone" in data.model_fields_set:
-        building.owner_phone = platform.protector.seal(data.owner_phone)
-    if "footprint" in data.model_fields_set:
-        building.footprint = (
-            spatial.parse_geojson_geometry(data.footprint, ("Polygon",))
-            if data.footprint is not None
-            else None
-        )
-    _bump(platform, building)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.building.update",
-        entity_type="building",
-        entity_id=building.code,
-        before=before,
-        after=snapshot(building, protected=BUILDING_PROTECTED),
-        event=events.BUILDING_UPDATED,
-        payload={"code": building.code},
-    )
-    return building
+    changes = _changes(building, data)
+    _moved(platform, session, actor, building, changes)
+    if "owner_phone" in changes:
+        changes["owner_phone"] = platform.protector.seal(changes["owner_phone"])
+    if changes.get("footprint") is not None:
+        changes["footprint"] = spatial.parse_geojson_geometry(changes["footprint"], ("Polygon",))
+    return entities.update(session, platform.clock, actor, BUILDING, building, changes, version=data.version)  # type: ignore[no-any-return]
 
 
 # --- units and residents -----------------------------------------------------------------------------
@@ -367,101 +260,49 @@ def do_create_unit(session: Session, platform: Platform, actor: Principal, data:
     building = _building(session, data.building_code)
     check_row(actor, street_code=building.street_code, community_code=building.community_code)
     _unique(session, Unit, data.code)
-    now = platform.clock.now()
-    unit = Unit(
-        **data.model_dump(exclude={"building_code"}),
-        building_id=building.id,
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
-    session.add(unit)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.unit.create",
-        entity_type="unit",
-        entity_id=unit.code,
-        before=None,
-        after=snapshot(unit),
-        event=events.UNIT_CREATED,
-        payload={"code": unit.code},
-    )
-    return unit
+    unit = Unit(**data.model_dump(exclude={"building_code"}), building_id=building.id)
+    return entities.create(session, platform.clock, actor, UNIT, unit)  # type: ignore[no-any-return]
 
 
 def do_update_unit(
-    session: Session, platform: Platform, actor: Principal, unit: Unit, building: Building, data: UnitUpdate
+    session: Session, platform: Platform, actor: Principal, unit: Unit, data: UnitUpdate
 ) -> Unit:
     actor.require("registry.units.write")
-    check_row(actor, street_code=building.street_code, community_code=building.community_code)
-    check_version(unit, data.version)
-    before = snapshot(unit)
-    _apply(unit, data.model_dump(exclude_unset=True, exclude={"version"}))
-    _bump(platform, unit)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.unit.update",
-        entity_type="unit",
-        entity_id=unit.code,
-        before=before,
-        after=snapshot(unit),
-        event=events.UNIT_UPDATED,
-        payload={"code": unit.code},
-    )
-    return unit
+    _unit_in_scope(session, actor, unit)
+    return entities.update(
+        session, platform.clock, actor, UNIT, unit, _changes(unit, data), version=data.version
+    )  # type: ignore[no-any-return]
 
 
-def _unit_in_scope(session: Session, actor: Principal, unit_code: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.code == unit_code))
-    if unit is None:
-        raise UrbanBrainError("not_found", what=f"unit {unit_code}")
+def _unit_in_scope(session: Session, actor: Principal, unit: Unit) -> Unit:
     building = session.get(Building, unit.building_id)
     assert building is not None
     check_row(actor, street_code=building.street_code, community_code=building.community_code)
     return unit
 
 
+def _unit_by_code(session: Session, actor: Principal, unit_code: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None:
+        raise UrbanBrainError("not_found", what=f"unit {unit_code}")
+    return _unit_in_scope(session, actor, unit)
+
+
 def do_create_resident(
     session: Session, platform: Platform, actor: Principal, data: ResidentCreate
 ) -> Resident:
     actor.require("registry.residents.write")
-    unit = _unit_in_scope(session, actor, data.unit_code)
-    now = platform.clock.now()
+    unit = _unit_by_code(session, actor, data.unit_code)
     p = platform.protector
     id_number = data.id_number.upper() if data.id_number else None
     resident = Resident(
+        **data.model_dump(exclude={"unit_code", "id_number", "phone"}),
         unit_id=unit.id,
-        name=data.name,
-        gender=data.gender,
-        birth_year=data.birth_year,
-        relation=data.relation,
         id_number=p.seal(id_number),
         id_number_index=p.index(id_number),
         phone=p.seal(data.phone),
-        moved_in=data.moved_in,
-        created_at=now,
-        updated_at=now,
-        version=1,
     )
-    session.add(resident)
-    session.flush()
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.resident.create",
-        entity_type="resident",
-        entity_id=resident.id,
-        before=None,
-        after=snapshot(resident, protected=RESIDENT_PROTECTED),
-        event=events.RESIDENT_CREATED,
-        payload={"unit_code": unit.code},
-    )
-    return resident
+    return entities.create(session, platform.clock, actor, RESIDENT, resident)  # type: ignore[no-any-return]
 
 
 def do_update_resident(
@@ -470,29 +311,13 @@ def do_update_resident(
     actor.require("registry.residents.write")
     current = session.get(Unit, resident.unit_id)
     assert current is not None
-    _unit_in_scope(session, actor, current.code)
-    check_version(resident, data.version)
-    before = snapshot(resident, protected=RESIDENT_PROTECTED)
-    changes = data.model_dump(exclude_unset=True, exclude={"version", "unit_code", "phone"})
+    _unit_in_scope(session, actor, current)
+    changes = _changes(resident, data, "unit_code")
     if data.unit_code is not None:
-        resident.unit_id = _unit_in_scope(session, actor, data.unit_code).id
-    if "phone" in data.model_fields_set:
-        resident.phone = platform.protector.seal(data.phone)
-    _apply(resident, changes)
-    _bump(platform, resident)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.resident.update",
-        entity_type="resident",
-        entity_id=resident.id,
-        before=before,
-        after=snapshot(resident, protected=RESIDENT_PROTECTED),
-        event=events.RESIDENT_UPDATED,
-        payload={"id": resident.id},
-    )
-    return resident
+        changes["unit_id"] = _unit_by_code(session, actor, data.unit_code).id
+    if "phone" in changes:
+        changes["phone"] = platform.protector.seal(changes["phone"])
+    return entities.update(session, platform.clock, actor, RESIDENT, resident, changes, version=data.version)  # type: ignore[no-any-return]
 
 
 # --- venues and licences -----------------------------------------------------------------------------
@@ -503,32 +328,14 @@ def do_create_venue(session: Session, platform: Platform, actor: Principal, data
     where = _place(platform, session, data.lon, data.lat)
     check_row(actor, street_code=where.street_code, community_code=where.community_code)
     _unique(session, Venue, data.code)
-    building_id = _building(session, data.building_code).id if data.building_code else None
-    now = platform.clock.now()
     venue = Venue(
         **data.model_dump(exclude={"building_code", "operator_phone", "licences"}),
-        building_id=building_id,
+        building_id=_building(session, data.building_code).id if data.building_code else None,
         operator_phone=platform.protector.seal(data.operator_phone),
         status="open",
-        created_at=now,
-        updated_at=now,
-        version=1,
+        **_located(where),
     )
-    _set_location(venue, where)
-    session.add(venue)
-    session.flush()
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.venue.create",
-        entity_type="venue",
-        entity_id=venue.code,
-        before=None,
-        after=snapshot(venue, protected=VENUE_PROTECTED),
-        event=events.VENUE_CREATED,
-        payload={"code": venue.code, "kind": venue.kind},
-    )
+    entities.create(session, platform.clock, actor, VENUE, venue)
     for lic in data.licences:
         do_add_licence(session, platform, actor, venue, lic)
     return venue
@@ -544,21 +351,7 @@ def do_add_licence(
     today = platform.clock.now().date()
     status = "expired" if data.expires_on is not None and data.expires_on < today else "valid"
     licence = Licence(venue_id=venue.id, status=status, **data.model_dump())
-    session.add(licence)
-    session.flush()
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.licence.create",
-        entity_type="licence",
-        entity_id=licence.number,
-        before=None,
-        after=snapshot(licence),
-        event=events.LICENCE_CREATED,
-        payload={"venue_code": venue.code, "number": licence.number},
-    )
-    return licence
+    return entities.create(session, platform.clock, actor, LICENCE, licence)  # type: ignore[no-any-return]
 
 
 def do_update_venue(
@@ -566,35 +359,26 @@ def do_update_venue(
 ) -> Venue:
     actor.require("registry.venues.write")
     check_row(actor, street_code=venue.street_code, community_code=venue.community_code)
-    check_version(venue, data.version)
-    before = snapshot(venue, protected=VENUE_PROTECTED)
-    _apply(venue, data.model_dump(exclude_unset=True, exclude={"version", "operator_phone"}))
-    if "operator_phone" in data.model_fields_set:
-        venue.operator_phone = platform.protector.seal(data.operator_phone)
-    _bump(platform, venue)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.venue.update",
-        entity_type="venue",
-        entity_id=venue.code,
-        before=before,
-        after=snapshot(venue, protected=VENUE_PROTECTED),
-        event=events.VENUE_UPDATED,
-        payload={"code": venue.code},
-    )
-    return venue
+    changes = _changes(venue, data)
+    if "operator_phone" in changes:
+        changes["operator_phone"] = platform.protector.seal(changes["operator_phone"])
+    return entities.update(session, platform.clock, actor, VENUE, venue, changes, version=data.version)  # type: ignore[no-any-return]
 
 
 # --- facilities --------------------------------------------------------------------------------------
 
 
 def next_facility_code(session: Session, kind: str) -> str:
+    """The next free public code of a kind, ``FT-<prefix>-<6 digits>``, from a race-free counter; the first
+    time, the counter starts after the highest code already given (by the bulk load or by hand)."""
     prefix = f"FT-{FACILITY_CODE_PREFIX[kind]}-"
     last = session.scalar(select(func.max(Facility.code)).where(Facility.code.like(prefix + "%")))
-    n = int(last[len(prefix) :]) + 1 if last and re.fullmatch(r"\d+", last[len(prefix) :]) else 1
-    return f"{prefix}{n:06d}"
+    floor = int(last[len(prefix) :]) if last and last[len(prefix) :].isdigit() else 0
+    for _ in range(1000):  # skips codes someone gave by hand ahead of the counter
+        code = f"{prefix}{sequence.next_number(session, 'registry:' + prefix, start=floor):06d}"
+        if session.scalar(select(Facility.id).where(Facility.code == code)) is None:
+            return code
+    raise UrbanBrainError("registry.code_taken", code=prefix + "…")
 
 
 def do_create_facility(
@@ -609,33 +393,16 @@ def do_create_facility(
         community_code=where.community_code,
         owner_department_id=owner.id if actor.scope == "department" else None,
     )
-    code = data.code or next_facility_code(session, data.kind)
-    _unique(session, Facility, code)
-    now = platform.clock.now()
+    if data.code:
+        _unique(session, Facility, data.code)
     facility = Facility(
         **data.model_dump(exclude={"code", "owner_department_code"}),
-        code=code,
+        code=data.code or next_facility_code(session, data.kind),
         owner_department_id=owner.id,
         status="in_service",
-        created_at=now,
-        updated_at=now,
-        version=1,
+        **_located(where),
     )
-    _set_location(facility, where)
-    session.add(facility)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.facility.create",
-        entity_type="facility",
-        entity_id=code,
-        before=None,
-        after=snapshot(facility),
-        event=events.FACILITY_CREATED,
-        payload={"code": code, "kind": facility.kind, "owner": owner.code},
-    )
-    return facility
+    return entities.create(session, platform.clock, actor, FACILITY, facility)  # type: ignore[no-any-return]
 
 
 def do_update_facility(
@@ -648,34 +415,15 @@ def do_update_facility(
         community_code=facility.community_code,
         owner_department_id=facility.owner_department_id,
     )
-    check_version(facility, data.version)
-    before = snapshot(facility)
-    changes = data.model_dump(exclude_unset=True, exclude={"version", "owner_department_code"})
-    if "lon" in changes or "lat" in changes:
-        where = _place(platform, session, changes.get("lon", facility.lon), changes.get("lat", facility.lat))
-        check_row(actor, street_code=where.street_code, community_code=where.community_code)
-        _set_location(facility, where)
+    changes = _changes(facility, data, "owner_department_code")
+    _moved(platform, session, actor, facility, changes)
     if data.owner_department_code is not None:
         owner = _department(session, data.owner_department_code)
         check_row(
             actor,
-            street_code=facility.street_code,
-            community_code=facility.community_code,
+            street_code=changes.get("street_code", facility.street_code),
+            community_code=changes.get("community_code", facility.community_code),
             owner_department_id=owner.id,
         )
-        facility.owner_department_id = owner.id
-    _apply(facility, changes)
-    _bump(platform, facility)
-    record(
-        session,
-        platform.clock,
-        actor,
-        action="registry.facility.update",
-        entity_type="facility",
-        entity_id=facility.code,
-        before=before,
-        after=snapshot(facility),
-        event=events.FACILITY_UPDATED,
-        payload={"code": facility.code, "status": facility.status},
-    )
-    return facility
+        changes["owner_department_id"] = owner.id
+    return entities.update(session, platform.clock, actor, FACILITY, facility, changes, version=data.version)  # type: ignore[no-any-return]

@@ -1,111 +1,132 @@
-"""``/api/v1/registry``: areas, departments, buildings, units, residents, venues, facilities, and the
-spatial queries (locate a point, what is near, everything in an area as GeoJSON)."""
+"""``/api/v1/registry``: areas, departments, buildings, units, residents, venues and facilities (their plain
+routes from the core's kit, :mod:`urbanbrain.api.crud`), and what only the registry has: map layers as
+GeoJSON, locating a point, what is near, licences, counts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
+from urbanbrain.api.crud import Resource, add_routes
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
+from urbanbrain.api.paging import page_query
 from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.context import Platform
+from urbanbrain.core.models import Department
+from urbanbrain.core.paging import PageOf, PageRequest, paged
 from urbanbrain.domains.registry import actions, queries
 from urbanbrain.domains.registry import schemas as s
-from urbanbrain.domains.registry.models import Building, Facility, Resident, Unit, Venue
+from urbanbrain.domains.registry.models import Area, Building, Facility, Resident, Unit, Venue
 
 router = APIRouter(tags=["registry"])
 
 Reader = Annotated[Principal, require("registry.read")]
-HouseholdReader = Annotated[Principal, require("registry.residents.read")]
-PageNo = Annotated[int, Query(ge=1, description="1-based page number.")]
-PageSize = Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)]
 Lon = Annotated[float, Query(description="Longitude (east), e.g. 114.059.")]
 Lat = Annotated[float, Query(description="Latitude (north), e.g. 22.543.")]
+Layer = Literal["buildings", "venues", "facilities"]
 
 
-def _page(p: queries.PageOf, items: list[Any]) -> dict[str, Any]:
-    return {"items": items, "total": p.total, "page": p.page, "page_size": p.page_size}
+def _place_filters(f: s.PlaceFilters | None, **more: Any) -> dict[str, Any]:
+    keys = ("street_code", "community_code", "grid_code")
+    return {**({k: getattr(f, k) for k in keys} if f else {}), **more}
 
 
-def _collection(p: queries.PageOf, features: list[dict[str, Any]]) -> dict[str, Any]:
+def _facility_filters(session: Session, f: s.FacilityFilters | None) -> dict[str, Any]:
+    filters = _place_filters(f, kind=f and f.kind, status=f and f.status)
+    if f and f.owner_department_code:
+        filters["owner_department_id"] = queries.get_department(session, f.owner_department_code).id
+    return filters
+
+
+def _facilities(session: Session, platform: Platform, who: Principal, rows: Sequence[Facility]) -> list[Any]:
+    depts = queries.departments_by_id(session)  # once for the page, not once per facility
+    return [queries.facility_public(session, f, depts) for f in rows]
+
+
+RESOURCES = [
+    Resource(
+        path="/areas", name="area", public=s.AreaPublic, read="registry.read", write="registry.areas.write",
+        filters=s.AreaFilters, order=Area.code, create=s.AreaCreate, update=s.AreaUpdate,
+        list_stmt=lambda session, platform, who, f: queries.areas_stmt(f),
+        get=lambda session, platform, who, code: queries.get_area(session, code),
+        show=lambda session, platform, who, area: queries.area_public(area),
+        do_create=actions.do_create_area, do_update=actions.do_update_area,
+    ),
+    Resource(
+        path="/departments", name="department", public=s.DepartmentPublic, read="registry.read",
+        write="registry.departments.write", filters=s.DepartmentFilters, order=Department.code, page_size=200,
+        create=s.DepartmentCreate, update=s.DepartmentUpdate,
+        list_stmt=lambda session, platform, who, f: queries.departments_stmt(f),
+        get=lambda session, platform, who, code: queries.get_department(session, code),
+        show=lambda session, platform, who, dept: s.DepartmentPublic.model_validate(dept),
+        do_create=actions.do_create_department, do_update=actions.do_update_department,
+    ),
+    Resource(
+        path="/buildings", name="building", public=s.BuildingPublic, read="registry.read",
+        write="registry.buildings.write", filters=s.BuildingFilters, order=Building.code,
+        create=s.BuildingCreate, update=s.BuildingUpdate,
+        list_stmt=lambda session, platform, who, f: queries.located_stmt(
+            session, Building, who, q=f and f.q,
+            filters=_place_filters(f, village_code=f and f.village_code, use=f and f.use),
+        ),
+        get=lambda session, platform, who, code: queries.get_by_code(session, who, Building, code, "building"),
+        show=lambda session, platform, who, b: queries.building_public(platform, who, b),
+        do_create=actions.do_create_building, do_update=actions.do_update_building,
+    ),
+    Resource(
+        path="/units", name="unit", public=s.UnitPublic, read="registry.residents.read",
+        write="registry.units.write", filters=s.UnitFilters, order=Unit.code, create=s.UnitCreate,
+        update=s.UnitUpdate,
+        list_stmt=lambda session, platform, who, f: queries.units_stmt(who, f),
+        get=lambda session, platform, who, code: queries.get_unit(session, who, code)[0],
+        show=lambda session, platform, who, unit: queries.unit_public(session, unit),
+        do_create=actions.do_create_unit, do_update=actions.do_update_unit,
+    ),
+    Resource(
+        path="/residents", name="resident", public=s.ResidentPublic, read="registry.residents.read",
+        write="registry.residents.write", filters=s.ResidentFilters, order=Resident.id, key="resident_id",
+        key_type=int, create=s.ResidentCreate, update=s.ResidentUpdate,
+        list_stmt=lambda session, platform, who, f: queries.residents_stmt(platform, who, f),
+        get=lambda session, platform, who, rid: queries.get_resident(session, who, rid),
+        show=lambda session, platform, who, r: queries.resident_public(session, platform, who, r),
+        do_create=actions.do_create_resident, do_update=actions.do_update_resident,
+    ),
+    Resource(
+        path="/venues", name="venue", public=s.VenuePublic, read="registry.read", write="registry.venues.write",
+        filters=s.VenueFilters, order=Venue.code, create=s.VenueCreate, update=s.VenueUpdate,
+        list_stmt=lambda session, platform, who, f: queries.located_stmt(
+            session, Venue, who, q=f and f.q,
+            filters=_place_filters(f, kind=f and f.kind, category=f and f.category, status=f and f.status),
+        ),
+        get=lambda session, platform, who, code: queries.get_by_code(session, who, Venue, code, "venue"),
+        show=lambda session, platform, who, v: queries.venue_public(session, platform, who, v),
+        do_create=actions.do_create_venue, do_update=actions.do_update_venue,
+    ),
+    Resource(
+        path="/facilities", name="facility", public=s.FacilityPublic, read="registry.read",
+        write="registry.facilities.write", filters=s.FacilityFilters, order=Facility.code,
+        create=s.FacilityCreate, update=s.FacilityUpdate,
+        list_stmt=lambda session, platform, who, f: queries.located_stmt(
+            session, Facility, who, q=f and f.q, filters=_facility_filters(session, f)
+        ),
+        get=lambda session, platform, who, code: queries.get_by_code(session, who, Facility, code, "facility"),
+        show=lambda session, platform, who, f: queries.facility_public(session, f),
+        show_many=_facilities,
+        do_create=actions.do_create_facility, do_update=actions.do_update_facility,
+    ),
+]  # fmt: skip
+
+
+def _collection(p: PageOf[Any], features: list[dict[str, Any]]) -> dict[str, Any]:
     """GeoJSON FeatureCollection with OGC-API-Features-style paging counts."""
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberMatched": p.total,
-        "numberReturned": len(features),
-        "page": p.page,
-        "page_size": p.page_size,
-    }
+    return {"type": "FeatureCollection", "features": features, "numberMatched": p.total,
+            "numberReturned": len(features), "page": p.page, "page_size": p.page_size}  # fmt: skip
 
 
-# --- areas -------------------------------------------------------------------------------------------
-
-
-@router.get("/areas", response_model=s.Page[s.AreaPublic])
-def list_areas(
-    session: SessionDep,
-    principal: Reader,
-    level: s.AreaLevel | None = None,
-    parent_code: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
-):
-    p = queries.list_areas(session, level=level, parent_code=parent_code, page=page, page_size=page_size)
-    return _page(p, [queries.area_public(a) for a in p.rows])
-
-
-@router.get("/areas.geojson")
-def areas_geojson(
-    session: SessionDep,
-    principal: Reader,
-    level: s.AreaLevel = "street",
-    parent_code: str | None = None,
-    simplify_m: Annotated[float, Query(ge=0, le=500)] = 0,
-    page: PageNo = 1,
-    page_size: PageSize = 1000,
-) -> dict[str, Any]:
-    """Area outlines as a map layer. ``simplify_m`` thins the outlines for small screens."""
-    p = queries.list_areas(session, level=level, parent_code=parent_code, page=page, page_size=page_size)
-    return _collection(p, [queries.area_feature(a, simplify_m) for a in p.rows])
-
-
-@router.get("/areas/{code}", response_model=s.AreaPublic)
-def get_area(code: str, session: SessionDep, principal: Reader):
-    return queries.area_public(queries.get_area(session, code))
-
-
-@router.get("/areas/{code}/geojson")
-def get_area_geojson(code: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
-    return queries.area_feature(queries.get_area(session, code))
-
-
-@router.get("/areas/{code}/features")
-def area_features(
-    code: str,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Reader,
-    layer: Literal["buildings", "venues", "facilities"] = "facilities",
-    kind: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 500,
-) -> dict[str, Any]:
-    """Everything of one layer inside an area, as GeoJSON, page by page (limited to your data scope)."""
-    area = queries.get_area(session, code)
-    model = queries.LAYERS[layer]
-    filters = {"kind": kind} if kind and model is not Building else None
-    p = queries.paged(
-        session,
-        queries.located_stmt(session, model, principal, area=area, filters=filters),
-        page,
-        page_size,
-        model.id,
-    )
-    return _collection(p, [queries.feature(r, _layer_props(session, platform, principal, r)) for r in p.rows])
-
-
-def _layer_props(session: Any, platform: Any, principal: Principal, row: Any) -> dict[str, Any]:
+def _layer_props(session: Session, platform: Platform, principal: Principal, row: Any) -> dict[str, Any]:
     if isinstance(row, Building):
         return queries.building_public(platform, principal, row)
     if isinstance(row, Venue):
@@ -113,37 +134,58 @@ def _layer_props(session: Any, platform: Any, principal: Principal, row: Any) ->
     return queries.facility_public(session, row)
 
 
-@router.post("/areas", response_model=s.AreaPublic, status_code=201)
-def create_area(
-    body: s.AreaCreate,
+# Routes only the registry has. Mounted before the plain ones: "/areas.geojson" must not read as an area.
+
+
+@router.get("/areas.geojson", response_model=s.FeatureCollection)
+def areas_geojson(
     session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.areas.write")],
-):
-    return queries.area_public(actions.do_create_area(session, platform, principal, body))
+    principal: Reader,
+    page: Annotated[PageRequest, Depends(page_query(1000))],
+    level: s.AreaLevel = "street",
+    parent_code: str | None = None,
+    simplify_m: Annotated[float, Query(ge=0, le=500)] = 0,
+) -> dict[str, Any]:
+    """Area outlines as a map layer. ``simplify_m`` thins the outlines for small screens."""
+    p = paged(
+        session, queries.areas_stmt(s.AreaFilters(level=level, parent_code=parent_code)), page, Area.code
+    )
+    return _collection(p, [queries.area_feature(a, simplify_m) for a in p.rows])
 
 
-@router.patch("/areas/{code}", response_model=s.AreaPublic)
-def update_area(
+@router.get("/areas/{code}/geojson", response_model=s.Feature)
+def get_area_geojson(code: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
+    return queries.area_feature(queries.get_area(session, code))
+
+
+@router.get("/areas/{code}/features", response_model=s.FeatureCollection)
+def area_features(
     code: str,
-    body: s.AreaUpdate,
     session: SessionDep,
     platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.areas.write")],
-):
-    return queries.area_public(actions.do_update_area(session, platform, principal, code, body))
-
-
-# --- spatial queries ---------------------------------------------------------------------------------
+    principal: Reader,
+    page: Annotated[PageRequest, Depends(page_query(500))],
+    layer: Layer = "facilities",
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """Everything of one layer inside an area, as GeoJSON, page by page (limited to your data scope)."""
+    area = queries.get_area(session, code)
+    model = queries.LAYERS[layer]
+    filters = {"kind": kind} if kind and model is not Building else None
+    stmt = queries.located_stmt(session, model, principal, area=area, filters=filters)
+    p = paged(session, stmt, page, model.id)
+    return _collection(p, [queries.feature(r, _layer_props(session, platform, principal, r)) for r in p.rows])
 
 
 @router.get("/locate", response_model=s.LocatePublic)
-def locate(lon: Lon, lat: Lat, session: SessionDep, platform: PlatformDep, principal: Reader):
+def locate(
+    lon: Lon, lat: Lat, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> dict[str, Any]:
     """Which street, community and grid cell contain a point."""
     return queries.locate(platform, session, lon, lat)
 
 
-@router.get("/nearby")
+@router.get("/nearby", response_model=s.FeatureCollection)
 def nearby(
     lon: Lon,
     lat: Lat,
@@ -151,313 +193,20 @@ def nearby(
     platform: PlatformDep,
     principal: Reader,
     radius_m: Annotated[float, Query(gt=0, description="Search radius in metres (at most 5000).")] = 200,
-    layer: Literal["buildings", "venues", "facilities"] = "facilities",
+    layer: Layer = "facilities",
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Features within a radius, nearest first, as GeoJSON with ``distance_m`` on each."""
     model = queries.LAYERS[layer]
-    hits = queries.nearby(
-        session,
-        platform,
-        principal,
-        model,
-        lon,
-        lat,
-        radius_m,
-        kind=kind if model is not Building else None,
-        limit=limit,
-    )
+    hits = queries.nearby(session, platform, principal, model, lon, lat, radius_m,
+                          kind=kind if model is not Building else None, limit=limit)  # fmt: skip
     feats = []
     for row, dist in hits:
         props = _layer_props(session, platform, principal, row)
         props["distance_m"] = round(dist, 1)
         feats.append(queries.feature(row, props))
     return {"type": "FeatureCollection", "features": feats, "numberReturned": len(feats)}
-
-
-# --- departments -------------------------------------------------------------------------------------
-
-
-@router.get("/departments", response_model=s.Page[s.DepartmentPublic])
-def list_departments(
-    session: SessionDep,
-    principal: Reader,
-    kind: s.DepartmentKind | None = None,
-    area_code: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 200,
-):
-    p = queries.list_departments(session, kind=kind, area_code=area_code, page=page, page_size=page_size)
-    return _page(p, p.rows)
-
-
-@router.get("/departments/{code}", response_model=s.DepartmentPublic)
-def get_department(code: str, session: SessionDep, principal: Reader):
-    return queries.get_department(session, code)
-
-
-@router.post("/departments", response_model=s.DepartmentPublic, status_code=201)
-def create_department(
-    body: s.DepartmentCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.departments.write")],
-):
-    return actions.do_create_department(session, platform, principal, body)
-
-
-@router.patch("/departments/{code}", response_model=s.DepartmentPublic)
-def update_department(
-    code: str,
-    body: s.DepartmentUpdate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.departments.write")],
-):
-    return actions.do_update_department(session, platform, principal, code, body)
-
-
-# --- buildings ---------------------------------------------------------------------------------------
-
-
-@router.get("/buildings", response_model=s.Page[s.BuildingPublic])
-def list_buildings(
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Reader,
-    street_code: str | None = None,
-    community_code: str | None = None,
-    grid_code: str | None = None,
-    village_code: str | None = None,
-    use: s.BuildingUse | None = None,
-    q: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
-):
-    filters = {
-        "street_code": street_code,
-        "community_code": community_code,
-        "grid_code": grid_code,
-        "village_code": village_code,
-        "use": use,
-    }
-    p = queries.paged(
-        session,
-        queries.located_stmt(session, Building, principal, filters=filters, q=q),
-        page,
-        page_size,
-        Building.code,
-    )
-    return _page(p, [queries.building_public(platform, principal, b) for b in p.rows])
-
-
-@router.get("/buildings/{code}", response_model=s.BuildingPublic)
-def get_building(code: str, session: SessionDep, platform: PlatformDep, principal: Reader):
-    return queries.building_public(
-        platform, principal, queries.get_by_code(session, principal, Building, code, "building")
-    )
-
-
-@router.post("/buildings", response_model=s.BuildingPublic, status_code=201)
-def create_building(
-    body: s.BuildingCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.buildings.write")],
-):
-    return queries.building_public(
-        platform, principal, actions.do_create_building(session, platform, principal, body)
-    )
-
-
-@router.patch("/buildings/{code}", response_model=s.BuildingPublic)
-def update_building(
-    code: str,
-    body: s.BuildingUpdate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.buildings.write")],
-):
-    building = queries.get_by_code(session, principal, Building, code, "building")
-    return queries.building_public(
-        platform, principal, actions.do_update_building(session, platform, principal, building, body)
-    )
-
-
-# --- units and residents -----------------------------------------------------------------------------
-
-
-@router.get("/units", response_model=s.Page[s.UnitPublic])
-def list_units(
-    session: SessionDep,
-    principal: HouseholdReader,
-    building_code: str | None = None,
-    kind: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
-):
-    stmt = queries.household_stmt(Unit, principal)
-    if building_code:
-        stmt = stmt.where(Building.code == building_code)
-    if kind:
-        stmt = stmt.where(Unit.kind == kind)
-    p = queries.paged(session, stmt, page, page_size, Unit.code)
-    return _page(p, [queries.unit_public(session, u) for u in p.rows])
-
-
-@router.get("/units/{code}", response_model=s.UnitPublic)
-def get_unit(code: str, session: SessionDep, principal: HouseholdReader):
-    unit, building = queries.get_unit(session, principal, code)
-    return queries.unit_public(session, unit, building.code)
-
-
-@router.post("/units", response_model=s.UnitPublic, status_code=201)
-def create_unit(
-    body: s.UnitCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.units.write")],
-):
-    return queries.unit_public(session, actions.do_create_unit(session, platform, principal, body))
-
-
-@router.patch("/units/{code}", response_model=s.UnitPublic)
-def update_unit(
-    code: str,
-    body: s.UnitUpdate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.units.write")],
-):
-    unit, building = queries.get_unit(session, principal, code)
-    return queries.unit_public(
-        session, actions.do_update_unit(session, platform, principal, unit, building, body), building.code
-    )
-
-
-@router.get("/residents", response_model=s.Page[s.ResidentPublic])
-def list_residents(
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: HouseholdReader,
-    unit_code: str | None = None,
-    building_code: str | None = None,
-    id_number: Annotated[str | None, Query(description="Exact ID number (needs registry.pii.read).")] = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
-):
-    stmt = queries.household_stmt(Resident, principal)
-    if unit_code:
-        stmt = stmt.where(Unit.code == unit_code)
-    if building_code:
-        stmt = stmt.where(Building.code == building_code)
-    if id_number:
-        principal.require("registry.pii.read")
-        stmt = stmt.where(Resident.id_number_index == platform.protector.index(id_number))
-    p = queries.paged(session, stmt, page, page_size, Resident.id)
-    return _page(p, [queries.resident_public(session, platform, principal, r) for r in p.rows])
-
-
-@router.get("/residents/{resident_id}", response_model=s.ResidentPublic)
-def get_resident(resident_id: int, session: SessionDep, platform: PlatformDep, principal: HouseholdReader):
-    return queries.resident_public(
-        session, platform, principal, queries.get_resident(session, principal, resident_id)
-    )
-
-
-@router.post("/residents", response_model=s.ResidentPublic, status_code=201)
-def create_resident(
-    body: s.ResidentCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.residents.write")],
-):
-    resident = actions.do_create_resident(session, platform, principal, body)
-    return queries.resident_public(session, platform, principal, resident, body.unit_code)
-
-
-@router.patch("/residents/{resident_id}", response_model=s.ResidentPublic)
-def update_resident(
-    resident_id: int,
-    body: s.ResidentUpdate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.residents.write")],
-):
-    resident = queries.get_resident(session, principal, resident_id)
-    return queries.resident_public(
-        session, platform, principal, actions.do_update_resident(session, platform, principal, resident, body)
-    )
-
-
-# --- venues ------------------------------------------------------------------------------------------
-
-
-@router.get("/venues", response_model=s.Page[s.VenuePublic])
-def list_venues(
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Reader,
-    kind: s.VenueKind | None = None,
-    category: str | None = None,
-    street_code: str | None = None,
-    community_code: str | None = None,
-    grid_code: str | None = None,
-    status: str | None = None,
-    q: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
-):
-    filters = {
-        "kind": kind,
-        "category": category,
-        "street_code": street_code,
-        "community_code": community_code,
-        "grid_code": grid_code,
-        "status": status,
-    }
-    p = queries.paged(
-        session,
-        queries.located_stmt(session, Venue, principal, filters=filters, q=q),
-        page,
-        page_size,
-        Venue.code,
-    )
-    return _page(p, [queries.venue_public(session, platform, principal, v) for v in p.rows])
-
-
-@router.get("/venues/{code}", response_model=s.VenuePublic)
-def get_venue(code: str, session: SessionDep, platform: PlatformDep, principal: Reader):
-    return queries.venue_public(
-        session, platform, principal, queries.get_by_code(session, principal, Venue, code, "venue")
-    )
-
-
-@router.post("/venues", response_model=s.VenuePublic, status_code=201)
-def create_venue(
-    body: s.VenueCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.venues.write")],
-):
-    return queries.venue_public(
-        session, platform, principal, actions.do_create_venue(session, platform, principal, body)
-    )
-
-
-@router.patch("/venues/{code}", response_model=s.VenuePublic)
-def update_venue(
-    code: str,
-    body: s.VenueUpdate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.venues.write")],
-):
-    venue = queries.get_by_code(session, principal, Venue, code, "venue")
-    return queries.venue_public(
-        session, platform, principal, actions.do_update_venue(session, platform, principal, venue, body)
-    )
 
 
 @router.post("/venues/{code}/licences", response_model=s.LicencePublic, status_code=201)
@@ -467,80 +216,16 @@ def add_licence(
     session: SessionDep,
     platform: PlatformDep,
     principal: Annotated[Principal, require("registry.venues.write")],
-):
+) -> Any:
     venue = queries.get_by_code(session, principal, Venue, code, "venue")
     return actions.do_add_licence(session, platform, principal, venue, body)
 
 
-# --- facilities --------------------------------------------------------------------------------------
-
-
-@router.get("/facilities", response_model=s.Page[s.FacilityPublic])
-def list_facilities(
-    session: SessionDep,
-    principal: Reader,
-    kind: s.FacilityKind | None = None,
-    owner_department_code: str | None = None,
-    street_code: str | None = None,
-    community_code: str | None = None,
-    grid_code: str | None = None,
-    status: str | None = None,
-    q: str | None = None,
-    page: PageNo = 1,
-    page_size: PageSize = 100,
-):
-    filters: dict[str, Any] = {
-        "kind": kind,
-        "street_code": street_code,
-        "community_code": community_code,
-        "grid_code": grid_code,
-        "status": status,
-    }
-    if owner_department_code:
-        filters["owner_department_id"] = queries.get_department(session, owner_department_code).id
-    p = queries.paged(
-        session,
-        queries.located_stmt(session, Facility, principal, filters=filters, q=q),
-        page,
-        page_size,
-        Facility.code,
-    )
-    depts = queries.departments_by_id(session)
-    return _page(p, [queries.facility_public(session, f, depts) for f in p.rows])
-
-
-@router.get("/facilities/{code}", response_model=s.FacilityPublic)
-def get_facility(code: str, session: SessionDep, principal: Reader):
-    return queries.facility_public(
-        session, queries.get_by_code(session, principal, Facility, code, "facility")
-    )
-
-
-@router.post("/facilities", response_model=s.FacilityPublic, status_code=201)
-def create_facility(
-    body: s.FacilityCreate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.facilities.write")],
-):
-    return queries.facility_public(session, actions.do_create_facility(session, platform, principal, body))
-
-
-@router.patch("/facilities/{code}", response_model=s.FacilityPublic)
-def update_facility(
-    code: str,
-    body: s.FacilityUpdate,
-    session: SessionDep,
-    platform: PlatformDep,
-    principal: Annotated[Principal, require("registry.facilities.write")],
-):
-    facility = queries.get_by_code(session, principal, Facility, code, "facility")
-    return queries.facility_public(
-        session, actions.do_update_facility(session, platform, principal, facility, body)
-    )
-
-
-@router.get("/summary")
+@router.get("/summary", response_model=s.RegistrySummary)
 def summary(session: SessionDep, principal: Reader) -> dict[str, Any]:
     """Counts by level and kind: what the demo seed produced, what the big screen shows."""
     return queries.counts(session)
+
+
+for _resource in RESOURCES:
+    add_routes(router, _resource)

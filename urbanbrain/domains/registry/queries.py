@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,26 +17,11 @@ from urbanbrain.core.geodesy import haversine_m_array
 from urbanbrain.core.models import Department
 from urbanbrain.domains.registry import access, spatial
 from urbanbrain.domains.registry.models import Area, Building, Facility, Licence, Resident, Unit, Venue
+from urbanbrain.domains.registry.schemas import AreaFilters, DepartmentFilters, ResidentFilters, UnitFilters
 
-MAX_PAGE_SIZE = 1000
 MAX_RADIUS_M = 5000.0
 LAYERS: dict[str, Any] = {"buildings": Building, "venues": Venue, "facilities": Facility}
 METRES_PER_DEGREE_LAT = 111_320.0
-
-
-@dataclass
-class PageOf:
-    rows: list[Any]
-    total: int
-    page: int
-    page_size: int
-
-
-def paged(session: Session, stmt: Select[Any], page: int, page_size: int, order: Any) -> PageOf:
-    page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.order_by(order).offset((page - 1) * page_size).limit(page_size)).all()
-    return PageOf(list(rows), total, page, page_size)
 
 
 def _not_found(what: str) -> UrbanBrainError:
@@ -47,15 +31,13 @@ def _not_found(what: str) -> UrbanBrainError:
 # --- areas and departments ---------------------------------------------------------------------------
 
 
-def list_areas(
-    session: Session, *, level: str | None, parent_code: str | None, page: int, page_size: int
-) -> PageOf:
+def areas_stmt(f: AreaFilters | None) -> Select[Any]:
     stmt = select(Area)
-    if level:
-        stmt = stmt.where(Area.level == level)
-    if parent_code:
-        stmt = stmt.where(Area.parent_code == parent_code)
-    return paged(session, stmt, page, page_size, Area.code)
+    if f and f.level:
+        stmt = stmt.where(Area.level == f.level)
+    if f and f.parent_code:
+        stmt = stmt.where(Area.parent_code == f.parent_code)
+    return stmt
 
 
 def get_area(session: Session, code: str) -> Area:
@@ -95,15 +77,13 @@ def area_feature(area: Area, simplify_m: float = 0.0) -> dict[str, Any]:
     }
 
 
-def list_departments(
-    session: Session, *, kind: str | None, area_code: str | None, page: int, page_size: int
-) -> PageOf:
+def departments_stmt(f: DepartmentFilters | None) -> Select[Any]:
     stmt = select(Department)
-    if kind:
-        stmt = stmt.where(Department.kind == kind)
-    if area_code:
-        stmt = stmt.where(Department.area_code == area_code)
-    return paged(session, stmt, page, page_size, Department.code)
+    if f and f.kind:
+        stmt = stmt.where(Department.kind == f.kind)
+    if f and f.area_code:
+        stmt = stmt.where(Department.area_code == f.area_code)
+    return stmt
 
 
 def get_department(session: Session, code: str) -> Department:
@@ -355,6 +335,27 @@ def household_stmt(model: Any, principal: Principal) -> Select[Any]:
     if model is Resident:
         stmt = stmt.join(Unit, Unit.id == Resident.unit_id)
     return stmt.join(Building, Building.id == Unit.building_id).where(access.household_filter(principal))
+
+
+def units_stmt(principal: Principal, f: UnitFilters | None) -> Select[Any]:
+    stmt = household_stmt(Unit, principal)
+    if f and f.building_code:
+        stmt = stmt.where(Building.code == f.building_code)
+    if f and f.kind:
+        stmt = stmt.where(Unit.kind == f.kind)
+    return stmt
+
+
+def residents_stmt(platform: Platform, principal: Principal, f: ResidentFilters | None) -> Select[Any]:
+    stmt = household_stmt(Resident, principal)
+    if f and f.unit_code:
+        stmt = stmt.where(Unit.code == f.unit_code)
+    if f and f.building_code:
+        stmt = stmt.where(Building.code == f.building_code)
+    if f and f.id_number:
+        principal.require("registry.pii.read")
+        stmt = stmt.where(Resident.id_number_index == platform.protector.index(f.id_number))
+    return stmt
 
 
 def get_unit(session: Session, principal: Principal, code: str) -> tuple[Unit, Building]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-T = TypeVar("T")
 
 BuildingUse = Literal["residential", "commercial", "mixed", "office", "industrial", "public"]
 VenueKind = Literal["small_shop", "small_hotel", "small_entertainment", "merchant"]
@@ -42,13 +40,6 @@ FACILITY_CODE_PREFIX: dict[str, str] = {
 AreaLevel = Literal["district", "street", "community", "grid_cell", "village"]
 DepartmentKind = Literal["functional", "street_office", "community_station"]
 LicenceKind = Literal["business", "food", "fire_safety", "special_trade", "entertainment"]
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    page_size: int
 
 
 class _Strict(BaseModel):
@@ -363,6 +354,92 @@ class FacilityPublic(Location):
     settings: dict[str, Any]
     status: str
     version: int
+
+
+# --- list filters (query parameters of the list routes) --------------------------------------------------
+
+Search = Field(default=None, max_length=100, description="Part of the name or the code.")
+
+
+class AreaFilters(BaseModel):
+    level: AreaLevel | None = None
+    parent_code: str | None = None
+
+
+class DepartmentFilters(BaseModel):
+    kind: DepartmentKind | None = None
+    area_code: str | None = None
+
+
+class PlaceFilters(BaseModel):
+    street_code: str | None = None
+    community_code: str | None = None
+    grid_code: str | None = None
+    q: str | None = Search
+
+
+class BuildingFilters(PlaceFilters):
+    village_code: str | None = None
+    use: BuildingUse | None = None
+
+
+class UnitFilters(BaseModel):
+    building_code: str | None = None
+    kind: Literal["household", "shop", "office", "vacant"] | None = None
+
+
+class ResidentFilters(BaseModel):
+    unit_code: str | None = None
+    building_code: str | None = None
+    id_number: str | None = Field(default=None, description="Exact ID number (needs registry.pii.read).")
+
+
+class VenueFilters(PlaceFilters):
+    kind: VenueKind | None = None
+    category: str | None = None
+    status: Literal["open", "closed", "suspended"] | None = None
+
+
+class FacilityFilters(PlaceFilters):
+    kind: FacilityKind | None = None
+    owner_department_code: str | None = None
+    status: Literal["in_service", "damaged", "removed"] | None = None
+
+
+# --- map layers (GeoJSON) and counts --------------------------------------------------------------------
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature: a building's footprint or a point, an area's outline; the record as properties."""
+
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON geometry, lon/lat.")
+    properties: dict[str, Any]
+
+
+class FeatureCollection(BaseModel):
+    """A GeoJSON FeatureCollection, with OGC-API-Features-style counts where it is paged."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+    numberMatched: int | None = None  # noqa: N815 - the OGC API's name
+    numberReturned: int  # noqa: N815
+    page: int | None = None
+    page_size: int | None = None
+
+
+class RegistrySummary(BaseModel):
+    """Counts by area level, department kind, venue and facility kind, and totals of the rest."""
+
+    areas: dict[str, int]
+    departments: dict[str, int]
+    buildings: int
+    units: int
+    residents: int
+    licences: int
+    venues: dict[str, int]
+    facilities: dict[str, int]
 
 
 class LocatePublic(Location):

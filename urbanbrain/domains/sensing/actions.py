@@ -14,10 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from urbanbrain.core import codelists
-from urbanbrain.core.actions import check_version, record, snapshot
+from urbanbrain.core import codelists, entities
+from urbanbrain.core.actions import record, snapshot
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
+from urbanbrain.core.entities import EntityKind
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.domains.registry import queries as registry
 from urbanbrain.domains.sensing import events
@@ -80,6 +81,8 @@ register_messages(
 )
 
 DEVICE_PROTECTED = ("owner_phone", "key_hash")
+DEVICE = EntityKind("sensing", "device", key="device_id", protected=DEVICE_PROTECTED,
+                    payload=lambda d: {"status": d.status}, verbs=("provisioned", "changed"))  # fmt: skip
 CSV_COLUMNS = ("device_id", "device_type", "building_code", "lon", "lat", "owner_name", "owner_phone", "key")
 
 
@@ -100,7 +103,7 @@ def do_save_device_type(
     row = session.get(DeviceType, data.code)
     before = snapshot(row) if row is not None else None
     if row is None:
-        row = DeviceType(code=data.code, created_at=now, version=0)
+        row = DeviceType(code=data.code, created_at=now)
         session.add(row)
     else:
         gone = {m["name"] for m in row.measurements} - {m["name"] for m in measurements}
@@ -108,7 +111,8 @@ def do_save_device_type(
         if gone and in_use is not None:
             raise UrbanBrainError("sensing.type_in_use", code=data.code, names=", ".join(sorted(gone)))
     row.name_zh, row.name_en, row.measurements = data.name_zh, data.name_en, measurements
-    row.updated_at, row.version = now, row.version + 1
+    row.updated_at = now
+    session.flush()  # the mapper sets or raises the version
     record(
         session, platform.clock, actor,
         action="sensing.device_type.save", entity_type="device_type", entity_id=row.code,
@@ -161,10 +165,10 @@ def do_provision_device(
         status="active",
         created_at=now,
         updated_at=now,
-        version=1,
         **where,
     )
     session.add(device)
+    session.flush()
     record(
         session, platform.clock, actor,
         action="sensing.device.provision", entity_type="device", entity_id=device.device_id,
@@ -187,24 +191,13 @@ def do_update_device(
 ) -> Device:
     actor.require("sensing.devices.write")
     device = get_device(session, device_id)
-    check_version(device, data.version)
-    before = snapshot(device, protected=DEVICE_PROTECTED)
-    changes = data.model_dump(exclude_unset=True, exclude={"version", "owner_phone"})
-    if "owner_phone" in data.model_fields_set:
-        device.owner_phone = platform.protector.seal(data.owner_phone)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    entities.refuse_nulls(device, changes)
+    if "owner_phone" in changes:
+        changes["owner_phone"] = platform.protector.seal(changes["owner_phone"])
     if data.building_code or (data.lon is not None and data.lat is not None):
         changes.update(_place(session, platform, data))
-    for key, value in changes.items():
-        setattr(device, key, value)
-    device.version += 1
-    device.updated_at = platform.clock.now()
-    record(
-        session, platform.clock, actor,
-        action="sensing.device.update", entity_type="device", entity_id=device.device_id,
-        before=before, after=snapshot(device, protected=DEVICE_PROTECTED), event=events.DEVICE_CHANGED,
-        payload={"device_id": device.device_id, "status": device.status},
-    )  # fmt: skip
-    return device
+    return entities.update(session, platform.clock, actor, DEVICE, device, changes, version=data.version)  # type: ignore[no-any-return]
 
 
 def do_rotate_device_key(session: Session, platform: Platform, actor: Principal, device_id: str) -> str:
@@ -213,8 +206,8 @@ def do_rotate_device_key(session: Session, platform: Platform, actor: Principal,
     device = get_device(session, device_id)
     key = secrets.token_urlsafe(24)
     device.key_hash = key_hash(key)
-    device.version += 1
     device.updated_at = platform.clock.now()
+    session.flush()
     record(
         session, platform.clock, actor,
         action="sensing.device.rotate_key", entity_type="device", entity_id=device.device_id,
@@ -293,11 +286,12 @@ def do_save_rule(session: Session, platform: Platform, actor: Principal, data: R
     row = session.get(Rule, data.code)
     before = snapshot(row) if row is not None else None
     if row is None:
-        row = Rule(code=data.code, created_at=now, version=0)
+        row = Rule(code=data.code, created_at=now)
         session.add(row)
     row.spec = {k: v for k, v in spec.to_dict().items() if k != "code"}
     row.description, row.case_category, row.active = data.description, data.case_category, data.active
-    row.updated_at, row.version = now, row.version + 1
+    row.updated_at = now
+    session.flush()
     record(
         session, platform.clock, actor,
         action="sensing.rule.save", entity_type="rule", entity_id=row.code,
@@ -331,7 +325,7 @@ def do_acknowledge_alarm(
         platform.clock.now(),
         actor.actor,
     )
-    alarm.version += 1
+    session.flush()
     record(
         session, platform.clock, actor,
         action="sensing.alarm.acknowledge", entity_type="alarm", entity_id=alarm.id,
@@ -351,7 +345,7 @@ def do_clear_alarm(
         raise UrbanBrainError("sensing.alarm_closed", id=alarm_id, status=alarm.status, action="cleared")
     before = snapshot(alarm)
     alarm.status, alarm.cleared_at, alarm.cleared_by = "cleared", platform.clock.now(), actor.actor
-    alarm.version += 1
+    session.flush()
     record(
         session, platform.clock, actor,
         action="sensing.alarm.clear", entity_type="alarm", entity_id=alarm.id,

@@ -29,6 +29,8 @@ class DeviceType(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __mapper_args__ = {"version_id_col": version}
+
 
 class Device(Base):
     """One installed device: where it is, whose it is, and its own key (HTTP ``X-Device-Key`` or MQTT
@@ -54,6 +56,8 @@ class Device(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __mapper_args__ = {"version_id_col": version}
+
 
 class Rule(Base):
     """An alarm rule as data: ``spec`` is the engine's ``RuleSpec`` (kind, measurement, op, value, ...).
@@ -69,6 +73,8 @@ class Rule(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Alarm(Base):
@@ -117,6 +123,8 @@ class Alarm(Base):
     cleared_by: Mapped[str | None] = mapped_column(String(128))
     case_number: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Latest(Base):
