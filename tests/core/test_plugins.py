@@ -74,3 +74,44 @@ def test_registry_copy_with_renamed_folder_fails(tmp_path):
     shutil.copytree(src, tmp_path / "domains" / "registry2")
     problems = plugins.check(plugins.discover(tmp_path))
     assert any("differs from its folder" in p for p in problems)
+
+
+def _importing_plugin(root: Path, name: str, depends_on: str, source: str, consumes: str = "") -> None:
+    _plugin(
+        root,
+        name,
+        f'name = "{name}"\nversion = "1"\ntitle = {{ zh = "测", en = "T" }}\ndepends_on = [{depends_on}]\n'
+        f"consumes = [{consumes}]\n",
+    )
+    (root / "domains" / name / "actions.py").write_text(source)
+
+
+def test_reach_ins_across_plugins_are_reported_with_file_and_line(tmp_path):
+    (tmp_path / "domains" / "other").mkdir(parents=True)
+    _importing_plugin(
+        tmp_path / "urbanbrain",
+        "alpha",
+        '"other"',
+        "from urbanbrain.domains.other import queries\n"  # public: fine
+        "from urbanbrain.domains.other.models import Thing\n"  # a reach-in
+        "def f():\n    from urbanbrain.domains.third.actions import go\n"  # not a dependency
+        "import urbanbrain.simulate.devices\n",  # a client
+    )
+    problems = "\n".join(plugins.check(plugins.discover(tmp_path / "urbanbrain")))
+    assert "alpha/actions.py:2: reaches into urbanbrain.domains.other.models" in problems
+    assert "alpha/actions.py:4: imports urbanbrain.domains.third.actions, but 'third' is not in depends_on" in problems
+    assert "alpha/actions.py:5: imports urbanbrain.simulate.devices" in problems
+    assert "actions.py:1:" not in problems
+
+
+def test_an_event_consumed_but_declared_by_no_plugin_is_reported(tmp_path):
+    _importing_plugin(tmp_path, "beta", "", "", consumes='"nobody.thing.happened"')
+    problems = plugins.check(plugins.discover(tmp_path))
+    assert any("consumes 'nobody.thing.happened'" in p for p in problems)
+
+
+def test_the_real_plugins_hand_off_through_events_they_declare():
+    manifests = {m.name: m for m in plugins.discover()}
+    assert "cases" not in manifests["sensing"].depends_on  # sensing reacts to cases through the bus
+    assert "sensing.alarm.raised" in manifests["cases"].raw["consumes"]
+    assert "cases.case.registered" in manifests["sensing"].raw["consumes"]

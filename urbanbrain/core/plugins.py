@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from urbanbrain.core import notify
+from urbanbrain.core import boundaries, notify
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 KINDS = {"domain": "domains", "app": "apps"}
@@ -134,7 +134,15 @@ def check(manifests: list[Manifest], *, tests_root: Path | None = None) -> list[
                 problems.append(f"{where}: permission {perm!r} must start with '{m.name}.'")
         if tests_root is not None and not (tests_root / KINDS[m.kind] / m.name).is_dir():
             problems.append(f"{where}: has no tests folder tests/{KINDS[m.kind]}/{m.name}/")
+        for name, target in ((m.raw.get("provides") or {}).get("codelists") or {}).items():
+            module = str(target).partition(":")[0]
+            if not (m.path / (module.replace(".", "/") + ".py")).is_file():
+                problems.append(f"{where}: code list {name!r} names {target!r}, which is not a module of it")
+        problems.extend(boundaries.check_plugin_imports(m, m.path.parent.parent))
         problems.extend(_check_module(m, where))
+    problems.extend(boundaries.check_consumed_events(manifests))
+    if manifests:
+        problems.extend(boundaries.check_core_imports(manifests[0].path.parent.parent))
     return problems
 
 

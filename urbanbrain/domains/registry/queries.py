@@ -93,6 +93,11 @@ def get_department(session: Session, code: str) -> Department:
     return dept
 
 
+def area_names(platform: Platform, session: Session) -> dict[str, str]:
+    """Every area's name by code (street, community, grid cell), from the cached spatial lookup."""
+    return spatial.get_lookup(platform, session).names
+
+
 def locate(platform: Platform, session: Session, lon: float, lat: float) -> dict[str, Any]:
     lookup = spatial.get_lookup(platform, session)
     lookup.check(lon, lat)
