@@ -21,6 +21,8 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 
+from urbanbrain.core.loops import BackgroundLoop
+
 log = logging.getLogger(__name__)
 
 NAMING = {
@@ -163,17 +165,16 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(url, json_serializer=json_dumps, pool_pre_ping=True, **kw)
 
 
-class WalCheckpointer:
+class WalCheckpointer(BackgroundLoop):
     """Copies SQLite's write-ahead log back into the database file from a thread of its own, every
     ``seconds``, instead of in whichever commit filled the log (SQLite's automatic checkpoint, turned off in
     :func:`make_engine`). A PASSIVE checkpoint neither waits for nor blocks readers and writers; the log
     starts over once a checkpoint has copied all of it."""
 
     def __init__(self, engine: Engine, seconds: float = 1.0) -> None:
-        self.engine, self.seconds = engine, seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-        self._thread.start()
+        self.engine = engine
+        super().__init__("sqlite-checkpoint", self.checkpoint, seconds)
+        self.start()
 
     def checkpoint(self) -> None:
         conn = self.engine.raw_connection()  # autocommit (isolation_level None): PRAGMA runs outside BEGIN
@@ -181,17 +182,6 @@ class WalCheckpointer:
             conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             conn.close()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.seconds):
-            try:
-                self.checkpoint()
-            except Exception:  # a busy or closing database: the next turn tries again
-                log.debug("sqlite checkpoint", exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
 
 class Database:
