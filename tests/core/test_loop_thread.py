@@ -46,3 +46,25 @@ def test_stop_cancels_the_consumers_first_then_closes_the_client():
     io.stop(close_client)  # a second stop does nothing
     assert order == ["consumer stopped", "client closed"]
     assert io.stopping and not io.running
+
+
+def test_stop_waits_for_a_consumer_that_awaits_on_its_way_out():
+    io = LoopThread("test-loop")
+    io.start()
+    order: list[str] = []
+
+    async def consumer() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # a last nak or flush before it ends
+            order.append("consumer stopped")
+            raise
+
+    async def close_client() -> None:
+        order.append("client closed")
+
+    io.spawn(consumer())
+    io.call(asyncio.sleep(0.05))
+    io.stop(close_client)
+    assert order == ["consumer stopped", "client closed"]
