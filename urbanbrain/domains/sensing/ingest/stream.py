@@ -38,6 +38,7 @@ from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConf
 from urbanbrain.core.bus.loop_thread import LoopThread
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.core.loops import BackgroundLoop
 from urbanbrain.domains.sensing.ingest.catalog import RELOAD_SECONDS, Catalog, read_only
 from urbanbrain.domains.sensing.ingest.partition import partition_of
 from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
@@ -118,27 +119,17 @@ class Router:
         self.catalog = Catalog()  # every device: the door routes all of them
         self._publishing = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._reloader: threading.Thread | None = None
+        # The doors' threads (the HTTP event loop, the MQTT door's loop) must not wait for the database: device
+        # changes are read on a loop of their own (a failed read: the doors go on with what they know).
+        self._reloader = BackgroundLoop("sensing-router-catalog", self.reload, RELOAD_SECONDS)
 
     def start(self) -> None:
-        """Read every device now, then look for changes every ``RELOAD_SECONDS`` on a thread of its own: the
-        doors' threads (the HTTP event loop, the MQTT door's loop) must not wait for the database."""
+        """Read every device now, then look for changes every ``RELOAD_SECONDS``."""
         self.reload(force=True)
-        self._reloader = threading.Thread(target=self._reload_run, name="sensing-router-catalog", daemon=True)
         self._reloader.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._reloader is not None:
-            self._reloader.join(timeout=10)
-
-    def _reload_run(self) -> None:
-        while not self._stop.wait(RELOAD_SECONDS):
-            try:
-                self.reload()
-            except Exception:  # the database is away for a moment: the doors go on with what they know
-                log.exception("sensing router: reading device changes")
+        self._reloader.stop()
 
     def device(self, device_id: str) -> Any:
         return self.catalog.device(device_id, self.platform)
