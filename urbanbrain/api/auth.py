@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
+from urbanbrain.api.errors import error_response
 from urbanbrain.core.auth import tokens
 from urbanbrain.core.auth.actions import authenticate, do_create_api_key, do_create_user, do_revoke_api_key
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.auth.roles import ROLES
+from urbanbrain.core.auth.throttle import throttle_of
+from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.models import ApiKey, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -34,6 +37,13 @@ class MePublic(BaseModel):
     scope: str
     department_id: int | None
     area_code: str | None
+    permissions: list[str]
+
+
+class RolePublic(BaseModel):
+    code: str
+    name: dict[str, str] = Field(description="The role's name in zh-CN and en.")
+    scope: str = Field(description="Which rows it sees: all, department, street or community.")
     permissions: list[str]
 
 
@@ -75,10 +85,35 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The full key. It is shown this once and cannot be recovered.")
 
 
-@router.post("/token", response_model=TokenPublic)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], platform: PlatformDep, session: SessionDep):
-    """OAuth2 password flow: exchange a username and password for a bearer token (JWT)."""
-    user = authenticate(session, form.username, form.password)
+@router.post(
+    "/token",
+    response_model=TokenPublic,
+    responses={
+        429: {"description": "Too many failed logins for this name or address (`auth.too_many_attempts`)"},
+        503: {"description": "Too many logins at once (`auth.busy`)"},
+    },
+)
+def token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    platform: PlatformDep,
+    session: SessionDep,
+) -> Any:
+    """OAuth2 password flow: exchange a username and password for a bearer token (JWT). After 5 failed logins
+    for one name (30 from one address) in 15 minutes, further tries get 429 with Retry-After."""
+    guard = throttle_of(platform)
+    address = request.client.host if request.client else "unknown"
+    try:
+        guard.check(form.username, address)  # before any Argon2 work: a flood of guesses costs nothing
+        with guard.verifying():
+            user = authenticate(session, form.username, form.password)
+    except UrbanBrainError as err:
+        if err.code == "auth.bad_credentials":
+            guard.failed(form.username, address)
+        if "retry_after" in err.params:
+            return error_response(request, err, headers={"Retry-After": str(err.params["retry_after"])})
+        raise
+    guard.succeeded(form.username)
     minutes = platform.settings.token_minutes
     access = tokens.issue_token(
         platform.settings.signing_key,
@@ -107,15 +142,15 @@ def me(principal: CurrentPrincipal):
     )
 
 
-@router.get("/roles")
-def roles(principal: CurrentPrincipal) -> list[dict[str, object]]:
+@router.get("/roles", response_model=list[RolePublic])
+def roles(principal: CurrentPrincipal) -> list[RolePublic]:
     return [
-        {
-            "code": r.code,
-            "name": {"zh-CN": r.name_zh, "en": r.name_en},
-            "scope": r.scope,
-            "permissions": sorted(r.permissions),
-        }
+        RolePublic(
+            code=r.code,
+            name={"zh-CN": r.name_zh, "en": r.name_en},
+            scope=r.scope,
+            permissions=sorted(r.permissions),
+        )
         for r in ROLES.values()
     ]
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from urbanbrain.cli import devices, sensing
-from urbanbrain.core import migrate
+from urbanbrain.core import config, migrate
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
@@ -40,8 +41,14 @@ sensing_app.command("work")(sensing.work)
 console = Console()
 
 
-def _settings() -> Settings:
-    return Settings()
+def _settings(**overrides: object) -> Settings:
+    """The settings, or one line per bad value (naming its variable) on stderr and exit status 2."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        for line in config.problems(err):
+            typer.echo(f"urbanbrain: {line}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _fail(err: UrbanBrainError) -> None:
@@ -319,7 +326,7 @@ def demo(
         overrides["port"] = port
     if not os.environ.get("URBANBRAIN_MQTT_URL"):
         overrides["mqtt_url"] = devices.DEMO_MQTT_URL  # the embedded broker, on a port of its own
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = _settings(**overrides)
     settings.ensure_data_dir()
     console.print(f"[bold]UrbanBrain demo[/bold]: data in {settings.data_dir.resolve()}")
     migrate.upgrade(settings.resolved_database_url)

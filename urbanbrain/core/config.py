@@ -1,48 +1,68 @@
-"""Settings, read from ``URBANBRAIN_*`` environment variables (12-factor style)."""
+"""Settings, read from ``URBANBRAIN_*`` environment variables (12-factor style).
+
+Every value is checked when the settings are read, so a typo (``URBANBRAIN_SENSING_CASE_LEVEL=ornage``) stops
+the process at start with a message naming the variable, instead of quietly turning a feature off."""
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
 import time
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
+from urllib.parse import SplitResult, urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from urbanbrain.core.levels import Level
+
+ENV_PREFIX = "URBANBRAIN_"
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]  # uvicorn's
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 class Settings(BaseSettings):
     """Everything a deployment may change. Defaults give the embedded mode: SQLite, in-process bus."""
 
-    model_config = SettingsConfigDict(env_prefix="URBANBRAIN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     data_dir: Path = Field(default=Path("var"), description="Where SQLite, keys, photos and the lake live.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
     bus_url: str = Field(default="memory://", description="memory:// or nats://host:port (JetStream).")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     district_code: str = "440304"
     secret_key: str | None = Field(
         default=None, description="Signs tokens; default: generated into data_dir."
     )
     pii_key: str | None = Field(default=None, description="Encrypts protected fields; default: generated.")
-    token_minutes: int = 8 * 60
+    token_minutes: int = Field(default=8 * 60, gt=0)
     clock: str = Field(default="real", description="'real' or 'simulated:<ISO start>:<speed>'.")
-    log_level: str = "info"
+    log_level: LogLevel = "info"
     work_periods: str = Field(default="09:00-12:00,14:00-18:00", description="Working hours, local time.")
     work_weekdays: str = Field(default="1-5", description="Working weekdays, 1 = Monday.")
-    utc_offset_hours: int = Field(default=8, description="The district's offset from UTC (China: 8).")
-    worker_seconds: float = Field(default=5.0, description="Background sweeps (SLA, deliveries); 0 = off.")
+    utc_offset_hours: int = Field(
+        default=8, ge=-12, le=14, description="The district's offset from UTC (China: 8)."
+    )
+    worker_seconds: float = Field(
+        default=5.0, ge=0, description="Background sweeps (SLA, deliveries); 0 = off."
+    )
     smtp_url: str | None = Field(default=None, description="smtp://host:port for e-mail notifications.")
     smtp_from: str = "urbanbrain@localhost"
     sms_gateway_url: str | None = Field(default=None, description="HTTP endpoint taking {to, text} as JSON.")
-    sensing_case_level: str = Field(
+    sensing_case_level: Level = Field(
         default="orange", description="Alarms at this warning level or above open a case."
     )
-    sensing_notify_level: str = Field(default="yellow", description="...and tell the owner and the station.")
+    sensing_notify_level: Level = Field(
+        default="yellow", description="...and tell the owner and the station."
+    )
     sensing_max_pending: int = Field(
-        default=1_000_000, description="Readings taken but not yet processed; more: 429."
+        default=1_000_000, gt=0, description="Readings taken but not yet processed; more: 429."
     )
     sensing_checkpoint_seconds: float = Field(
         default=2.0, description="How often the lake and state are saved."
@@ -69,6 +89,119 @@ class Settings(BaseSettings):
     sensing_owned_partitions: str = Field(
         default="all", description="The partitions this process works on: all, none, or e.g. 0-3,8."
     )
+
+    # -- checks: each says what is allowed; ``problems()`` puts the variable's name before it ----------------
+
+    @field_validator(
+        "database_url", "secret_key", "pii_key", "smtp_url", "sms_gateway_url", "mqtt_url",
+        "sensing_stream_url", "mqtt_shared_group", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # ``URBANBRAIN_MQTT_URL=`` (set, but empty) has always meant "not set": the code tests for truth.
+        return None if value == "" else value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url(cls, value: str) -> str:
+        if value.startswith("memory://") or _url(value, ("nats",)):
+            return value
+        raise ValueError("use memory:// (in this process) or nats://host:port (NATS JetStream)")
+
+    @field_validator("sensing_stream_url")
+    @classmethod
+    def _stream_url(cls, value: str | None) -> str | None:
+        if value is None or _url(value, ("nats",)):
+            return value
+        raise ValueError("use nats://host:port (NATS JetStream), or leave it unset")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value is None or value == "embedded" or _url(value, ("mqtt", "embedded")):
+            return value
+        raise ValueError(
+            "use mqtt://[user:password@]host:port (a broker such as Mosquitto), embedded or "
+            "embedded://host:port (a broker in this process), or leave it unset"
+        )
+
+    @field_validator("pii_key")
+    @classmethod
+    def _pii_key(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            return value
+        raise ValueError(
+            "use 64 hexadecimal characters (32 bytes, e.g. from `openssl rand -hex 32`), or leave it unset "
+            "to have one generated into <data_dir>/keys/pii-key"
+        )
+
+    @field_validator("clock")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if value == "real":
+            return value
+        start, _, speed = value.removeprefix("simulated:").rpartition(":")
+        try:
+            at, rate = datetime.fromisoformat(start), float(speed)
+        except ValueError:
+            at, rate = None, -1.0
+        starts = value.startswith("simulated:") and at is not None and at.tzinfo is not None
+        if starts and math.isfinite(rate) and rate >= 0:
+            return value
+        raise ValueError(
+            "use real, or simulated:<ISO start with its UTC offset>:<speed, 0 or more>, "
+            "e.g. simulated:2018-07-09T08:00:00+08:00:60"
+        )
+
+    @field_validator("work_weekdays")
+    @classmethod
+    def _weekdays(cls, value: str) -> str:
+        for part in value.split(","):
+            found = re.fullmatch(r"([1-7])(?:-([1-7]))?", part.strip())
+            if found is None or found[1] > (found[2] or found[1]):
+                raise ValueError(
+                    f"{part!r} is not a weekday or a range of them: use 1 (Monday) to 7 (Sunday), "
+                    "as in 1-5 or 1,2,3,6"
+                )
+        return value
+
+    @field_validator("work_periods")
+    @classmethod
+    def _periods(cls, value: str) -> str:
+        for part in value.split(","):
+            start, _, end = part.strip().partition("-")
+            # zero-padded HH:MM strings compare as the times do
+            if not (_HHMM.fullmatch(start) and _HHMM.fullmatch(end) and start < end):
+                raise ValueError(
+                    f"{part!r} is not a working period: use HH:MM-HH:MM, the start before the end, "
+                    "as in 09:00-12:00,14:00-18:00"
+                )
+        return value
+
+    @field_validator("sensing_owned_partitions")
+    @classmethod
+    def _owned_syntax(cls, value: str) -> str:
+        # The syntax of sensing's ``partition.parse_owned`` (core imports no domain); ranges: below.
+        if _highest_partition(value) is None:
+            raise ValueError("use all, none, or partition numbers and ranges such as 0-3,8")
+        return value
+
+    @model_validator(mode="after")
+    def _fit_together(self) -> Settings:
+        highest = _highest_partition(self.sensing_owned_partitions)
+        if highest is not None and highest >= self.sensing_partitions:
+            raise ValueError(
+                f"{ENV_PREFIX}SENSING_OWNED_PARTITIONS={self.sensing_owned_partitions!r} names partition "
+                f"{highest}, but {ENV_PREFIX}SENSING_PARTITIONS={self.sensing_partitions} allows only 0 to "
+                f"{self.sensing_partitions - 1}: use all, none, or numbers and ranges within them"
+            )
+        if self.sensing_stream_url and not self.bus_url.startswith("nats://"):
+            raise ValueError(
+                f"{ENV_PREFIX}SENSING_STREAM_URL is set (scaled out), so {ENV_PREFIX}BUS_URL must be "
+                "nats://host:port: the processes share their events (alarms, cases, notifications) through "
+                f"NATS, and {self.bus_url} keeps them inside one process"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -110,3 +243,52 @@ class Settings(BaseSettings):
 
 def get_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def problems(err: ValidationError) -> list[str]:
+    """One line per problem of a :class:`ValidationError` from :class:`Settings`, naming the environment
+    variable, the value (secrets hidden) and what is allowed: what the command line prints at start."""
+    lines = []
+    for e in err.errors():
+        message = str(e.get("msg", "not valid")).removeprefix("Value error, ")
+        field = str(e["loc"][0]) if e.get("loc") else ""
+        if not field:  # a check of several settings together names them itself
+            lines.append(message)
+            continue
+        name = ENV_PREFIX + field.upper()
+        value = e.get("input")
+        if field in ("secret_key", "pii_key") or not isinstance(value, str | int | float):
+            lines.append(f"{name}: {message}")
+        else:
+            lines.append(f"{name}={_hide_password(str(value))!r}: {message}")
+    return lines
+
+
+def _url(value: str, schemes: tuple[str, ...]) -> SplitResult | None:
+    """``value`` split, when it is ``<scheme>://host[:port]...`` with one of ``schemes``, else None."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError when not a number within 0..65535
+    except ValueError:
+        return None
+    if parts.scheme not in schemes or not parts.hostname or port == 0 and parts.scheme != "embedded":
+        return None
+    return parts
+
+
+def _hide_password(value: str) -> str:
+    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", value)
+
+
+def _highest_partition(spec: str) -> int | None:
+    """The highest partition ``spec`` names (-1 for all or none), or None when it cannot be read."""
+    text = spec.strip().lower()
+    if text in ("", "all", "none"):
+        return -1
+    highest = -1
+    for part in text.split(","):
+        found = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", part.strip())
+        if found is None or int(found[1]) > int(found[2] or found[1]):
+            return None
+        highest = max(highest, int(found[2] or found[1]))
+    return highest

@@ -10,6 +10,7 @@ journal replays readings already seen, and the engine raises the same alarms at 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,17 +69,29 @@ def apply(
     transitions: list[Transition],
     places: dict[str, Place],
     case_categories: dict[str, str | None],
-) -> int:
-    """Record the transitions; returns how many alarms were raised. A raise's event carries the rule's case
-    class and the alarm's address, for the domain that opens cases."""
-    raised = 0
+) -> Counter[str]:
+    """Record the transitions; returns how many alarms were raised, by warning level. A raise's event carries
+    the rule's case class and the alarm's address, for the domain that opens cases."""
+    raised: Counter[str] = Counter()
     for t in transitions:
         place = places.get(t.device) or Place(t.group, None, None, None)
         if t.kind == "raise":
-            raised += _raise(session, platform, t, place, case_categories.get(t.rule_code)) is not None
+            if _raise(session, platform, t, place, case_categories.get(t.rule_code)) is not None:
+                raised[t.level] += 1
         else:
             _clear(session, platform, t)
     return raised
+
+
+def count_raised(platform: Platform, raised: Counter[str]) -> None:
+    """Add what :func:`apply` raised to ``urbanbrain_alarms_raised_total{level}``; call it once committed."""
+    if not raised:
+        return
+    counter = platform.metrics.counter(
+        "urbanbrain_alarms_raised_total", "Alarms raised, by warning level", ["level"]
+    )
+    for level, n in raised.items():
+        counter.labels(level).inc(n)
 
 
 def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:

@@ -111,6 +111,9 @@ class Pipeline(GroupProcessing):
         self._last_reload = time.monotonic()
         self._pending_latest: dict[tuple[str, str], tuple[float, float, str]] = {}
         self._pending_dead: list[tuple[str, float, Dead]] = []
+        self._taken = platform.metrics.counter(
+            "urbanbrain_readings_total", "Readings taken: journaled and acknowledged to their sender"
+        )
 
     # -- start and stop ---------------------------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class Pipeline(GroupProcessing):
             self.checkpoint()
         self._processed_seq = max(self._processed_seq, self.journal.last_seq)
         self.engine.resume(self.platform.clock.now().timestamp())
+        self._watch()
         self._thread = threading.Thread(target=self._run, name="sensing-pipeline", daemon=True)
         self._thread.start()
         self._journal_thread = threading.Thread(target=self._journal_run, name="sensing-journal", daemon=True)
@@ -332,6 +336,7 @@ class Pipeline(GroupProcessing):
                 for w in taken:
                     p = w.parsed
                     w.future.set_result(Receipt(len(p.messages), p.readings, p.duplicates, p.dead))
+                self._taken.inc(sum(w.parsed.readings for w in taken))
                 with self._lock:
                     self._journaled.append((seq, taken))
                     self._in_flight = []
@@ -445,6 +450,18 @@ class Pipeline(GroupProcessing):
         return int(state["seq"])
 
     # -- what the API shows -----------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Gauges read when Prometheus scrapes, from this (the newest started) pipeline of the platform."""
+        metrics = self.platform.metrics
+        metrics.gauge(
+            "urbanbrain_pipeline_queued_readings",
+            "Readings (and bodies) taken or waiting for the journal, not yet processed",
+        ).set_function(lambda: self._queued)
+        metrics.gauge(
+            "urbanbrain_journal_lag_records",
+            "Journal records not yet processed: last seq minus processed seq",
+        ).set_function(lambda: self.journal.last_seq - self._processed_seq)
 
     def health(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ kept apart because it is the work, where the pipeline is the plumbing."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from itertools import chain
 from typing import Any
 
@@ -162,7 +163,10 @@ class GroupProcessing:
             writes.add_dead_letters(session, self.platform, dead)
             raised = alarms.apply(session, self.platform, transitions, self.catalog.places,
                                   self.catalog.categories)  # fmt: skip
-        self.stats["alarms"] += raised
+        # Counted once committed: a group whose transaction fails is replayed from the journal, counted then.
+        alarms.count_raised(self.platform, raised)
+        _count_dead(self.platform, dead)
+        self.stats["alarms"] += raised.total()
 
     def _sync_devices(self) -> None:
         # Runs for every group: compare counts before copying the device lists (5% of the writer's time).
@@ -183,3 +187,13 @@ class GroupProcessing:
                 with self.platform.db.session() as session:
                     alarms.close_dropped(session, self.platform, dropped)
 
+
+def _count_dead(platform: Platform, dead: list[tuple[str, float, Dead]]) -> None:
+    """Add a group's dead letters to ``urbanbrain_dead_letters_total{reason}``."""
+    if not dead:
+        return
+    counter = platform.metrics.counter(
+        "urbanbrain_dead_letters_total", "Messages dead-lettered, by reason", ["reason"]
+    )
+    for reason, n in Counter(d.reason for _, _, d in dead).items():
+        counter.labels(reason).inc(n)

@@ -199,6 +199,9 @@ class MqttService:
             parts = urlsplit(self.url)
             host, port = parts.hostname or "127.0.0.1", parts.port or 1883
             user, password = parts.username, parts.password
+        self.platform.metrics.gauge(
+            "urbanbrain_mqtt_connected", "1 while the MQTT door is connected (and subscribed) to its broker"
+        ).set_function(lambda: float(self.door is not None and self.door.connected))
         self._thread = threading.Thread(target=self._run, args=(host, port, user, password), daemon=True,
                                         name="sensing-mqtt")  # fmt: skip
         self._thread.start()
