@@ -48,7 +48,8 @@ def door_rate(
     from urbanbrain.domains.sensing.ingest.service import PipelineService
 
     settings = Settings(database_url=url, data_dir=data_dir, sensing_stream_url=stream_url,
-                        sensing_partitions=partitions, sensing_owned_partitions="none")  # fmt: skip
+                        bus_url=bus_for(stream_url), sensing_partitions=partitions,
+                        sensing_owned_partitions="none")  # fmt: skip
     p = Platform.build(settings)
     svc = PipelineService(p)
     svc.start()
@@ -66,12 +67,18 @@ def _split(partitions: int, k: int) -> list[str]:
     return [f"{i * per}-{(i + 1) * per - 1}" for i in range(k)]
 
 
+def bus_for(stream_url: str) -> str:
+    """Scaled out, the processes share events through NATS: a bus stream of this round's own."""
+    namespace = stream_url.rsplit("namespace=", 1)[-1].rstrip("_")
+    return f"{NATS}?stream=UB_BENCH_{namespace}&prefix={namespace}."
+
+
 def workers_rate(url: str, data_dir: Path, stream_url: str, partitions: int, k: int, total: int) -> float:
     """K worker processes take ``total`` readings from the filled stream: readings/s from the first one
     processed to the last (each worker reports its count every 0.1 s)."""
     env = dict(os.environ, URBANBRAIN_DATABASE_URL=url, URBANBRAIN_DATA_DIR=str(data_dir),
                URBANBRAIN_SENSING_STREAM_URL=stream_url, URBANBRAIN_SENSING_PARTITIONS=str(partitions),
-               URBANBRAIN_LOG_LEVEL="warning")  # fmt: skip
+               URBANBRAIN_BUS_URL=bus_for(stream_url), URBANBRAIN_LOG_LEVEL="warning")  # fmt: skip
     counts = [0] * k
     marks: dict[str, float] = {}
     lock = threading.Lock()
@@ -168,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             door, total = door_rate(url, data_dir, stream_url, args.partitions, payloads)
             rates[k] = workers_rate(url, data_dir, stream_url, args.partitions, k, total)
             asyncio.run(_delete(f"UB_SENSING_b{run}k{k}_440304"))
+            asyncio.run(_delete(f"UB_BENCH_b{run}k{k}"))
             print(f"door into JetStream (round {k}):           {door:12,.0f} readings/s  "
                   f"{door / base:5.2f} of single process")  # fmt: skip
             print(f"{k} worker(s):                              {rates[k]:12,.0f} readings/s  "

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
+from urbanbrain.cli.settings import settings_or_exit
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
@@ -86,7 +87,7 @@ def simulate_devices(
 
     if to not in ("direct", "http", "mqtt"):
         raise typer.BadParameter("--to is direct, http or mqtt")
-    settings = Settings()
+    settings = settings_or_exit()
     now = math.floor(time.time() / interval) * interval
     begin = _parse_start(start, now - hours * 3600 if to == "direct" else now)
     platform = Platform.build(settings, clock=simulation.replay_clock(begin) if to == "direct" else None)

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from urbanbrain.cli import devices, sensing
-from urbanbrain.core import config, migrate
+from urbanbrain.cli.settings import settings_or_exit as _settings
+from urbanbrain.core import migrate
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
@@ -39,16 +39,6 @@ sensing_app = typer.Typer(help="Readings and early warning.", no_args_is_help=Tr
 app.add_typer(sensing_app, name="sensing")
 sensing_app.command("work")(sensing.work)
 console = Console()
-
-
-def _settings(**overrides: object) -> Settings:
-    """The settings, or one line per bad value (naming its variable) on stderr and exit status 2."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as err:
-        for line in config.problems(err):
-            typer.echo(f"urbanbrain: {line}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _fail(err: UrbanBrainError) -> None:

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from urbanbrain.core.config import Settings
+from urbanbrain.cli.settings import settings_or_exit
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 
@@ -34,7 +34,7 @@ def work(
     """Work partitions of the readings stream until stopped (SIGTERM or Ctrl-C)."""
     from urbanbrain.domains.sensing.ingest.service import PipelineService
 
-    settings = Settings()
+    settings = settings_or_exit()
     if not settings.sensing_stream_url:
         console.print("[red]sensing.no_stream[/red]: set URBANBRAIN_SENSING_STREAM_URL (nats://host:port) / "
                       "请设置 URBANBRAIN_SENSING_STREAM_URL。")  # fmt: skip
