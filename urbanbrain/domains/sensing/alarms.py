@@ -106,9 +106,8 @@ def _raise(
     """A new alarm, or a count on the open one, or nothing for a replayed raise.
 
     This is the command centre's wait between a reading and its alarm on the live stream, so it is written
-    with prebuilt plain statements (one query, one INSERT per table; the audit row and the event are written
-    so by every action) rather than through the ORM's unit of work, which took about two thirds of the
-    transaction's 2 ms."""
+    with prebuilt plain statements (one query, one INSERT per table) rather than through the ORM's unit of
+    work (benchmarks/alarm_transaction.py)."""
     event_at = at(t.event_ts)
     found = session.execute(
         FIND, {"origin": t.device, "alarm_type": t.alarm_type, "event_at": event_at}

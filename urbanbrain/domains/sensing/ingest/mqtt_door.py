@@ -5,35 +5,22 @@ district's readings and hands each message to ``handle(device_id, topic, payload
 the topic (None when the topic does not name one). It never parses payloads: that is the pipeline's job.
 
 **Nothing acknowledged is ever lost.** At QoS 1 the door sends a message's PUBACK only after ``handle``
-returned. If ``handle`` raises, the pipeline is broken (it dead-letters bad payloads itself and returns), so
-the door leaves the message unacknowledged, disconnects and reconnects to the same session (clean start off,
-kept ``session_expiry`` seconds by the broker), and the broker redelivers it with everything after it. A
-crash of the process does the same. A message may therefore reach ``handle`` twice, never zero times: the
-pipeline drops duplicates by the message's ``id``.
+returned. If ``handle`` raises, the door leaves the message unacknowledged, disconnects and reconnects to the
+same session (clean start off, kept ``session_expiry`` seconds by the broker), and the broker redelivers it
+with everything after it. A message may reach ``handle`` twice, never zero times: the pipeline drops repeats.
 
-**In order, overlapped, bounded.** Messages reach ``handle`` one at a time, in the broker's order. ``handle``
-may return an awaitable instead of waiting for the message to be durable (the pipeline's write-ahead journal
-commits in groups): the door goes on with the next message and sends the PUBACKs in arrival order as each
-becomes durable, so one journal commit acknowledges a whole batch. Waiting for one message at a time capped
-the door at one journal commit per message (about 60 msg/s on a disk that takes 16 ms per fsync). While
-``handle`` waits (the pipeline's queue is full), the door holds at most ``max_in_flight`` messages:
-with MQTT 5 the broker sends no more unacknowledged (Receive Maximum); with MQTT 3.1.1, or at QoS 0, the
-door stops reading the socket and TCP pushes back on the broker.
+**In order, overlapped, bounded.** Messages reach ``handle`` one at a time, in the broker's order; ``handle``
+may return an awaitable (the journal commits in groups), so the door goes on with the next message and sends
+the PUBACKs in arrival order as each becomes durable. While ``handle`` waits, the door holds at most
+``max_in_flight`` messages: MQTT 5's Receive Maximum, or (3.1.1, QoS 0) it stops reading the socket.
 
-**Scale-out.** Doors given the same ``shared_group`` share one MQTT 5 shared subscription
-(``$share/<group>/ub/<district>/devices/+/readings``): the broker gives each message to one of them. Each door
-needs its own stable ``client_id`` (the worker's name), so that a restarted worker resumes its session.
+**Scale-out.** Doors given the same ``shared_group`` share one MQTT 5 shared subscription; each needs its own
+stable ``client_id`` so that a restarted worker resumes its session.
 
-**Why not paho-mqtt.** Driven from asyncio with manual acknowledgement, paho-mqtt 2.2 took about 12,000
-msg/s from a local fake broker that this door drains at 125,000 msg/s at QoS 1 (220,000 at QoS 0): paho makes
-three ``recv`` calls per packet, one ``send`` per PUBACK and, in MQTT 5, property objects per message. This
-door speaks the small part of MQTT 3.1.1 and 5 it needs (CONNECT, SUBSCRIBE, PUBLISH in at QoS 0 and 1,
-PUBACK, PINGREQ, DISCONNECT) on an asyncio protocol that parses whole socket reads and writes the PUBACKs of
-a batch at once.
-
-**Brokers.** Mosquitto keeps at most ``max_queued_messages`` (default 1000) messages per client beyond those
-in flight and drops the rest, QoS 1 included: production sets it to the backlog it must absorb. The embedded
-amqtt broker speaks MQTT 3.1.1 only (pass ``protocol=4``) and does not redeliver (see ``broker.py``).
+**Why hand-written.** No client library gives acknowledgements under the application's control at this rate
+(paho-mqtt, measured, took a tenth of this door's messages per second; docs/performance.md). The packets are
+in ``mqtt_codec.py``. **Brokers:** Mosquitto drops messages beyond ``max_queued_messages`` per client, QoS 1
+included (set it to the backlog to absorb); the embedded amqtt speaks 3.1.1 only (``protocol=4``).
 """
 
 from __future__ import annotations

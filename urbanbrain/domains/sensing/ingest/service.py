@@ -26,15 +26,11 @@ _gc_calmed = False
 
 
 def calm_gc() -> None:
-    """Keep Python's full garbage collections short and rare in a process that ingests readings.
-
-    A full collection walks every tracked object; in a server holding the app, the rules and the ids of
-    the last million messages that took about 90 ms, and the stream of short-lived objects of ingestion
-    triggered one every second or so: the alarms behind it waited (p99 of 150 ms from publish to the
-    stream). What exists once the process has started lives until it stops, so it is frozen out of the
-    collections, and a young generation ten times the default makes the older ones collect less often.
-    Once per process: a later pipeline (tests start many) would freeze what is garbage by then.
-    """
+    """Keep Python's full garbage collections short and rare in a process that ingests readings: what exists
+    once the process has started lives until it stops, so it is frozen out of the collections, and a larger
+    young generation makes the older ones collect less often (a full collection over the app's objects, every
+    second or so under load, held up the alarms behind it; docs/performance.md). Once per process: a later
+    pipeline (tests start many) would freeze what is garbage by then."""
     global _gc_calmed
     if _gc_calmed:
         return
