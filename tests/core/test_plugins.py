@@ -99,7 +99,10 @@ def test_reach_ins_across_plugins_are_reported_with_file_and_line(tmp_path):
     )
     problems = "\n".join(plugins.check(plugins.discover(tmp_path / "urbanbrain")))
     assert "alpha/actions.py:2: reaches into urbanbrain.domains.other.models" in problems
-    assert "alpha/actions.py:4: imports urbanbrain.domains.third.actions, but 'third' is not in depends_on" in problems
+    assert (
+        "alpha/actions.py:4: imports urbanbrain.domains.third.actions, but 'third' is not in depends_on"
+        in problems
+    )
     assert "alpha/actions.py:5: imports urbanbrain.simulate.devices" in problems
     assert "actions.py:1:" not in problems
 

@@ -43,8 +43,12 @@ class _Measure:
 
 def install(app: FastAPI, metrics: Metrics) -> CollectorRegistry:
     registry = metrics.registry
-    requests = metrics.counter("urbanbrain_http_requests_total", "HTTP requests", ["method", "route", "status"])
-    latency = metrics.histogram("urbanbrain_http_request_seconds", "HTTP request latency", ["method", "route"])
+    requests = metrics.counter(
+        "urbanbrain_http_requests_total", "HTTP requests", ["method", "route", "status"]
+    )
+    latency = metrics.histogram(
+        "urbanbrain_http_request_seconds", "HTTP request latency", ["method", "route"]
+    )
     app.add_middleware(_Measure, requests=requests, latency=latency)  # type: ignore[arg-type]
 
     @app.get("/metrics", include_in_schema=False)

@@ -66,14 +66,22 @@ def _recipient(principal: Principal) -> str:
 
 
 @router.get("", response_model=list[NotificationPublic])
-def list_notifications(session: SessionDep, principal: CurrentPrincipal, unread: bool = True) -> list[NotificationPublic]:
+def list_notifications(
+    session: SessionDep, principal: CurrentPrincipal, unread: bool = True
+) -> list[NotificationPublic]:
     """The newest 100 rows of your department's inbox (unread only, unless ``unread=false``)."""
     rows = inboxes.rows_for(session, _recipient(principal), unread_only=unread)
     return [
         NotificationPublic(
-            id=n.id, kind=n.kind, title=n.title, body=n.body, subject_type=n.subject_type,
-            subject_id=n.subject_id, case_id=int(n.subject_id) if n.subject_type == "case" and n.subject_id else None,
-            created_at=n.created_at, read=n.read_at is not None,
+            id=n.id,
+            kind=n.kind,
+            title=n.title,
+            body=n.body,
+            subject_type=n.subject_type,
+            subject_id=n.subject_id,
+            case_id=int(n.subject_id) if n.subject_type == "case" and n.subject_id else None,
+            created_at=n.created_at,
+            read=n.read_at is not None,
         )  # fmt: skip
         for n in rows
     ]

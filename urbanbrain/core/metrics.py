@@ -35,7 +35,9 @@ class Metrics:
         with self._lock:
             made = self._made.get(name)
             if made is None:
-                made = self._made[name] = kind(name, documentation, list(labels), registry=self.registry, **kw)
+                made = self._made[name] = kind(
+                    name, documentation, list(labels), registry=self.registry, **kw
+                )
         if not isinstance(made, kind):
             raise TypeError(f"metric {name} is a {type(made).__name__}, not a {kind.__name__}")
         return made

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from urbanbrain.core.models import SequenceCounter
 
 
-def take(session: Session, counts: Mapping[str, int], *, start: Mapping[str, int] | None = None) -> dict[str, int]:
+def take(
+    session: Session, counts: Mapping[str, int], *, start: Mapping[str, int] | None = None
+) -> dict[str, int]:
     """Reserve ``counts[key]`` numbers of each counter; returns each counter's last reserved number, so this
     call owns ``last - count + 1 .. last``. A counter seen for the first time starts after ``start[key]``
     (the highest number already in use, for numbering that existed before its counter), else after 0."""
@@ -25,7 +27,9 @@ def take(session: Session, counts: Mapping[str, int], *, start: Mapping[str, int
     if start:
         floors = [{"key": k, "last": start[k]} for k in keys if start.get(k)]
         if floors:
-            session.execute(insert(SequenceCounter).values(floors).on_conflict_do_nothing(index_elements=["key"]))
+            session.execute(
+                insert(SequenceCounter).values(floors).on_conflict_do_nothing(index_elements=["key"])
+            )
     stmt = insert(SequenceCounter).values([{"key": k, "last": counts[k]} for k in keys])
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"], set_={"last": SequenceCounter.last + stmt.excluded.last}

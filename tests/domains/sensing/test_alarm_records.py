@@ -65,7 +65,9 @@ def test_a_raise_records_the_alarm_its_audit_row_its_event_and_who_is_told(site)
     assert alarm.detail == {} and alarm.case_number is None
     with site.platform.db.session() as session:
         rows = session.execute(
-            text("SELECT action, after FROM core_audit WHERE action = 'sensing.alarm.raise' AND entity_id = :id"),
+            text(
+                "SELECT action, after FROM core_audit WHERE action = 'sensing.alarm.raise' AND entity_id = :id"
+            ),
             {"id": str(alarm.id)},
         ).all()
         events = session.scalars(

@@ -213,7 +213,9 @@ def test_an_alarm_whose_case_a_crash_interrupted_gets_it_when_the_platform_comes
     assert alarm["case_number"] is None
     with platform.db.session() as session:
         pending = session.execute(
-            text("SELECT count(*) FROM core_outbox WHERE type = 'sensing.alarm.raised' AND published_at IS NULL")
+            text(
+                "SELECT count(*) FROM core_outbox WHERE type = 'sensing.alarm.raised' AND published_at IS NULL"
+            )
         ).scalar()
     assert pending == 1
     again = Platform.build(platform.settings, clock=platform.clock, bus=MemoryBus())
@@ -227,7 +229,9 @@ def test_an_alarm_whose_case_a_crash_interrupted_gets_it_when_the_platform_comes
     case = site.client.get(f"/api/v1/cases/{alarm['case_number']}", headers=site.admin).json()
     assert case["category_code"] == "E0703" and case["source"] == "sensor"
     with platform.db.session() as session:
-        sensor_cases = session.execute(text("SELECT count(*) FROM cases_case WHERE source = 'sensor'")).scalar()
+        sensor_cases = session.execute(
+            text("SELECT count(*) FROM cases_case WHERE source = 'sensor'")
+        ).scalar()
     assert sensor_cases == 1
 
 

@@ -57,7 +57,9 @@ class Bus(Protocol):
         here, means the outbox must send the event again later."""
         ...
 
-    def subscribe(self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None) -> None:
+    def subscribe(
+        self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None
+    ) -> None:
         """Register a durable consumer; a handler that raises gets the event again later. ``accept`` is a
         cheap test run first: an event it refuses counts as handled without calling ``handler``."""
         ...

@@ -81,7 +81,9 @@ class MemoryBus:
         self._listeners: list[_Listener] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None) -> None:
+    def subscribe(
+        self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None
+    ) -> None:
         with self._lock:
             self._consumers.append(_Consumer(pattern, consumer, handler, accept))
 

@@ -71,7 +71,9 @@ class NatsBus:
         ).encode()
         self._io.call(self._js.publish(self.subject(event.type), body, headers={"Nats-Msg-Id": event.id}))
 
-    def subscribe(self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None) -> None:
+    def subscribe(
+        self, pattern: str, consumer: str, handler: Handler, *, accept: Accept | None = None
+    ) -> None:
         durable = re.sub(r"[^A-Za-z0-9_-]", "_", consumer)
         sub = self._io.call(
             self._js.pull_subscribe(self.subject(pattern), durable=durable, stream=self.stream)

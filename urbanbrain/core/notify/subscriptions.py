@@ -99,8 +99,12 @@ def _deliveries(session: Session, event: Event, platform: Platform) -> None:
                 subscription_id=sub.id,
                 event_id=event.id,
                 event_type=event.type,
-                payload={"id": event.id, "type": event.type, "at": event.occurred_at.isoformat(),
-                         "data": payload},  # fmt: skip
+                payload={
+                    "id": event.id,
+                    "type": event.type,
+                    "at": event.occurred_at.isoformat(),
+                    "data": payload,
+                },  # fmt: skip
                 status="pending",
                 attempts=0,
                 next_attempt_at=platform.clock.now(),

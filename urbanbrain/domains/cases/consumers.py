@@ -23,7 +23,11 @@ INBOX_RULES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "cases.case.dispatched": (("dept",), "新派遣案件", "New case dispatched to you"),
     "cases.case.reassigned": (("dept",), "改派给您的案件", "Case reassigned to you"),
     "cases.case.reopened": (("dept",), "重新打开的案件", "Case reopened"),
-    "cases.case.verification_failed": (("dept",), "核查不通过，请继续处置", "Verification failed: keep working"),
+    "cases.case.verification_failed": (
+        ("dept",),
+        "核查不通过，请继续处置",
+        "Verification failed: keep working",
+    ),
     "cases.case.sla_warning": (("dept", "centre"), "案件即将超时（80%）", "Case at 80% of its time limit"),
     "cases.case.sla_breached": (("dept", "centre"), "案件已超时", "Case overdue"),
     "cases.case.escalated": (("dept", "centre"), "案件升级督办", "Case escalated"),

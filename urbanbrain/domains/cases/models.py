@@ -43,7 +43,9 @@ class Case(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(100))
     reporter_contact: Mapped[str | None] = mapped_column(Text)  # protected (sealed)
     reporter_user: Mapped[str | None] = mapped_column(String(128))  # who filed it (actor name)
-    source_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # what opened it: sensing.alarm:17
+    source_ref: Mapped[str | None] = mapped_column(
+        String(64), unique=True
+    )  # what opened it: sensing.alarm:17
     department_code: Mapped[str | None] = mapped_column(String(64), index=True)
     classified_as: Mapped[str | None] = mapped_column(String(8))
     classification_confidence: Mapped[float | None] = mapped_column(Float)

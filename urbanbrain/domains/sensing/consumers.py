@@ -32,5 +32,7 @@ def case_opened(session: Session, event: Event, platform: Platform) -> None:
 
 
 def subscribe(platform: Platform) -> None:
-    handler = idempotent(platform.db, platform.clock, "sensing.cases", lambda s, e: case_opened(s, e, platform))
+    handler = idempotent(
+        platform.db, platform.clock, "sensing.cases", lambda s, e: case_opened(s, e, platform)
+    )
     platform.bus.subscribe("cases.case.registered", "sensing.cases", handler, accept=_about_an_alarm)

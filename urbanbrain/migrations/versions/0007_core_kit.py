@@ -91,7 +91,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("core_delivery", schema=None) as batch_op:
         batch_op.create_index("ix_core_delivery_due", ["status", "next_attempt_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_core_delivery_subscription_id"), ["subscription_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_core_delivery_subscription_id"), ["subscription_id"], unique=False
+        )
     columns = (
         "id, subscription_id, channel, target, event_id, event_type, payload, status, attempts, "
         "next_attempt_at, last_error, sent_at"
@@ -196,7 +198,9 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("cases_delivery", schema=None) as batch_op:
         batch_op.create_index("ix_cases_delivery_due", ["status", "next_attempt_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_cases_delivery_subscription_id"), ["subscription_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_cases_delivery_subscription_id"), ["subscription_id"], unique=False
+        )
     columns = (
         "id, subscription_id, channel, target, event_id, event_type, payload, status, attempts, "
         "next_attempt_at, last_error, sent_at"

@@ -171,9 +171,7 @@ class Router:
             by_part[self.partition(m.device or topic_device)].append(m)
         dead_by_part: dict[int, list[Dead]] = defaultdict(list)
         for d in parsed.dead:
-            dead_by_part[self.partition(d.device_id)].append(
-                d
-            )
+            dead_by_part[self.partition(d.device_id)].append(d)
         whole = not parsed.dead and len(by_part) == 1
         parts: list[tuple[int, bytes]] = []
         for p in sorted(set(by_part) | set(dead_by_part)):
