@@ -22,6 +22,7 @@ services:                ## start PostgreSQL+PostGIS, NATS JetStream, Mosquitto 
 
 lint: install
 	$(BIN)/ruff check urbanbrain tests benchmarks
+	$(BIN)/ruff format --check urbanbrain tests benchmarks
 
 typecheck: install
 	$(BIN)/mypy

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.errors import UrbanBrainError
@@ -79,3 +81,30 @@ def describe(states: Mapping[str, State], transitions: Mapping[str, Transition])
             for t in transitions.values()
         ],
     }
+
+
+# --- the published shape (``GET .../states``) ---------------------------------------------------------------
+
+Names = dict[str, str]  # {"zh-CN": ..., "en": ...}
+
+
+class StatePublic(BaseModel):
+    code: str
+    group: Literal["open", "closed"]
+    name: Names
+
+
+class TransitionPublic(BaseModel):
+    name: str
+    from_: list[str] = Field(alias="from", description="The states it may start from.")
+    to: str | None = Field(description="The state it leads to; null: the state stays.")
+    permission: str
+    rules: list[str] = Field(description="The named rules that must all pass.")
+    title: Names
+
+
+class WorkflowPublic(BaseModel):
+    """A workflow as :func:`describe` publishes it: every domain with a workflow answers this shape."""
+
+    states: list[StatePublic]
+    transitions: list[TransitionPublic]

@@ -19,7 +19,7 @@ from urbanbrain.apps.fire_safety.worker import OverdueWorker
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
-from urbanbrain.core.paging import PageRequest, paged
+from urbanbrain.core.paging import Page, PageRequest, paged
 
 router = APIRouter(tags=["fire_safety"])
 Reader = Annotated[Principal, require("fire_safety.read")]
@@ -53,7 +53,7 @@ def list_hazard_types(principal: Reader) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/states")
+@router.get("/states", response_model=workflow.WorkflowPublic)
 def states(principal: Reader) -> dict[str, Any]:
     """The hazard loop as data: states with their group, and the named transitions with their rules."""
     return workflow.describe(lifecycle.STATES, lifecycle.TRANSITIONS)
@@ -73,7 +73,7 @@ def record_inspection(
     return queries.inspection_public(session, [inspection], now, offset)[0]
 
 
-@router.get("/inspections", response_model=s.InspectionPage)
+@router.get("/inspections", response_model=Page[s.InspectionPublic])
 def list_inspections(
     session: SessionDep,
     platform: PlatformDep,
@@ -111,7 +111,7 @@ def get_inspection(ref: str, session: SessionDep, platform: PlatformDep, princip
     return queries.inspection_public(session, [inspection], now, offset)[0]
 
 
-@router.get("/hazards", response_model=s.HazardPage)
+@router.get("/hazards", response_model=Page[s.HazardPublic])
 def list_hazards(
     session: SessionDep,
     platform: PlatformDep,
@@ -186,14 +186,14 @@ def escalate(
     return _detail(session, platform, hazard)
 
 
-@router.get("/villages/{village_code}/fire-map")
+@router.get("/villages/{village_code}/fire-map", response_model=s.FireMap)
 def village_fire_map(village_code: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
     """The village's buildings as GeoJSON for the fire map: devices, open alarms and their highest warning
     level, open hazards, and a ``status`` to colour each by; ``properties`` counts buildings per status."""
     return fire_map.fire_map(session, principal, village_code)
 
 
-@router.get("/statistics")
+@router.get("/statistics", response_model=s.FireStatistics)
 def statistics(
     session: SessionDep,
     platform: PlatformDep,

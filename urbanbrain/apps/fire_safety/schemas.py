@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from urbanbrain.domains.sensing.schemas import Level
 
 MAX_TEXT = 2000
 MAX_HAZARDS = 50  # one visit; more means the building needs a different kind of action
@@ -63,7 +65,7 @@ class HazardTypePublic(Named):
     case_category: str
 
 
-class HistoryPublic(BaseModel):
+class HazardHistoryPublic(BaseModel):
     at: datetime
     actor: str
     transition: str
@@ -109,7 +111,7 @@ class HazardPublic(BaseModel):
 
 class HazardDetail(HazardPublic):
     inspection_code: str
-    history: list[HistoryPublic]
+    history: list[HazardHistoryPublic]
     allowed_actions: list[str]
 
 
@@ -130,15 +132,88 @@ class InspectionPublic(BaseModel):
     hazards: list[HazardPublic] = Field(description="The hazards this inspection found.")
 
 
-class Page(BaseModel):
+class BuildingFireStatus(BaseModel):
+    code: str
+    name: str
+    address: str
+    floors: int
+    use: str
+    devices: int = Field(description="IoT fire devices in the building.")
+    open_alarms: int
+    level: Level | None = Field(description="The highest warning level among the open alarms.")
+    open_hazards: int = Field(description="Hazards found by inspections and not closed yet.")
+    status: Literal["red", "orange", "yellow", "blue", "hazard", "monitored", "unmonitored"] = Field(
+        description="What to colour the building by: the first that holds, in this order."
+    )
+
+
+class BuildingGeometry(BaseModel):
+    """A GeoJSON geometry: the building's footprint, or its point when it has none."""
+
+    type: Literal["Point", "Polygon"]
+    coordinates: list[Any] = Field(description="GeoJSON coordinates (longitude, latitude), WGS 84.")
+
+
+class BuildingFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str = Field(description="The building's code.")
+    geometry: BuildingGeometry
+    properties: BuildingFireStatus
+
+
+class FireMapSummary(BaseModel):
+    village_code: str
+    village_name: dict[str, str]
+    buildings: int
+    by_status: dict[str, int] = Field(description="Buildings per status, most urgent first.")
+
+
+class FireMap(BaseModel):
+    """A GeoJSON FeatureCollection of a village's buildings."""
+
+    type: Literal["FeatureCollection"]
+    properties: FireMapSummary
+    features: list[BuildingFeature]
+
+
+class HazardCounts(BaseModel):
+    found: int
+    major: int
+    closed: int = Field(description="Rectified and passed on re-inspection (销号).")
+    closed_on_time: int = Field(description="Closed, and never open past a deadline.")
+    open: int
+    rectified: int = Field(description="Waiting for re-inspection.")
+    overdue: int = Field(description="Open past the deadline now.")
+    failures: int = Field(description="Failed re-inspections.")
+    escalated: int = Field(description="Filed as cases.")
+    on_time_rate: float | None = Field(description="closed_on_time / closed; null when none closed.")
+
+
+class TypeCounts(HazardCounts):
+    type_code: str
+    name: dict[str, str] | None = Field(description="Null for a type no longer in the table.")
+
+
+class CommunityCounts(HazardCounts):
+    community_code: str = Field(description="The community, or - when the hazard had none.")
+    inspections: int
+
+
+class InspectionCounts(BaseModel):
     total: int
-    page: int
-    page_size: int
+    routine: int
+    re_inspection: int
+    passed: int
+    hazards_found: int
 
 
-class HazardPage(Page):
-    items: list[HazardPublic]
+class FireStatistics(BaseModel):
+    """Inspections made and hazards found in [from, to), as their state stands now."""
 
-
-class InspectionPage(Page):
-    items: list[InspectionPublic]
+    from_: datetime = Field(alias="from")
+    to: datetime
+    community_code: str | None
+    inspections: InspectionCounts
+    hazards: HazardCounts
+    by_type: list[TypeCounts]
+    by_community: list[CommunityCounts]

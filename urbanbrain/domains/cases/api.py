@@ -17,8 +17,8 @@ from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.core.paging import PageRequest, paged
-from urbanbrain.domains.cases import actions, lifecycle, open311, photos, queries
+from urbanbrain.core.paging import Page, PageRequest, paged
+from urbanbrain.domains.cases import actions, lifecycle, metrics, open311, photos, queries
 from urbanbrain.domains.cases import schemas as s
 from urbanbrain.domains.cases.models import CalendarDay, Case, CasePhoto, RoutingRule
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
@@ -28,10 +28,15 @@ router = APIRouter(tags=["cases"])
 Reader = Annotated[Principal, require("cases.cases.read")]
 Manager = Annotated[Principal, require("cases.cases.manage")]
 Paging = Annotated[PageRequest, Depends(page_query(50))]
+# A photo goes back in the type it was stored as: one of those photos.py accepts.
+PHOTO_CONTENT = {
+    media: {"schema": {"type": "string", "format": "binary"}} for _, media, _ in photos.SIGNATURES
+}
 
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
-    """Open311 at /open311/v2; the SLA sweep when background work is on."""
+    """Open311 at /open311/v2; cases by state on /metrics; the SLA sweep when background work is on."""
+    metrics.register(platform)
     app.include_router(open311.router, prefix="/open311/v2")
     if platform.settings.worker_seconds > 0:
         return [SlaWorker(platform, platform.settings.worker_seconds)]
@@ -55,7 +60,7 @@ def _full(session: Any, platform: Platform, principal: Principal, case: Any) -> 
     return body
 
 
-@router.get("/categories")
+@router.get("/categories", response_model=list[s.MajorClassPublic])
 def categories(principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """The two-level taxonomy with each class's department, priority and time limits."""
     return [
@@ -80,13 +85,13 @@ def categories(principal: CurrentPrincipal) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/states")
+@router.get("/states", response_model=workflow.WorkflowPublic)
 def states(principal: CurrentPrincipal) -> dict[str, Any]:
     """The lifecycle as data: states with their group, and the named transitions with their rules."""
     return workflow.describe(lifecycle.STATES, lifecycle.TRANSITIONS)
 
 
-@router.post("/classify")
+@router.post("/classify", response_model=s.ClassifyPublic)
 def classify(body: dict[str, str], principal: Reader) -> dict[str, Any]:
     """Preview the classifier on a text (what intake would decide)."""
     from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
@@ -102,7 +107,7 @@ def classify(body: dict[str, str], principal: Reader) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=s.CaseDetail)
 def report(
     body: s.CaseReport,
     session: SessionDep,
@@ -115,7 +120,7 @@ def report(
     return _full(session, platform, principal, case)
 
 
-@router.get("")
+@router.get("", response_model=Page[s.CasePublic])
 def list_cases(
     session: SessionDep,
     platform: PlatformDep,
@@ -147,7 +152,7 @@ def list_cases(
     return _page(session, platform, principal, stmt, page, Case.id.desc())
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=Page[s.CasePublic])
 def inbox(
     session: SessionDep,
     platform: PlatformDep,
@@ -164,29 +169,25 @@ def inbox(
     return _page(session, platform, principal, stmt, page, Case.resolve_due_at)
 
 
-@router.get("/triage")
-def triage(
-    session: SessionDep, platform: PlatformDep, principal: Manager, page: Paging
-) -> dict[str, Any]:
+@router.get("/triage", response_model=Page[s.CasePublic])
+def triage(session: SessionDep, platform: PlatformDep, principal: Manager, page: Paging) -> dict[str, Any]:
     """The operators' queue: low-confidence, unroutable and returned cases, oldest first."""
     stmt = queries.list_stmt(principal, platform.clock.now(), triage=True)
     return _page(session, platform, principal, stmt, page, Case.reported_at)
 
 
-@router.get("/overdue")
-def overdue(
-    session: SessionDep, platform: PlatformDep, principal: Reader, page: Paging
-) -> dict[str, Any]:
+@router.get("/overdue", response_model=Page[s.CasePublic])
+def overdue(session: SessionDep, platform: PlatformDep, principal: Reader, page: Paging) -> dict[str, Any]:
     stmt = queries.list_stmt(principal, platform.clock.now(), overdue=True)
     return _page(session, platform, principal, stmt, page, Case.resolve_due_at)
 
 
-@router.get("/by-area")
+@router.get("/by-area", response_model=list[s.AreaCounts])
 def by_area(session: SessionDep, platform: PlatformDep, principal: Reader) -> list[dict[str, Any]]:
     return queries.by_area(session, principal, platform.clock.now())
 
 
-@router.get("/statistics")
+@router.get("/statistics", response_model=s.CaseStatistics)
 def statistics(
     session: SessionDep,
     platform: PlatformDep,
@@ -202,24 +203,24 @@ def statistics(
     return queries.statistics(session, principal, start, end, group_by)
 
 
-@router.get("/routing-rules")
-def list_rules(session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
+@router.get("/routing-rules", response_model=list[s.RoutingRulePublic])
+def list_rules(session: SessionDep, principal: Reader) -> list[s.RoutingRulePublic]:
     rules = session.scalars(select(RoutingRule).order_by(RoutingRule.rank, RoutingRule.id))
-    return [s.RoutingRulePublic.model_validate(r).model_dump() for r in rules]
+    return [s.RoutingRulePublic.model_validate(r) for r in rules]
 
 
-@router.post("/routing-rules", status_code=201)
+@router.post("/routing-rules", status_code=201, response_model=s.RoutingRulePublic)
 def add_rule(
     body: s.RoutingRuleCreate,
     session: SessionDep,
     platform: PlatformDep,
     principal: Annotated[Principal, require("cases.routing.write")],
-) -> dict[str, Any]:
+) -> s.RoutingRulePublic:
     rule = actions.do_add_routing_rule(session, platform, principal, **body.model_dump())
-    return s.RoutingRulePublic.model_validate(rule).model_dump()
+    return s.RoutingRulePublic.model_validate(rule)
 
 
-@router.get("/calendar")
+@router.get("/calendar", response_model=s.CalendarPublic)
 def calendar(session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
     st = platform.settings
     days = session.scalars(select(CalendarDay).order_by(CalendarDay.day))
@@ -231,7 +232,7 @@ def calendar(session: SessionDep, platform: PlatformDep, principal: Reader) -> d
     }
 
 
-@router.put("/calendar/{day}")
+@router.put("/calendar/{day}", response_model=s.CalendarDayPublic)
 def set_day(
     day: date,
     body: s.CalendarDayCreate,
@@ -248,7 +249,7 @@ def set_day(
     return {"day": row.day, "kind": row.kind, "name": row.name}
 
 
-@router.post("/feedback/{token}")
+@router.post("/feedback/{token}", response_model=s.FeedbackPublic)
 def reporter_feedback(
     token: str, body: s.FeedbackCreate, session: SessionDep, platform: PlatformDep
 ) -> dict[str, Any]:
@@ -262,12 +263,12 @@ def reporter_feedback(
     }
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", response_model=s.CaseDetail)
 def get_case(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
     return _full(session, platform, principal, queries.get_case(session, principal, ref))
 
 
-@router.post("/{ref}/actions/{name}")
+@router.post("/{ref}/actions/{name}", response_model=s.CaseDetail)
 def transition(
     ref: str,
     name: str,
@@ -284,7 +285,7 @@ def transition(
     return _full(session, platform, principal, case)
 
 
-@router.post("/{ref}/notes", status_code=201)
+@router.post("/{ref}/notes", status_code=201, response_model=s.CaseDetail)
 def add_note(
     ref: str,
     session: SessionDep,
@@ -303,7 +304,11 @@ def add_note(
     return _full(session, platform, principal, case)
 
 
-@router.get("/{ref}/photos/{photo_id}")
+@router.get(
+    "/{ref}/photos/{photo_id}",
+    response_class=FileResponse,
+    responses={200: {"content": PHOTO_CONTENT, "description": "The photo."}},
+)
 def get_photo(
     ref: str, photo_id: int, session: SessionDep, platform: PlatformDep, principal: Reader
 ) -> FileResponse:

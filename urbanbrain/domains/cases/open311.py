@@ -37,6 +37,14 @@ from urbanbrain.domains.cases.open311_format import (
     MAX_RESULTS,
     MEDIA_TYPES,
     Ctx,
+    Open311Created,
+    Open311Discovery,
+    Open311Request,
+    Open311Service,
+    Open311ServiceDefinition,
+    Open311Token,
+    Open311Update,
+    answers,
     error,
     invalid,
     openapi_params,
@@ -47,6 +55,7 @@ from urbanbrain.domains.cases.open311_format import (
 from urbanbrain.domains.cases.schemas import CaseReport
 from urbanbrain.domains.cases.taxonomy import Minor
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
+from urbanbrain.domains.registry import queries as registry
 
 log = logging.getLogger("urbanbrain.open311")
 AUTO = "auto"  # the service that asks the classifier
@@ -234,10 +243,8 @@ def _latest_notes(session: Session, ids: list[int]) -> dict[int, str]:
 
 def _request_objects(session: Session, ctx: Ctx, cases: list[Case]) -> list[dict[str, Any]]:
     """The spec's service request objects. The reporter's name and contact are never shown."""
-    from urbanbrain.domains.registry.spatial import get_lookup
-
     depts, notes = _departments(session), _latest_notes(session, [c.id for c in cases])
-    names, minors = get_lookup(ctx.platform, session).names, taxonomy().minors
+    names, minors = registry.area_names(ctx.platform, session), taxonomy().minors
     out = []
     for c in cases:
         state, minor = lifecycle.STATES[c.state], minors.get(c.category_code or "")
@@ -440,19 +447,27 @@ LIST_PARAMS = openapi_params(
 )
 
 
-@router.get("/discovery.{fmt}")
+@router.get("/discovery.{fmt}", **answers(Open311Discovery, "discovery"))
 def discovery(request: Request, fmt: str) -> Response:
     """Service discovery: the endpoint, its specification and formats."""
     return _get(request, fmt, "discovery", _discovery)
 
 
-@router.get("/services.{fmt}", openapi_extra=openapi_params("jurisdiction_id"))
+@router.get(
+    "/services.{fmt}",
+    openapi_extra=openapi_params("jurisdiction_id"),
+    **answers(list[Open311Service], "services"),
+)
 def services(request: Request, fmt: str) -> Response:
     """Every minor class of the taxonomy as a service; ``group`` is its major class."""
     return _get(request, fmt, "services", _services)
 
 
-@router.get("/services/{service_code}.{fmt}", openapi_extra=openapi_params("jurisdiction_id"))
+@router.get(
+    "/services/{service_code}.{fmt}",
+    openapi_extra=openapi_params("jurisdiction_id"),
+    **answers(Open311ServiceDefinition, "service_definition"),
+)
 def service_definition(request: Request, service_code: str, fmt: str) -> Response:
     """A service's attributes: classes about facilities take the facility's QR code."""
     return _get(request, fmt, "service_definition", _definition(service_code))
@@ -482,6 +497,7 @@ FORM_SCHEMA = {"type": "object", "properties": {n: {"type": "string"} for n in F
 @router.post(
     "/requests.{fmt}",
     openapi_extra={"requestBody": {"content": {t: {"schema": FORM_SCHEMA} for t in FORM_TYPES}}},
+    **answers(list[Open311Created], "service_requests"),
 )
 async def post_request(request: Request, fmt: str) -> Response:
     """Create a service request (form-encoded, with an API key of scope ``open311``)."""
@@ -525,7 +541,7 @@ async def _form_fields(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
-@router.get("/requests.{fmt}", openapi_extra=LIST_PARAMS)
+@router.get("/requests.{fmt}", openapi_extra=LIST_PARAMS, **answers(list[Open311Request], "service_requests"))
 def list_requests(request: Request, fmt: str) -> Response:
     """Public request list: by default the last 90 days, newest first, at most 1,000 a page."""
     return _get(request, fmt, "service_requests", _list_requests)
@@ -534,20 +550,23 @@ def list_requests(request: Request, fmt: str) -> Response:
 UPDATE_PARAMS = openapi_params("start_date", "end_date", "service_request_id", "page", "page_size")
 
 
-@router.get("/servicerequestupdates.{fmt}", openapi_extra=UPDATE_PARAMS)
-@router.get("/requests/updates.{fmt}", openapi_extra=UPDATE_PARAMS)
+UPDATES = answers(list[Open311Update], "service_request_updates")
+
+
+@router.get("/servicerequestupdates.{fmt}", openapi_extra=UPDATE_PARAMS, **UPDATES)
+@router.get("/requests/updates.{fmt}", openapi_extra=UPDATE_PARAMS, **UPDATES)
 def request_updates(request: Request, fmt: str) -> Response:
     """The service request updates extension: each public step of each request, oldest first."""
     return _get(request, fmt, "service_request_updates", _updates)
 
 
-@router.get("/requests/{service_request_id}.{fmt}")
+@router.get("/requests/{service_request_id}.{fmt}", **answers(list[Open311Request], "service_requests"))
 def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     """One request (by its id, or its token), as a one-element list."""
     return _get(request, fmt, "service_requests", _one_request(service_request_id))
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", **answers(list[Open311Token], "service_requests"))
 def get_token(request: Request, token: str, fmt: str) -> Response:
     """The request id given for a token (null until the case is registered)."""
     return _get(request, fmt, "service_requests", _token(token))

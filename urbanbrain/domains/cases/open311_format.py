@@ -9,9 +9,10 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
@@ -228,6 +229,103 @@ def spec_status(err: UrbanBrainError) -> int:
 def invalid(name: str, zh: str, en: str) -> UrbanBrainError:
     """A parameter refused, with the reason in both languages."""
     return UrbanBrainError("open311.invalid", name=name, zh=zh, en=en)
+
+
+# --- the spec's shapes, for the OpenAPI document (answers are rendered by hand, in JSON or XML) ----------
+
+
+class Open311Endpoint(BaseModel):
+    specification: str
+    url: str
+    changeset: datetime
+    type: Literal["production", "test"]
+    formats: list[str]
+
+
+class Open311Discovery(BaseModel):
+    changeset: datetime = Field(description="When this description last changed.")
+    contact: str
+    key_service: str = Field(description="How to get an API key.")
+    endpoints: list[Open311Endpoint]
+
+
+class Open311Service(BaseModel):
+    service_code: str = Field(description="A minor class of the taxonomy, or auto (the classifier picks).")
+    service_name: str
+    description: str
+    metadata: bool = Field(description="Whether the service has attributes (see its definition).")
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str
+    group: str = Field(description="The major class.")
+
+
+class Open311Attribute(BaseModel):
+    variable: bool
+    code: str
+    datatype: Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[dict[str, str]] = Field(description="A list attribute's choices ({key, name}).")
+
+
+class Open311ServiceDefinition(BaseModel):
+    service_code: str
+    attributes: list[Open311Attribute]
+
+
+class Open311Created(BaseModel):
+    """A posted request: its id once registered, else a token to look the id up with later."""
+
+    service_request_id: str | None = None
+    token: str | None = None
+    service_notice: str | None = Field(description="The time limit the district commits to.")
+    account_id: str | None
+
+
+class Open311Request(BaseModel):
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str = Field(description="The state in both languages, with the latest public note.")
+    service_name: str | None
+    service_code: str | None
+    description: str
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: datetime
+    updated_datetime: datetime | None
+    expected_datetime: datetime | None = Field(description="When it is due to be resolved.")
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+class Open311Token(BaseModel):
+    service_request_id: str | None = Field(description="Null until the case is registered.")
+    token: str
+
+
+class Open311Update(BaseModel):
+    update_id: str
+    service_request_id: str
+    status: Literal["open", "closed"]
+    updated_datetime: datetime
+    description: str
+    media_url: str | None = Field(description="The reporter's photo, on the report itself.")
+
+
+def answers(model: Any, root: str) -> dict[str, Any]:
+    """Route arguments documenting an answer rendered by hand: ``model`` as JSON, the same under ``<root>``
+    as XML."""
+    xml = {"schema": {"type": "string", "description": f"The same data as XML, under <{root}>."}}
+    return {
+        "response_class": Response,
+        "responses": {200: {"model": model, "description": "JSON or XML", "content": {"text/xml": xml}}},
+    }
 
 
 def openapi_params(*names: str) -> dict[str, Any]:

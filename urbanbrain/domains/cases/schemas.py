@@ -55,8 +55,37 @@ class NoteCreate(_Strict):
     public: bool = True
 
 
+Names = dict[str, str]  # {"zh-CN": ..., "en": ...}
+
+
+class MinorClassPublic(BaseModel):
+    code: str
+    name: Names
+    department: str = Field(description="The department a case of this class is routed to by default.")
+    priority: int
+    accept_minutes: int = Field(description="Time limit to accept a dispatched case.")
+    resolve_hours: float = Field(description="Time limit to resolve it.")
+    calendar: Literal["calendar", "working"] = Field(description="Whether the limits count working time.")
+
+
+class MajorClassPublic(BaseModel):
+    code: str
+    kind: str = Field(description="component (a broken thing) or event (something that happened).")
+    name: Names
+    minor: list[MinorClassPublic]
+
+
+class ClassifyPublic(BaseModel):
+    label: str = Field(description="The minor class the classifier chose.")
+    confidence: float
+    top: list[tuple[str, float]] = Field(description="The best classes with their confidence, best first.")
+    threshold: float = Field(description="Below this confidence intake sends the case to triage.")
+    confident: bool
+
+
 class HistoryPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    id: int
     at: datetime
     actor: str
     transition: str
@@ -64,7 +93,17 @@ class HistoryPublic(BaseModel):
     to_state: str
     department_code: str | None
     note: str | None
-    photos: list[int] = []
+    photos: list[int] = Field(default=[], description="Ids of the photos attached to this step.")
+
+
+class PendingRequest(BaseModel):
+    """A suspension or extension asked for, waiting for the centre's approval."""
+
+    kind: Literal["suspend", "extend"]
+    note: str | None
+    hours: float | None = Field(description="extend: how many more hours.")
+    by: str
+    at: datetime
 
 
 class CasePublic(BaseModel):
@@ -93,10 +132,10 @@ class CasePublic(BaseModel):
     classified_as: str | None
     classification_confidence: float | None
     triage_reason: str | None
-    duplicate_candidates: list[str]
-    merged_into: str | None
+    duplicate_candidates: list[str] = Field(description="Numbers of open cases this one may duplicate.")
+    merged_into: str | None = Field(description="The number of the case this one was merged into.")
     escalation_level: int
-    pending_request: dict[str, object] | None
+    pending_request: PendingRequest | None
     reported_at: datetime
     dispatched_at: datetime | None
     accepted_at: datetime | None
@@ -108,6 +147,61 @@ class CasePublic(BaseModel):
     verification_passed: bool | None
     satisfaction: int | None
     version: int
+
+
+class CaseLinkPublic(BaseModel):
+    kind: Literal["duplicate_of", "has_duplicate"]
+    number: str | None = Field(description="The linked case's number.")
+
+
+class CaseDetail(CasePublic):
+    """A case with its history, links and what may be done next."""
+
+    history: list[HistoryPublic]
+    links: list[CaseLinkPublic]
+    allowed_transitions: list[str] = Field(description="The actions its state allows (your role may not).")
+
+
+class AreaCounts(BaseModel):
+    street_code: str | None
+    open: int
+    overdue: int
+    closed: int
+
+
+class StatisticsCounts(BaseModel):
+    dispatched: int
+    resolved: int
+    on_time: int = Field(description="Resolved before the time limit.")
+    closed: int
+    breached: int = Field(description="Past the time limit at some point.")
+
+
+class StatisticsGroup(StatisticsCounts):
+    key: str | None = Field(description="The department, class or street code.")
+    on_time_rate: float | None = Field(description="on_time / resolved; null when nothing was resolved.")
+
+
+class VerificationCounts(BaseModel):
+    passed: int
+    failed: int
+    pass_rate: float | None
+
+
+class CaseStatistics(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    group_by: Literal["department", "category", "street"]
+    groups: list[StatisticsGroup]
+    totals: StatisticsCounts
+    on_time_rate: float | None
+    verification: VerificationCounts = Field(description="Verifiers' checks made in the period.")
+
+
+class FeedbackPublic(BaseModel):
+    state: str
+    verification_passed: bool | None
+    satisfaction: int | None
 
 
 class RoutingRuleCreate(_Strict):
@@ -126,6 +220,19 @@ class RoutingRulePublic(RoutingRuleCreate):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
     id: int
     active: bool
+
+
+class CalendarDayPublic(BaseModel):
+    day: date
+    kind: Literal["holiday", "workday"]
+    name: str | None
+
+
+class CalendarPublic(BaseModel):
+    work_periods: str = Field(description="Working hours, local time, e.g. 09:00-12:00,14:00-18:00.")
+    work_weekdays: str = Field(description="Working weekdays, 1 = Monday, e.g. 1-5.")
+    utc_offset_hours: int
+    days: list[CalendarDayPublic] = Field(description="Holidays and worked weekend days (调休).")
 
 
 class CalendarDayCreate(_Strict):

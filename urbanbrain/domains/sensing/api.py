@@ -18,7 +18,7 @@ from urbanbrain.core.bus import Event
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.live import feed
-from urbanbrain.core.paging import paged
+from urbanbrain.core.paging import Page, paged
 from urbanbrain.domains.sensing import actions, queries
 from urbanbrain.domains.sensing import schemas as s
 from urbanbrain.domains.sensing.ingest.pipeline import CACHE_KEY, Pipeline
@@ -47,7 +47,11 @@ RuleWriter = Annotated[Principal, require("sensing.rules.write")]
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
     """Alarms on the live feed; the pipeline (and the MQTT door when configured) start with the app."""
     feed(platform).show(
-        "sensing.alarm.*", name="alarm", permission="sensing.alarms.read", render=alarm_item, id_field="alarm_id"
+        "sensing.alarm.*",
+        name="alarm",
+        permission="sensing.alarms.read",
+        render=alarm_item,
+        id_field="alarm_id",
     )
     return services(platform)
 
@@ -56,7 +60,10 @@ def alarm_item(event: Event) -> dict[str, Any]:
     """An alarm event as the screens show it: the alarm, and ``event`` saying what happened (raised,
     acknowledged, cleared, case_opened)."""
     hidden = ("id", "actor", "case_category", "address")
-    return {"event": event.type.rsplit(".", 1)[1], **{k: v for k, v in event.payload.items() if k not in hidden}}
+    return {
+        "event": event.type.rsplit(".", 1)[1],
+        **{k: v for k, v in event.payload.items() if k not in hidden},
+    }
 
 
 def pipeline_of(platform: Platform) -> Pipeline:
@@ -128,7 +135,7 @@ async def post_readings(
     return JSONResponse(out, status_code=202)
 
 
-@router.get("/health")
+@router.get("/health", response_model=s.IngestHealth)
 def health(platform: PlatformDep, _: Annotated[Principal, Depends(_watcher)]) -> dict[str, Any]:
     return pipeline_of(platform).health()
 
@@ -136,12 +143,12 @@ def health(platform: PlatformDep, _: Annotated[Principal, Depends(_watcher)]) ->
 # --- device types and devices ------------------------------------------------------------------------
 
 
-@router.get("/device-types")
+@router.get("/device-types", response_model=list[s.DeviceTypePublic])
 def list_device_types(session: SessionDep, _: Watcher) -> list[dict[str, Any]]:
     return queries.list_device_types(session)
 
 
-@router.put("/device-types/{code}")
+@router.put("/device-types/{code}", response_model=s.DeviceTypePublic)
 def save_device_type(
     code: str, data: s.DeviceTypeCreate, session: SessionDep, platform: PlatformDep, actor: Installer
 ) -> dict[str, Any]:
@@ -152,7 +159,7 @@ def save_device_type(
     return queries.device_type_public(row)
 
 
-@router.get("/devices")
+@router.get("/devices", response_model=Page[s.DevicePublic])
 def list_devices(
     session: SessionDep,
     platform: PlatformDep,
@@ -168,7 +175,7 @@ def list_devices(
     return p.map(lambda d: queries.device_public(platform, principal, d, latest.get(d.device_id)))
 
 
-@router.post("/devices", status_code=201)
+@router.post("/devices", status_code=201, response_model=s.DeviceCreated)
 def provision_device(
     data: s.DeviceCreate, session: SessionDep, platform: PlatformDep, actor: Installer
 ) -> dict[str, Any]:
@@ -177,7 +184,7 @@ def provision_device(
     return {**queries.device_public(platform, actor, device), "key": key}
 
 
-@router.post("/devices/import", status_code=201)
+@router.post("/devices/import", status_code=201, response_model=s.DevicesImported)
 async def import_devices(request: Request, platform: PlatformDep, actor: Installer) -> dict[str, Any]:
     """Devices from CSV (``text/csv`` body): device_id, device_type, building_code, lon, lat, owner_name,
     owner_phone, key. All or nothing; a bad line is named."""
@@ -192,7 +199,7 @@ async def import_devices(request: Request, platform: PlatformDep, actor: Install
     return {"imported": await asyncio.to_thread(run)}
 
 
-@router.get("/devices/{device_id}")
+@router.get("/devices/{device_id}", response_model=s.DevicePublic)
 def get_device(
     device_id: str, session: SessionDep, platform: PlatformDep, principal: Watcher
 ) -> dict[str, Any]:
@@ -202,7 +209,7 @@ def get_device(
     )
 
 
-@router.patch("/devices/{device_id}")
+@router.patch("/devices/{device_id}", response_model=s.DevicePublic)
 def update_device(
     device_id: str, data: s.DeviceUpdate, session: SessionDep, platform: PlatformDep, actor: Installer
 ) -> dict[str, Any]:
@@ -211,7 +218,7 @@ def update_device(
     return queries.device_public(platform, actor, d)
 
 
-@router.post("/devices/{device_id}/key")
+@router.post("/devices/{device_id}/key", response_model=s.DeviceKey)
 def rotate_key(
     device_id: str, session: SessionDep, platform: PlatformDep, actor: Installer
 ) -> dict[str, str]:
@@ -220,7 +227,7 @@ def rotate_key(
     return {"device_id": device_id, "key": key}
 
 
-@router.get("/devices/{device_id}/history")
+@router.get("/devices/{device_id}/history", response_model=list[s.Reading] | list[s.MinuteRollup])
 def device_history(
     device_id: str,
     measurement: str,
@@ -233,7 +240,7 @@ def device_history(
     return queries.history(pipeline_of(platform).lake, device_id, measurement, since, until, per_minute)
 
 
-@router.get("/buildings/status")
+@router.get("/buildings/status", response_model=dict[str, s.BuildingStatus])
 def buildings_status(
     session: SessionDep, _: AlarmReader, building: list[str] | None = Query(None)
 ) -> dict[str, Any]:
@@ -243,12 +250,12 @@ def buildings_status(
 # --- rules ---------------------------------------------------------------------------------------------
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=list[s.RulePublic])
 def list_rules(session: SessionDep, _: Watcher) -> list[dict[str, Any]]:
     return queries.list_rules(session)
 
 
-@router.put("/rules/{code}")
+@router.put("/rules/{code}", response_model=s.RulePublic)
 def save_rule(
     code: str, data: s.RuleCreate, session: SessionDep, platform: PlatformDep, actor: RuleWriter
 ) -> dict[str, Any]:
@@ -262,11 +269,11 @@ def save_rule(
 # --- alarms and dead letters -------------------------------------------------------------------------
 
 
-def _alarm_public(a: Alarm) -> dict[str, Any]:
-    return s.AlarmPublic.model_validate(a, from_attributes=True).model_dump(mode="json")
+def _alarm_public(a: Alarm) -> s.AlarmPublic:
+    return s.AlarmPublic.model_validate(a, from_attributes=True)
 
 
-@router.get("/alarms")
+@router.get("/alarms", response_model=Page[s.AlarmPublic])
 def list_alarms(
     session: SessionDep,
     _: AlarmReader,
@@ -283,28 +290,28 @@ def list_alarms(
     return paged(session, stmt, page, Alarm.id.desc()).map(_alarm_public)
 
 
-@router.get("/alarms/{alarm_id}")
-def get_alarm(alarm_id: int, session: SessionDep, _: AlarmReader) -> dict[str, Any]:
+@router.get("/alarms/{alarm_id}", response_model=s.AlarmPublic)
+def get_alarm(alarm_id: int, session: SessionDep, _: AlarmReader) -> s.AlarmPublic:
     return _alarm_public(actions._alarm(session, alarm_id))
 
 
-@router.post("/alarms/{alarm_id}/acknowledge")
+@router.post("/alarms/{alarm_id}/acknowledge", response_model=s.AlarmPublic)
 def acknowledge_alarm(
     alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
-) -> dict[str, Any]:
+) -> s.AlarmPublic:
     alarm = actions.do_acknowledge_alarm(session, platform, actor, alarm_id, data.note)
     return _alarm_public(alarm)
 
 
-@router.post("/alarms/{alarm_id}/clear")
+@router.post("/alarms/{alarm_id}/clear", response_model=s.AlarmPublic)
 def clear_alarm(
     alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
-) -> dict[str, Any]:
+) -> s.AlarmPublic:
     alarm = actions.do_clear_alarm(session, platform, actor, alarm_id, data.note)
     return _alarm_public(alarm)
 
 
-@router.get("/dead-letters")
+@router.get("/dead-letters", response_model=Page[s.DeadLetterPublic])
 def list_dead_letters(
     session: SessionDep,
     _: Installer,
@@ -313,9 +320,9 @@ def list_dead_letters(
     device: str | None = None,
 ) -> dict[str, Any]:
     p = paged(session, queries.dead_letters_stmt(reason=reason, device=device), page, DeadLetter.id.desc())
-    return p.map(lambda d: s.DeadLetterPublic.model_validate(d, from_attributes=True).model_dump(mode="json"))
+    return p.map(lambda d: s.DeadLetterPublic.model_validate(d, from_attributes=True))
 
 
-@router.get("/statistics")
+@router.get("/statistics", response_model=s.AlarmCounts)
 def statistics(session: SessionDep, _: AlarmReader) -> dict[str, Any]:
     return queries.alarm_counts(session)

@@ -32,7 +32,7 @@ def latest_of(session: Session, device_ids: list[str]) -> dict[str, dict[str, di
     for row in session.scalars(select(Latest).where(Latest.device_id.in_(device_ids))):
         out.setdefault(row.device_id, {})[row.measurement] = {
             "value": row.value,
-            "ts": datetime.fromtimestamp(row.ts, UTC).isoformat(),
+            "ts": datetime.fromtimestamp(row.ts, UTC),
         }
     return out
 
@@ -150,10 +150,7 @@ def history(
         cols = ("ts", "value", "message_id")
     rows = lake.query(sql, [device_id, measurement, lo, hi])
     return [
-        {
-            k: (v.replace(tzinfo=UTC).isoformat() if isinstance(v, datetime) else v)
-            for k, v in zip(cols, r, strict=True)
-        }
+        {k: (v.replace(tzinfo=UTC) if isinstance(v, datetime) else v) for k, v in zip(cols, r, strict=True)}
         for r in rows
     ]
 

@@ -74,6 +74,11 @@ class DeviceUpdate(_Strict):
     version: int | None = None
 
 
+class LatestValue(BaseModel):
+    value: float
+    ts: datetime = Field(description="When the device measured it.")
+
+
 class DevicePublic(BaseModel):
     device_id: str
     type_code: str
@@ -85,14 +90,45 @@ class DevicePublic(BaseModel):
     street_code: str | None
     community_code: str | None
     owner_name: str | None
-    owner_phone: str | None  # shown only to those allowed to read protected fields
+    owner_phone: str | None = Field(description="Masked unless you may read protected fields.")
     status: str
     version: int
-    latest: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    latest: dict[str, LatestValue] = Field(
+        default_factory=dict, description="The latest value of each measurement, by measurement name."
+    )
 
 
 class DeviceCreated(DevicePublic):
     key: str | None = Field(default=None, description="Shown once, when the platform made it.")
+
+
+class DevicesImported(BaseModel):
+    imported: int = Field(description="How many devices the CSV provisioned.")
+
+
+class DeviceKey(BaseModel):
+    device_id: str
+    key: str = Field(description="The device's new key, shown once; the old one stops working.")
+
+
+class Reading(BaseModel):
+    ts: datetime
+    value: float
+    message_id: str | None = Field(description="The message that carried it.")
+
+
+class MinuteRollup(BaseModel):
+    minute: datetime
+    count: int
+    min: float
+    max: float
+    avg: float
+
+
+class BuildingStatus(BaseModel):
+    devices: int
+    open_alarms: int
+    level: Level | None = Field(description="The highest warning level among the open alarms.")
 
 
 class RuleCreate(_Strict):
@@ -144,6 +180,12 @@ class AlarmPublic(BaseModel):
     version: int
 
 
+class AlarmCounts(BaseModel):
+    open_by_level: dict[str, int] = Field(description="Alarms not cleared, by warning level.")
+    open_by_type: dict[str, int] = Field(description="Alarms not cleared, by alarm type.")
+    raised_total: int = Field(description="Every alarm ever raised, cleared or not.")
+
+
 class AlarmAction(_Strict):
     note: str | None = Field(default=None, max_length=500)
     version: int | None = None
@@ -158,6 +200,34 @@ class DeadLetterPublic(BaseModel):
     device_id: str | None
     message_id: str | None
     payload: str
+
+
+class StreamHealth(BaseModel):
+    partitions: int
+    owned: list[int] = Field(description="The partitions this process works.")
+    records_taken: int
+
+
+class IngestHealth(BaseModel):
+    """The intake pipeline's counters since this process started, and where its journal stands."""
+
+    bodies: int
+    readings: int
+    duplicates: int
+    dead: int = Field(description="Messages dead-lettered.")
+    alarms: int
+    groups: int = Field(description="Journal groups processed.")
+    queued: int = Field(description="Bodies journaled but not processed yet.")
+    journal_seq: int
+    checkpointed_seq: int
+    lake_pending_rows: int = Field(description="Rows buffered for the lake, not yet in a file.")
+    devices: int
+    rules: int
+    rule_state_bytes: int
+    watermark: float | None = Field(
+        description="Event time (Unix seconds) the rules have run up to; null before the first tick."
+    )
+    stream: StreamHealth | None = Field(default=None, description="Scaled out: this process's share.")
 
 
 class IngestReceipt(BaseModel):
