@@ -193,6 +193,7 @@ class Database:
         self.checkpointer = WalCheckpointer(self.engine) if url.startswith("sqlite") else None
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_listeners: list[Callable[[], None]] = []
+        self.committed_hooks: list[Callable[[list[Any]], None]] = []  # told a commit's events (the bus)
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
         event.listen(self.sessionmaker, "after_rollback", self._after_rollback)
 
@@ -201,12 +202,17 @@ class Database:
         if session.info.pop("outbox_dirty", False):
             for wake in list(self.outbox_listeners):
                 wake()
+        emitted = session.info.pop("emitted", None)
+        if emitted:
+            for hook in list(self.committed_hooks):
+                hook(emitted)
         # Things an action wants done only once its writes are visible (wake a sender, tell a stream).
         for hook in session.info.pop("after_commit", ()):
             hook()
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop("after_commit", None)
+        session.info.pop("emitted", None)
 
     @property
     def dialect(self) -> str:

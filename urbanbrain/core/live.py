@@ -2,8 +2,8 @@
 
 It is fed from one place: the bus. Domains say which of their events go live and how each reads on a
 screen (:meth:`LiveFeed.show`); the feed listens to those events on the bus (every process hears every
-event: the in-process bus inline, NATS on a plain subscription) and hands each item to every subscriber
-allowed to see it. Each subscriber (an SSE client, an asyncio task) reads its own bounded queue; one too slow
+event, once: the one that committed it at the commit, the others through NATS) and hands each item to every
+subscriber allowed to see it. Each subscriber (an SSE client, an asyncio task) reads its own bounded queue; one too slow
 to keep up loses its oldest items and is told so.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,6 @@ from urbanbrain.core.context import Platform
 
 QUEUE_ITEMS = 1000
 CACHE_KEY = "core.live"
-RECENT_EVENTS = 10_000  # event ids remembered, so one published twice (two relays racing) shows once
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,6 @@ class LiveFeed:
         self._subs: list[Subscriber] = []
         self._listening: list[Listening] = []
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, None] = OrderedDict()
 
     def show(
         self, pattern: str, *, name: str, permission: str, render: Render, id_field: str | None = None
@@ -96,12 +93,6 @@ class LiveFeed:
                 self._subs.remove(sub)
 
     def _heard(self, kind: Kind, event: Event) -> None:
-        with self._lock:
-            if event.id in self._recent:
-                return
-            self._recent[event.id] = None
-            if len(self._recent) > RECENT_EVENTS:
-                self._recent.popitem(last=False)
         data = kind.render(event)
         if data is None:
             return

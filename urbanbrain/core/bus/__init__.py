@@ -8,8 +8,9 @@ Two ways to hear events:
 * ``subscribe`` - a durable consumer: each event reaches one member of the named consumer at least once, a
   handler that raises gets it again. Consumers must be idempotent
   (:func:`urbanbrain.core.bus.consumers.idempotent` makes them so). Domains hand work to each other so.
-* ``listen`` - a live listener: every process hears every event, at most once, at once. Live feeds (the
-  command centre's stream) listen; nothing that must not be lost does.
+* ``listen`` - a live listener: every process hears every event, at most once, at once (the process that
+  committed it at the commit, the others when the relay publishes it). Live feeds (the command centre's
+  stream) listen; nothing that must not be lost does.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class Bus(Protocol):
 
     def listen(self, pattern: str, handler: Handler) -> Listening:
         """Hear every matching event in this process, as it is published, at most once (live feeds)."""
+        ...
+
+    def announce(self, events: list[Event]) -> None:
+        """These events have just committed in this process: its live listeners hear them now, before the
+        relay publishes them (which, for them, then changes nothing)."""
         ...
 
     def close(self) -> None: ...

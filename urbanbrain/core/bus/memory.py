@@ -1,6 +1,6 @@
 """The in-process bus of the embedded mode.
 
-Live listeners hear an event inline, as the relay publishes it. Each durable consumer has a thread and a
+Live listeners hear an event when it commits in this process (``announce``), or else as the relay publishes it. Each durable consumer has a thread and a
 queue of its own, so a slow consumer (opening a case takes tens of milliseconds) delays neither the live
 feed nor the other consumers. ``publish`` returns a future that completes once every matching consumer has
 handled the event; the outbox marks the row published only then, so an event a crash interrupted is
@@ -16,6 +16,7 @@ import queue
 import threading
 
 from urbanbrain.core.bus import Accept, Event, Handler, matches
+from urbanbrain.core.bus.listeners import Listener, Listeners
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ class _Consumer:
                 return
             event, tracker = item
             try:
-                if self.accept is None or self.accept(event):
-                    self.handler(event)
+                self.handler(event)
             except Exception as exc:  # answered with the error: the outbox sends the event again later
                 log.warning("bus consumer %s failed on %s %s: %r", self.name, event.type, event.id, exc)
                 tracker.answer(exc)
@@ -65,20 +65,10 @@ class _Consumer:
                 tracker.answer(None)
 
 
-class _Listener:
-    def __init__(self, bus: MemoryBus, pattern: str, handler: Handler) -> None:
-        self.bus, self.pattern, self.handler = bus, pattern, handler
-
-    def close(self) -> None:
-        with self.bus._lock:
-            if self in self.bus._listeners:
-                self.bus._listeners.remove(self)
-
-
 class MemoryBus:
     def __init__(self) -> None:
         self._consumers: list[_Consumer] = []
-        self._listeners: list[_Listener] = []
+        self._listeners = Listeners()
         self._lock = threading.Lock()
 
     def subscribe(
@@ -87,21 +77,17 @@ class MemoryBus:
         with self._lock:
             self._consumers.append(_Consumer(pattern, consumer, handler, accept))
 
-    def listen(self, pattern: str, handler: Handler) -> _Listener:
-        listener = _Listener(self, pattern, handler)
-        with self._lock:
-            self._listeners.append(listener)
-        return listener
+    def listen(self, pattern: str, handler: Handler) -> Listener:
+        return self._listeners.add(pattern, handler)
+
+    def announce(self, events: list[Event]) -> None:
+        for event in events:
+            self._listeners.deliver(event)
 
     def publish(self, event: Event) -> concurrent.futures.Future[None] | None:
+        self._listeners.deliver(event)  # nothing when it was announced at its commit
         with self._lock:
-            listeners = [x for x in self._listeners if matches(x.pattern, event.type)]
-            consumers = [c for c in self._consumers if matches(c.pattern, event.type)]
-        for listener in listeners:
-            try:
-                listener.handler(event)
-            except Exception:  # a live feed's trouble is its own: the event goes on to the consumers
-                log.exception("bus listener on %s", listener.pattern)
+            consumers = [c for c in self._consumers if matches(c.pattern, event.type) and _accepts(c, event)]
         if not consumers:
             return None
         tracker = _Tracker(len(consumers))
@@ -110,9 +96,21 @@ class MemoryBus:
         return tracker.future
 
     def close(self) -> None:
+        self._listeners.clear()
         with self._lock:
-            consumers, self._consumers, self._listeners = self._consumers, [], []
+            consumers, self._consumers = self._consumers, []
         for consumer in consumers:
             consumer.queue.put(None)
         for consumer in consumers:
             consumer.thread.join(timeout=10)
+
+
+def _accepts(consumer: _Consumer, event: Event) -> bool:
+    """The consumer's cheap test, run here: an event it refuses costs no hand-over to its thread."""
+    if consumer.accept is None:
+        return True
+    try:
+        return consumer.accept(event)
+    except Exception:  # the test could not tell (its database read failed): let the consumer see it
+        log.exception("bus consumer %s: accept", consumer.name)
+        return True

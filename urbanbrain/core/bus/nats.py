@@ -8,7 +8,6 @@ stream drops a duplicate publish of the same outbox row; a handler's failure nak
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -21,6 +20,7 @@ import nats.js.errors
 from nats.js.api import StreamConfig
 
 from urbanbrain.core.bus import Accept, Event, Handler
+from urbanbrain.core.bus.listeners import Listener, Listeners
 from urbanbrain.core.bus.loop_thread import LoopThread
 
 SUBJECT_PREFIX = "ub."
@@ -35,6 +35,8 @@ class NatsBus:
         self.stream = stream or query.get("stream", ["URBANBRAIN"])[0]
         self.prefix = SUBJECT_PREFIX + (query.get("prefix", [""])[0])
         self.fetch_batch = fetch_batch
+        self._listeners = Listeners()
+        self._everything: Any = None  # the plain subscription the live listeners hear through
         self._io = LoopThread("nats-bus")
         self._io.start()
         self._io.call(self._connect())
@@ -80,18 +82,23 @@ class NatsBus:
         )
         self._io.spawn(self._pump(sub, handler, accept))
 
-    def listen(self, pattern: str, handler: Handler) -> _Listening:
-        """A plain NATS subscription on the stream's subjects: JetStream's publishes reach it too, in every
-        process, with no consumer state on the server."""
+    def listen(self, pattern: str, handler: Handler) -> Listener:
+        """Every process hears every event through one plain NATS subscription on the stream's subjects
+        (JetStream's publishes reach it too, with no consumer state on the server); this process's own
+        events it hears at their commit already (``announce``), and once only."""
+        if self._everything is None:
+            self._everything = self._io.call(self._nc.subscribe(self.subject(">"), cb=self._arrived))
+        return self._listeners.add(pattern, handler)
 
-        async def arrived(msg: Any) -> None:
-            try:
-                handler(_decode(msg.data))
-            except Exception:
-                log.exception("bus listener on %s", pattern)
+    async def _arrived(self, msg: Any) -> None:
+        try:
+            self._listeners.deliver(_decode(msg.data))
+        except Exception:
+            log.exception("bus: an event from NATS could not be read")
 
-        sub = self._io.call(self._nc.subscribe(self.subject(pattern), cb=arrived))
-        return _Listening(self, sub)
+    def announce(self, events: list[Event]) -> None:
+        for event in events:
+            self._listeners.deliver(event)
 
     async def _pump(self, sub: Any, handler: Handler, accept: Accept | None) -> None:
         loop = asyncio.get_running_loop()
@@ -125,15 +132,6 @@ class NatsBus:
     def delete_stream(self) -> None:
         """For tests and tear-down: remove this bus's stream from the server."""
         self._io.call(self._js.delete_stream(self.stream))
-
-
-class _Listening:
-    def __init__(self, bus: NatsBus, sub: Any) -> None:
-        self.bus, self.sub = bus, sub
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):  # the connection may be closing already
-            self.bus.unsubscribe(self.sub)
 
 
 def _handle(accept: Accept | None, handler: Handler, event: Event) -> None:

@@ -5,6 +5,7 @@ committed rows in order and marks them published only once the bus has taken the
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import logging
 import threading
@@ -24,6 +25,7 @@ from urbanbrain.core.loops import BackgroundLoop
 from urbanbrain.core.models import OutboxEvent
 
 log = logging.getLogger(__name__)
+MARK_SECONDS = 0.25  # SQLite: how often what the bus took is marked published
 
 
 def emit(session: Session, event_type: str, payload: dict[str, Any], at: datetime) -> str:
@@ -44,6 +46,9 @@ def emit_many(session: Session, events: list[tuple[str, dict[str, Any], datetime
             ],
         )
         session.info["outbox_dirty"] = True
+        if not session.in_nested_transaction():  # a savepoint may still roll back: leave those to the relay
+            emitted = session.info.setdefault("emitted", [])
+            emitted.extend(Event(i, t, at, p) for i, (t, p, at) in zip(ids, events, strict=True))
     return ids
 
 
@@ -63,8 +68,15 @@ class OutboxRelay:
         self._state = threading.Lock()  # guards the two below (futures complete on other threads)
         self._in_flight: dict[int, concurrent.futures.Future[None]] = {}
         self._answered: list[tuple[int, BaseException | None]] = []
+        # SQLite: rows the bus has taken, marked published together every MARK_SECONDS (each mark is a write,
+        # and SQLite has one writer: an alarm's transaction should not queue behind a mark per event)
+        self._unmarked: list[int] = []
+        self._marked_at = time.monotonic()
         self._loop = BackgroundLoop("outbox-relay", self._step, poll_seconds)
         db.outbox_listeners.append(self._loop.wake)
+        # This process's live listeners hear its events at their commit, not after the relay's round trip
+        # through the outbox table (which waits, on SQLite, for the one write lock).
+        db.committed_hooks.append(bus.announce)
 
     def flush(self, timeout: float = 60.0) -> int:
         """Publish every pending row now and wait until the bus has taken each (or refused it: such a row is
@@ -85,6 +97,7 @@ class OutboxRelay:
                 with self._state:
                     idle = not self._in_flight
                 if (not more and idle and not n and not done) or time.monotonic() > deadline:
+                    self._write_marks(force=True)
                     return published
 
     def _step(self) -> None:
@@ -93,6 +106,20 @@ class OutboxRelay:
             more = True
             while more:
                 _, more = self._publish_batch(set())
+            self._write_marks(force=False)
+
+    def _write_marks(self, *, force: bool) -> None:
+        """Mark what the bus took published: at once on ``force``, else every ``MARK_SECONDS`` (a crash in
+        between publishes those rows again: consumers skip them, listeners have heard them)."""
+        if not self._unmarked or not (force or time.monotonic() - self._marked_at >= MARK_SECONDS):
+            return
+        with self._state:
+            ids, self._unmarked = self._unmarked, []
+        with self.db.session() as session:
+            session.execute(
+                update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(published_at=self.clock.now())
+            )
+        self._marked_at = time.monotonic()
 
     def _pending(self, skip: set[int]) -> Any:
         stmt = select(OutboxEvent).where(OutboxEvent.published_at.is_(None))
@@ -104,7 +131,7 @@ class OutboxRelay:
         """Hand the next pending rows (not in flight, not refused in this flush) to the bus; returns how many
         the bus took at once, and whether a full batch was read (there may be more)."""
         with self._state:
-            skip = set(self._in_flight) | refused
+            skip = set(self._in_flight) | set(self._unmarked) | refused
         locked = self.db.dialect == "postgresql"
         with self.db.sessionmaker() as session:
             if locked:  # several relays may run: each locks its batch (SKIP LOCKED) while it publishes
@@ -118,8 +145,11 @@ class OutboxRelay:
                 self._mark(session, taken, failed)
                 session.commit()
         if not locked:
-            with self.db.session() as session:
-                self._mark(session, taken, failed)
+            with self._state:
+                self._unmarked.extend(taken)
+            if failed is not None:
+                with self.db.session() as session:
+                    self._mark(session, [], failed)
         return len(taken), failed is None and len(rows) == self.batch
 
     def _hand_over(self, rows: Sequence[OutboxEvent]) -> tuple[list[int], OutboxEvent | None]:
@@ -156,11 +186,11 @@ class OutboxRelay:
             return 0, set()
         ok = [row_id for row_id, error in answered if error is None]
         bad = [(row_id, error) for row_id, error in answered if error is not None]
+        with self._state:
+            self._unmarked.extend(ok)
+        if not bad:
+            return len(ok), set()
         with self.db.session() as session:
-            if ok:
-                session.execute(
-                    update(OutboxEvent).where(OutboxEvent.id.in_(ok)).values(published_at=self.clock.now())
-                )
             for row_id, error in bad:
                 session.execute(
                     update(OutboxEvent)
@@ -184,9 +214,15 @@ class OutboxRelay:
     def start(self) -> None:
         if self._loop.wake not in self.db.outbox_listeners:
             self.db.outbox_listeners.append(self._loop.wake)
+        if self.bus.announce not in self.db.committed_hooks:
+            self.db.committed_hooks.append(self.bus.announce)
         self._loop.start()
 
     def stop(self) -> None:
         self._loop.stop()
+        with contextlib.suppress(Exception):  # the database may be gone: the rows go out again next time
+            self._write_marks(force=True)
         if self._loop.wake in self.db.outbox_listeners:
             self.db.outbox_listeners.remove(self._loop.wake)
+        if self.bus.announce in self.db.committed_hooks:
+            self.db.committed_hooks.remove(self.bus.announce)
