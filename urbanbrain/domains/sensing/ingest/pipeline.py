@@ -36,6 +36,7 @@ import numpy as np
 
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.core.loops import BackgroundLoop
 from urbanbrain.domains.sensing.engine import RuleEngine
 from urbanbrain.domains.sensing.ingest import writes
 from urbanbrain.domains.sensing.ingest.catalog import RELOAD_SECONDS, Catalog
@@ -98,14 +99,19 @@ class Pipeline(GroupProcessing):
         self._in_flight: list[tuple[str, str]] = []  # keys of the bodies being written to the journal
         self._journaled: deque[tuple[int, list[_Waiting]]] = deque()  # journaled, not yet processed
         self._journal_lock = threading.Lock()  # one journal writer at a time
-        self._inbox_wake = threading.Event()
-        self._journal_thread: threading.Thread | None = None
+        # The journal thread: bodies waiting go to the journal in one write (group commit), their senders are
+        # answered and the writer is handed them; on a thread of its own, a body never waits for the
+        # processing of the group before it (and its alarm is raised one group sooner).
+        self._journaller = BackgroundLoop(
+            "sensing-journal", self._journal_all, 0.2, on_stop=self._journal_all
+        )
         self._queued = 0
         self._commands: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
-        self._wake = threading.Event()
+
         self._idle = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # The writer thread: everything after the journal (a broken group is in the journal and is replayed).
+        self._writer = BackgroundLoop("sensing-pipeline", self._step, 0.2, on_stop=self._step)
+        self._stopped = False
         self._processed_seq = 0
         self._last_checkpoint = time.monotonic()
         self._last_reload = time.monotonic()
@@ -136,21 +142,15 @@ class Pipeline(GroupProcessing):
         self._processed_seq = max(self._processed_seq, self.journal.last_seq)
         self.engine.resume(self.platform.clock.now().timestamp())
         self._watch()
-        self._thread = threading.Thread(target=self._run, name="sensing-pipeline", daemon=True)
-        self._thread.start()
-        self._journal_thread = threading.Thread(target=self._journal_run, name="sensing-journal", daemon=True)
-        self._journal_thread.start()
+        self._writer.start()
+        self._journaller.start()
 
     def stop(self) -> None:
-        if self._stop.is_set():
+        if self._stopped:
             return
-        self._stop.set()
-        self._inbox_wake.set()
-        if self._journal_thread is not None and self._journal_thread.is_alive():
-            self._journal_thread.join(timeout=30)
-        self._wake.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout=30)
+        self._stopped = True
+        self._journaller.stop(timeout=30)
+        self._writer.stop(timeout=30)
         try:
             self.checkpoint()
         finally:
@@ -219,7 +219,7 @@ class Pipeline(GroupProcessing):
             with self._lock:
                 self._inbox.append(_Waiting(encode_record(rec), parsed, now, source, future, keys))
                 self._queued += parsed.readings + 1
-        self._inbox_wake.set()
+        self._journaller.wake()
         return future
 
     def ingest(self, body: bytes, **kw: Any) -> Receipt:
@@ -248,7 +248,7 @@ class Pipeline(GroupProcessing):
         """Run ``fn`` on the writer thread (the engine is not shared between threads)."""
         future: Future[Any] = Future()
         self._commands.append((fn, future))
-        self._wake.set()
+        self._writer.wake()
         return future
 
     def drain(self, timeout: float = 60) -> None:
@@ -261,16 +261,6 @@ class Pipeline(GroupProcessing):
     def reload(self) -> None:
         """Take device and rule changes now (after this process changed them)."""
         self.call(lambda: self._reload(force=True)).result(timeout=60)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(0.2)
-            self._wake.clear()
-            try:
-                self._step()
-            except Exception:  # keep going: a broken group is in the journal and will be replayed
-                log.exception("sensing pipeline")
-                time.sleep(0.5)
 
     def _step(self) -> None:
         while self._commands:
@@ -298,19 +288,6 @@ class Pipeline(GroupProcessing):
                 readings += w.parsed.readings
             self._in_flight = [k for w in taken for k in w.keys]
         return taken
-
-    def _journal_run(self) -> None:
-        """The journal thread: bodies waiting go to the journal in one write (group commit), their senders
-        are answered and the writer thread is handed them. On a thread of its own, a body never waits for
-        the processing of the group before it to be journaled (and its alarm raised one group sooner)."""
-        while not self._stop.is_set():
-            self._inbox_wake.wait(0.2)
-            self._inbox_wake.clear()
-            try:
-                self._journal_all()
-            except Exception:
-                log.exception("sensing journal thread")
-                time.sleep(0.5)
 
     def _journal_all(self) -> None:
         """Journal everything in the inbox now (the journal thread, or a caller of :meth:`drain`)."""
@@ -340,7 +317,7 @@ class Pipeline(GroupProcessing):
                 with self._lock:
                     self._journaled.append((seq, taken))
                     self._in_flight = []
-            self._wake.set()
+            self._writer.wake()
 
     def _group(self) -> None:
         """Process what is journaled, in groups of at most ``GROUP_READINGS`` readings."""
