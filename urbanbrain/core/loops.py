@@ -77,3 +77,15 @@ class BackgroundLoop:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=timeout)
         self._thread = None
+
+
+class Sweep(BackgroundLoop):
+    """A sweep of the database every ``period`` seconds: ``sweep(session, platform)`` in a transaction of its
+    own (the SLA sweep of cases, the overdue sweep of fire-safety hazards)."""
+
+    def __init__(self, name: str, platform: Any, sweep: Callable[[Any, Any], Any], period: float) -> None:
+        def step() -> None:
+            with platform.db.session() as session:
+                sweep(session, platform)
+
+        super().__init__(name, step, period)

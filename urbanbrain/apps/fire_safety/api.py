@@ -15,10 +15,10 @@ from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecyc
 from urbanbrain.apps.fire_safety import schemas as s
 from urbanbrain.apps.fire_safety.models import Hazard, Inspection
 from urbanbrain.apps.fire_safety.statistics import statistics as compute_statistics
-from urbanbrain.apps.fire_safety.worker import OverdueWorker
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
+from urbanbrain.core.loops import Sweep
 from urbanbrain.core.paging import Page, PageRequest, paged
 
 router = APIRouter(tags=["fire_safety"])
@@ -29,7 +29,9 @@ Paging = Annotated[PageRequest, Depends(page_query(50))]
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
     """A worker for the overdue sweep when background work is on."""
     if platform.settings.worker_seconds > 0:
-        return [OverdueWorker(platform, platform.settings.worker_seconds)]
+        return [
+            Sweep("fire-safety-overdue", platform, actions.overdue_sweep, platform.settings.worker_seconds)
+        ]
     return []
 
 

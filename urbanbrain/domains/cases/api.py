@@ -17,12 +17,12 @@ from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.core.loops import Sweep
 from urbanbrain.core.paging import Page, PageRequest, paged
 from urbanbrain.domains.cases import actions, lifecycle, metrics, open311, photos, queries
 from urbanbrain.domains.cases import schemas as s
 from urbanbrain.domains.cases.models import CalendarDay, Case, CasePhoto, RoutingRule
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
-from urbanbrain.domains.cases.worker import SlaWorker
 
 router = APIRouter(tags=["cases"])
 Reader = Annotated[Principal, require("cases.cases.read")]
@@ -39,7 +39,7 @@ def setup(app: FastAPI, platform: Platform) -> list[Any]:
     metrics.register(platform)
     app.include_router(open311.router, prefix="/open311/v2")
     if platform.settings.worker_seconds > 0:
-        return [SlaWorker(platform, platform.settings.worker_seconds)]
+        return [Sweep("cases-sla", platform, actions.sla_sweep, platform.settings.worker_seconds)]
     return []
 
 

@@ -239,21 +239,3 @@ class CalendarDayCreate(_Strict):
     day: date | None = Field(default=None, description="Optional; must equal the day in the path.")
     kind: Literal["holiday", "workday"]
     name: str | None = None
-
-
-class SubscriptionCreate(_Strict):
-    channel: Literal["webhook", "email", "sms"] = "webhook"
-    target: str = Field(min_length=3, max_length=500, description="URL, e-mail address or phone number.")
-    events: list[str] = Field(default_factory=lambda: ["cases.case.>"])
-    department_code: str | None = None
-
-
-class SubscriptionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    channel: str
-    target: str
-    events: list[str]
-    department_code: str | None
-    active: bool
-    secret: str | None = Field(default=None, description="Webhooks: the signing secret, shown once.")
