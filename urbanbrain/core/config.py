@@ -61,8 +61,14 @@ class Settings(BaseSettings):
     sensing_notify_level: Level = Field(
         default="yellow", description="...and tell the owner and the station."
     )
-    sensing_max_pending: int = Field(
-        default=1_000_000, gt=0, description="Readings taken but not yet processed; more: 429."
+    sensing_max_pending: int | None = Field(
+        default=None,
+        gt=0,
+        description="Readings taken but not yet processed; more: 429. Default: sized to the memory "
+        "(see pending_readings_for_memory).",
+    )
+    sensing_max_age_days: float = Field(
+        default=7.0, gt=0, description="A reading older than this (event time) is refused as too_old."
     )
     sensing_checkpoint_seconds: float = Field(
         default=2.0, description="How often the lake and state are saved."
@@ -292,3 +298,27 @@ def _highest_partition(spec: str) -> int | None:
             return None
         highest = max(highest, int(found[2] or found[1]))
     return highest
+
+
+BYTES_PER_PENDING_READING = 500  # measured: body, journal record, parsed columns and ids of one reading
+
+
+def total_memory_bytes() -> int:
+    """The memory this process may use: its cgroup's limit when it has one (a container), else the machine's."""
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            return int(limit)
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError):
+        return 4 << 30
+
+
+def pending_readings_for_memory(total: int | None = None) -> int:
+    """The default limit of readings waiting between acknowledgement and processing: what 1/32 of the memory
+    holds (between 32 and 256 MiB of it), so a burst is answered 429 before it takes the memory."""
+    budget = min(max((total or total_memory_bytes()) // 32, 32 << 20), 256 << 20)
+    return budget // BYTES_PER_PENDING_READING

@@ -243,20 +243,27 @@ def test_a_closed_journal_refuses_appends(tmp_path: Path) -> None:
     Journal(tmp_path, fsync=False).close()  # the directory lock was released
 
 
-def test_remembered_message_ids_survive_a_restart_in_either_state_format():
-    """The ids are saved in chunks (so saving a million does not hold up the alarms); a state file written
-    before the chunks, as two plain lists, still loads."""
+def test_remembered_message_ids_survive_a_restart_in_every_state_format():
+    """The ids and their devices' newest times are saved in pieces (so saving a million does not hold up
+    the alarms); state files written before the times were kept still load."""
     import msgspec
 
-    from urbanbrain.domains.sensing.ingest.dedupe import CHUNK, Seen
+    from urbanbrain.domains.sensing.ingest.dedupe import ENCODE_CHUNK, Seen, Verdict
 
-    seen = Seen(per_generation=CHUNK * 2)
-    for i in range(CHUNK * 3 + 7):  # one full generation rolled over, and a partial one
-        assert seen.fresh(f"D{i % 50}", f"m{i}")
+    now = 1_700_000_000.0
+    seen = Seen(chunk=ENCODE_CHUNK)
+    for i in range(ENCODE_CHUNK * 3 + 7):  # sealed chunks and a partial one
+        assert seen.check(f"D{i % 50}", f"m{i}", now + i * 0.001) is Verdict.NEW
     saved = Seen.encode(seen.snapshot(excluding=[("D3", "m3")]))  # m3 was not journaled: to be taken again
-    again = Seen.load(saved, per_generation=CHUNK * 2)
-    assert len(again) == len(seen) - 1
-    last = CHUNK * 3 + 6
-    assert not again.fresh(f"D{last % 50}", f"m{last}") and again.fresh("D3", "m3")
-    older = msgspec.msgpack.encode([sorted(seen._old), sorted(seen._new)])
-    assert len(Seen.load(older)) == len(seen)
+    again = Seen.load(saved)
+    assert len(again) == len(seen) - 1 and again.newest == seen.newest
+    last = ENCODE_CHUNK * 3 + 6
+    assert again.check(f"D{last % 50}", f"m{last}", now) is Verdict.REPEAT
+    assert again.check("D3", "m3", now + 3 * 0.001) is Verdict.NEW
+    assert again.check("D4", "late", now - 120) is Verdict.TOO_LATE  # D4's newest came back too
+    ids = sorted(seen._keys)
+    for older in (
+        msgspec.msgpack.encode([ids[:10], ids[10:]]),
+        msgspec.msgpack.encode({"chunked": [[msgspec.msgpack.encode(ids)], []]}),
+    ):
+        assert len(Seen.load(older)) == len(seen)

@@ -3,11 +3,13 @@ through the message-by-message loop. Both must give the same readings, dead lett
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import msgspec
 import numpy as np
 import pytest
 
-from urbanbrain.domains.sensing.ingest.dedupe import Seen
+from urbanbrain.domains.sensing.ingest.dedupe import Seen, Verdict
 from urbanbrain.domains.sensing.ingest.wire import SMALL_BODY, DeviceInfo, parse
 
 NOW = 1_700_000_000.0
@@ -35,13 +37,13 @@ def _both(body: bytes, seen_before: list[tuple[str, str]] = (), **kw):
     for columns in (True, False):
         seen = Seen()
         for device, mid in seen_before:
-            seen.fresh(device, mid)
+            seen.check(device, mid, NOW - 60)
         parsed = parse(
             body,
             devices=KNOWN.get,
             now_s=NOW,
-            fresh=seen.fresh,
-            fresh_all=seen.fresh_all if columns else None,
+            fresh=seen.check,
+            fresh_all=seen.check_all if columns else None,
             known=KNOWN if columns else None,
             **kw,
         )
@@ -60,7 +62,15 @@ def _same(a, b) -> None:
     assert [m.id for m in pa.messages] == [m.id for m in pb.messages]
     assert [(d.reason, d.message_id) for d in pa.dead] == [(d.reason, d.message_id) for d in pb.dead]
     assert pa.duplicates == pb.duplicates
-    assert seen_a.snapshot()[:2] == seen_b.snapshot()[:2]
+    assert _remembered(seen_a) == _remembered(seen_b)
+
+
+def _remembered(seen: Seen) -> tuple[dict[str, float], list[tuple[str, float]]]:
+    newest, sealed, (keys, ts), _ = seen.snapshot()
+    pairs = [(k, t) for c in sealed for k, t in zip(c.keys, c.ts.tolist(), strict=True)] + list(
+        zip(keys, ts, strict=True)
+    )
+    return newest, sorted(pairs)
 
 
 def test_a_large_good_body_gives_every_reading_in_order():
@@ -92,7 +102,9 @@ def _flawed(flaw: str) -> tuple[list[dict], dict]:
     elif flaw == "too_large":  # JSON has no infinity; a number beyond a float's range is refused by decoding
         m["values"]["cable_temp_c"] = 123456.5
     elif flaw == "iso_time":  # good, but converted by the loop
-        m["ts"] = "2023-11-14T22:12:20+08:00"
+        m["ts"] = datetime.fromtimestamp(
+            m["ts"], timezone(timedelta(hours=8))
+        ).isoformat()  # the same instant
     elif flaw == "no_device":
         del m["device"]
     elif flaw == "repeated_within":
@@ -102,7 +114,7 @@ def _flawed(flaw: str) -> tuple[list[dict], dict]:
     elif flaw == "topic_names_them":  # good: an MQTT payload of one device's messages, the topic naming it
         msgs = [{k: v for k, v in x.items() if k != "device"} for x in msgs if x["device"] == "EFM-1"] * 5
         for k, x in enumerate(msgs):
-            msgs[k] = {**x, "id": f"t{k}"}
+            msgs[k] = {**x, "id": f"t{k}", "ts": NOW - 40 + k}
         kw["topic_device"] = "EFM-1"
     elif flaw == "topic_names_another":
         msgs = [{**x, "device": "EFM-1"} for x in msgs if x["device"].startswith("EFM")]
@@ -160,19 +172,90 @@ def test_messages_seen_before_are_dropped_and_the_rest_taken():
 
 def test_a_whole_body_is_remembered_only_when_all_of_it_is_new():
     seen = Seen()
-    assert seen.fresh_all(["A", "B"], ["1", "1"])
-    assert not seen.fresh("A", "1") and not seen.fresh("B", "1")
-    assert not seen.fresh_all(["C", "A"], ["1", "1"])  # A/1 was taken before
-    assert not seen.fresh_all(["D", "D"], ["1", "1"])  # the same message twice in one body
-    assert len(seen) == 2  # neither refused body left anything behind
-    assert seen.fresh("C", "1") and seen.fresh("D", "1")
+    assert seen.check_all(["A", "B"], ["1", "1"], [NOW, NOW])
+    assert seen.check("A", "1", NOW) is Verdict.REPEAT and seen.check("B", "1", NOW) is Verdict.REPEAT
+    assert not seen.check_all(["C", "A"], ["1", "1"], [NOW, NOW])  # A/1 was taken before
+    assert not seen.check_all(["D", "D"], ["1", "1"], [NOW, NOW])  # the same message twice in one body
+    assert not seen.check_all(["A", "E"], ["2", "1"], [NOW - 61, NOW])  # A/2 is too late for A's newest
+    assert len(seen) == 2  # no refused body left anything behind
+    assert seen.check("C", "1", NOW) is Verdict.NEW and seen.check("D", "1", NOW) is Verdict.NEW
 
 
-def test_the_generations_still_turn_over_a_body_at_a_time():
-    seen = Seen(per_generation=4)
-    assert seen.fresh_all(["A"] * 3, ["1", "2", "3"])
-    assert seen.fresh_all(["A"] * 3, ["4", "5", "6"])  # the first generation is full: it becomes the old one
-    assert not seen.fresh("A", "1")  # still remembered, in the old generation
-    assert not seen.fresh_all(["A", "A"], ["11", "2"])  # a body with one message of the old generation
-    assert seen.fresh_all(["A"] * 4, ["7", "8", "9", "10"])
-    assert seen.fresh("A", "1")  # two generations later: forgotten
+def test_repeats_are_exact_whatever_the_traffic_in_between():
+    """A million messages of other devices, then a resend: still a repeat (the old memory of two
+    generations of ids had forgotten it). Only what no longer matters is forgotten."""
+    seen = Seen(window_s=60, keep=20_000, chunk=5_000)
+    assert seen.check("EFM-1", "m1", NOW) is Verdict.NEW
+    for burst in range(100):
+        ids = [f"b{burst}-{i}" for i in range(10_000)]
+        assert seen.check_all([f"D{i % 5000}" for i in range(10_000)], ids, [NOW + burst * 0.01] * 10_000)
+    assert seen.check("EFM-1", "m1", NOW) is Verdict.REPEAT  # its device has sent nothing newer
+    assert len(seen) <= 1_000_001  # the bursts' ids are within their devices' lateness: all kept
+    # Once the devices have moved on, their old ids go; resending one of them is too late, never taken twice.
+    for i in range(5000):
+        seen.check(f"D{i}", "later", NOW + 3600)
+    seen.check_all(["X"] * 5000, [f"x{i}" for i in range(5000)], [NOW + 3600] * 5000)
+    assert len(seen) < 30_000
+    assert seen.check("D7", "b0-7", NOW) is Verdict.TOO_LATE
+    assert seen.check("EFM-1", "m1", NOW) is Verdict.REPEAT  # EFM-1 kept its last window all along
+
+
+def test_a_message_far_behind_its_device_is_too_late_and_a_new_device_is_not():
+    seen = Seen(window_s=60)
+    assert seen.check("A", "1", NOW) is Verdict.NEW
+    assert seen.check("A", "2", NOW - 59) is Verdict.NEW  # late, within the lateness
+    assert seen.check("A", "3", NOW - 61) is Verdict.TOO_LATE
+    assert seen.check("B", "3", NOW - 3600) is Verdict.NEW  # B's own clock: its first message
+    assert "A\x1f3" not in seen._keys  # a refused message is not remembered
+
+
+def test_readings_older_than_the_horizon_are_too_old():
+    body = msgspec.json.encode(
+        [
+            {
+                "id": "old",
+                "device": "EFM-1",
+                "ts": -37_875_000_000.0,
+                "values": {"cable_temp_c": 30.0},
+            },  # year -1199
+            {"id": "1970", "device": "EFM-1", "ts": 0.0, "values": {"cable_temp_c": 30.0}},
+            {"id": "ok", "device": "EFM-1", "ts": NOW - 6 * 86400, "values": {"cable_temp_c": 30.0}},
+        ]
+    )
+    parsed = parse(body, devices=KNOWN.get, now_s=NOW, max_age_s=7 * 86400)
+    assert [(d.reason, d.message_id) for d in parsed.dead] == [("too_old", "old"), ("too_old", "1970")]
+    assert [m.id for m in parsed.messages] == ["ok"]
+    assert "7 days" in parsed.dead[0].detail
+
+
+def test_a_bad_element_costs_only_itself_when_the_body_is_still_a_list():
+    good = b'{"id":"g","device":"EFM-1","ts":%d,"values":{"cable_temp_c":30.0}}' % int(NOW)
+    for bad in (b"NaN", b'{"id":"n","device":"EFM-1","ts":1,"values":{"cable_temp_c":NaN}}', b"[[[[["):
+        body = b"[" + good + b", " + bad + b"]"
+        parsed = parse(body, devices=KNOWN.get, now_s=NOW)
+        if bad == b"[[[[[":  # not a list any more: the whole body is refused, and kept
+            assert [d.reason for d in parsed.dead] == ["not_json"] and not parsed.messages
+        else:
+            assert [m.id for m in parsed.messages] == ["g"]
+            assert [d.reason for d in parsed.dead] == ["invalid_message"]
+
+
+def test_json_nested_a_thousand_deep_is_refused_not_a_crash():
+    for body in (b"[" * 5000 + b"]" * 5000, b'[{"id":"x","values":' + b"[" * 5000 + b"]" * 5000 + b"}]"):
+        parsed = parse(body, devices=KNOWN.get, now_s=NOW)
+        assert not parsed.messages and parsed.dead
+        assert parsed.dead[0].reason in ("not_json", "invalid_message")
+
+
+def test_a_body_going_back_in_time_further_than_the_lateness_has_its_late_messages_refused():
+    """One device's messages, newest first, spanning two minutes: those more than the allowed lateness
+    (60 s) behind the newest before them are too late, by the column check as by the loop."""
+    msgs = [
+        {"id": f"r{k}", "device": "EFM-3", "ts": NOW - k, "values": {"cable_temp_c": 30.0}}
+        for k in range(120)
+    ]
+    columns, loop = _both(msgspec.json.encode(msgs))
+    _same(columns, loop)
+    parsed = columns[0]
+    assert [m.id for m in parsed.messages] == [f"r{k}" for k in range(61)]
+    assert {d.reason for d in parsed.dead} == {"too_late"} and len(parsed.dead) == 59

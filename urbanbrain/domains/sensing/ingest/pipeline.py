@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -34,6 +35,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from urbanbrain.core import memory
+from urbanbrain.core.config import pending_readings_for_memory
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.loops import BackgroundLoop
@@ -85,11 +88,14 @@ class Pipeline(GroupProcessing):
         self.lake = Lake(s.data_dir / "lake", utc_offset_hours=s.utc_offset_hours, flush_rows=10**9,
                          flush_seconds=1e9, fsync=s.sensing_journal_fsync)  # fmt: skip
         self.state_path = self.root / "state.bin"
-        self.max_pending = s.sensing_max_pending
+        # Names this pipeline's lake files (several workers share one lake, each with its own journal).
+        self.writer_name = re.sub(r"[^A-Za-z0-9_]", "_", self.root.name) or "sensing"
+        self.max_pending = s.sensing_max_pending or pending_readings_for_memory()
         self.checkpoint_seconds = s.sensing_checkpoint_seconds
         self.catalog = Catalog(owns)
         self.engine = RuleEngine([], s.sensing_allowed_lateness_s)
-        self.seen = Seen()
+        self.seen = Seen(window_s=s.sensing_allowed_lateness_s)
+        self.max_age_s = s.sensing_max_age_days * 86400.0
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sensing-checkpoint")
         self._checkpointing: Future[None] | None = None
         self.stats = {"bodies": 0, "readings": 0, "duplicates": 0, "dead": 0, "alarms": 0, "groups": 0}
@@ -126,6 +132,13 @@ class Pipeline(GroupProcessing):
     def start(self) -> None:
         """Load devices and rules, restore the saved state, replay the journal, then take readings."""
         seq = self._restore()
+        # Lake files of a checkpoint whose state was never saved: the replay below writes their rows again.
+        discarded = self.lake.discard_unsaved(self.writer_name, seq, self.journal.last_seq)
+        if discarded:
+            log.info(
+                "sensing: %d lake files of an unfinished checkpoint removed; the journal replays them",
+                discarded,
+            )
         self._reload(force=True)
         replayed = 0
         for n, blob in self.journal.replay():
@@ -236,11 +249,13 @@ class Pipeline(GroupProcessing):
         *,
         replay: bool = False,
     ) -> Parsed:
-        """Check a body; its messages' ids are remembered as taken (on replay: whether or not seen before)."""
+        """Check a body; its messages' ids are remembered as taken (on replay: whether or not seen before,
+        and however old: the journal holds only what was taken)."""
         seen = self.seen
-        fresh, fresh_all = (seen.remember, seen.remember_all) if replay else (seen.fresh, seen.fresh_all)
+        fresh, fresh_all = (seen.remember, seen.remember_all) if replay else (seen.check, seen.check_all)
         return parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
-                     only_device=only, fresh=fresh, fresh_all=fresh_all, known=self.catalog.active)  # fmt: skip
+                     only_device=only, fresh=fresh, fresh_all=fresh_all, known=self.catalog.active,
+                     max_age_s=None if replay else self.max_age_s)  # fmt: skip
 
     # -- the writer thread ----------------------------------------------------------------------------
 
@@ -378,13 +393,13 @@ class Pipeline(GroupProcessing):
         now: float,
         batches: list[Any],
         latest: dict[tuple[str, str], tuple[float, float, str]],
-        seen: tuple[set[str], set[str], set[str]],
+        seen: tuple[Any, ...],
         engine: bytes,
     ) -> None:
         """Write what :meth:`checkpoint` took; the journal is trimmed only once all of it is durable (after
         a failure the journal replays the readings since the last checkpoint, lake rows and all)."""
         try:
-            self.lake.write(batches, now)
+            self.lake.write(batches, now, checkpoint=(self.writer_name, seq))
             self._write_latest(latest)
             blob = msgspec.msgpack.encode({"seq": seq, "engine": engine, "seen": Seen.encode(seen)})
             tmp = self.state_path.with_suffix(".tmp")
@@ -395,6 +410,8 @@ class Pipeline(GroupProcessing):
             os.replace(tmp, self.state_path)
             if seq:
                 self.journal.checkpoint(seq)
+            if self._queued == 0:  # idle again after a burst: give its memory back to the system
+                memory.trim()
         except Exception:
             log.exception(
                 "sensing checkpoint at journal seq %d failed; the journal keeps what it covers", seq
@@ -423,7 +440,7 @@ class Pipeline(GroupProcessing):
             state["engine"], rules, self.platform.settings.sensing_allowed_lateness_s
         )
         self.catalog.adopt(self.engine.device_ids)
-        self.seen = Seen.load(state["seen"])
+        self.seen = Seen.load(state["seen"], window_s=self.platform.settings.sensing_allowed_lateness_s)
         return int(state["seq"])
 
     # -- what the API shows -----------------------------------------------------------------------------

@@ -165,7 +165,8 @@ class Router:
             raise UrbanBrainError("sensing.busy", retry_after=1)
         now = self.platform.clock.now().timestamp()
         parsed = parse(body, devices=self.device, now_s=now, ndjson=ndjson, topic_device=topic_device,
-                       only_device=only_device, known=self.catalog.active)  # fmt: skip
+                       only_device=only_device, known=self.catalog.active,
+                       max_age_s=self.platform.settings.sensing_max_age_days * 86400.0)  # fmt: skip
         by_part: dict[int, list[Message]] = defaultdict(list)
         for m in parsed.messages:
             by_part[self.partition(m.device or topic_device)].append(m)

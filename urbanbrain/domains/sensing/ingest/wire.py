@@ -23,10 +23,13 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from urbanbrain.domains.sensing.ingest.dedupe import Verdict
+
 T = TypeVar("T")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 SMALL_BODY = 32  # messages; a smaller body's columns are built without numpy (see parse)
 MAX_FUTURE_SKEW_S = 300.0  # a reading further ahead of the platform clock is a broken device clock
+TOLERANT_BYTES = 1 << 20  # a malformed array up to this size is taken apart element by element
 
 
 class Message(msgspec.Struct, gc=False):
@@ -97,20 +100,63 @@ def split_body(body: bytes, ndjson: bool) -> tuple[list[Message] | None, list[De
         if text[:1] == b"[":
             return _many.decode(text), []
         return [_one.decode(text)], []
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
     dead: list[Dead] = []
     good: list[Message] = []
     try:
-        raws = [_raw.decode(text)] if text[:1] != b"[" else _raw_list.decode(text)
+        raws: list[Any] = [_raw.decode(text)] if text[:1] != b"[" else _raw_list.decode(text)
+    except RecursionError:
+        return None, [Dead("not_json", "nested too deeply (a message is an object of values)", body[:4096])]
     except msgspec.DecodeError as exc:
-        return None, [Dead("not_json", str(exc), body)]
+        # Still a list (a NaN or a typo in one element)? Then the good elements are kept.
+        elements = _elements(text)
+        if elements is None:
+            return None, [Dead("not_json", str(exc), body)]
+        raws = elements
     for raw in raws:
         try:
             good.append(_one.decode(raw))
-        except msgspec.DecodeError as exc:
-            dead.append(Dead("invalid_message", str(exc), bytes(raw)))
+        except (msgspec.DecodeError, RecursionError) as exc:
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            dead.append(Dead("invalid_message", detail, bytes(raw)[:4096]))
     return good, dead
+
+
+def _elements(text: bytes) -> list[bytes] | None:
+    """The elements of a top-level JSON array whose elements need not all be valid JSON (``[{...}, NaN]``),
+    cut at the commas outside strings, brackets and braces; None when the text is not such an array (or is
+    too large to take apart here)."""
+    if len(text) > TOLERANT_BYTES or text[:1] != b"[" or text[-1:] != b"]":
+        return None
+    out: list[bytes] = []
+    depth, in_string, escaped, start = 0, False, False, 1
+    for i in range(1, len(text) - 1):
+        c = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:  # quote
+                in_string = False
+        elif c == 0x22:
+            in_string = True
+        elif c in (0x5B, 0x7B):  # [ {
+            depth += 1
+        elif c in (0x5D, 0x7D):  # ] }
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == 0x2C and depth == 0:  # a comma between elements
+            out.append(text[start:i].strip())
+            start = i + 1
+    if in_string or depth:
+        return None
+    last = text[start:-1].strip()
+    if last or out:
+        out.append(last)
+    return out
 
 
 def _epoch(ts: float | str) -> float | None:
@@ -135,17 +181,20 @@ def parse(
     ndjson: bool = False,
     topic_device: str | None = None,
     only_device: str | None = None,
-    fresh: Callable[[str, str], bool] | None = None,
+    fresh: Callable[[str, str, float], Verdict] | None = None,
     known: Mapping[str, DeviceInfo] | None = None,
-    fresh_all: Callable[[Sequence[str], Sequence[str]], bool] | None = None,
+    fresh_all: Callable[[Sequence[str], Sequence[str], Any], bool] | None = None,
+    max_age_s: float | None = None,
 ) -> Parsed:
     """Decode and check one body. ``topic_device`` is the device the MQTT topic names (messages may omit
     theirs, and may not name another); ``only_device`` is the device a device key authenticated (it may
-    send only its own readings). ``fresh(device, message id)`` says whether a message is new (and remembers
-    it); a repeated message is dropped and counted, not dead-lettered: resending is what devices should do.
-    ``known`` is the caller's map of active devices, looked in before ``devices`` is asked (it may load).
-    ``fresh_all(devices, message ids)`` is ``fresh`` for a whole body at once: True (and all remembered)
-    when every message is new, False (and nothing remembered) otherwise.
+    send only its own readings). ``fresh(device, message id, ts)`` says whether a message is new (and
+    remembers it), a repeat or too late (see ``dedupe.py``); a repeat is dropped and counted, not
+    dead-lettered: resending is what devices should do. ``known`` is the caller's map of active devices,
+    looked in before ``devices`` is asked (it may load). ``fresh_all(devices, message ids, times)`` is
+    ``fresh`` for a whole body at once: True (and all remembered) when every message is new, False (and
+    nothing remembered) otherwise. A reading older than ``max_age_s`` before ``now_s`` is refused as
+    ``too_old`` (a device clock years off must not make lake partitions of years long gone).
 
     A large body whose every message is good (the normal case) is checked column by column in
     :func:`_all_good`; any other body goes through the loop below, once per message, which says what is
@@ -160,7 +209,10 @@ def parse(
         and known is not None
         and (fresh is None or fresh_all is not None)
     ):
-        good = _all_good(messages, known, topic_device, only_device, now_s + MAX_FUTURE_SKEW_S, fresh_all)
+        oldest_ok = -math.inf if max_age_s is None else now_s - max_age_s
+        good = _all_good(
+            messages, known, topic_device, only_device, (oldest_ok, now_s + MAX_FUTURE_SKEW_S), fresh_all
+        )
         if good is not None:
             return good
     lookup = (known or {}).get
@@ -173,6 +225,7 @@ def parse(
     kept: list[Message] = []
     keys: list[tuple[str, str]] = []
     latest_ok = now_s + MAX_FUTURE_SKEW_S
+    oldest_ok = -math.inf if max_age_s is None else now_s - max_age_s
     duplicates = 0
     isfinite = math.isfinite
     for m in messages or ():
@@ -193,6 +246,8 @@ def parse(
             reason, detail = "bad_timestamp", f"ts {m.ts!r} is not epoch seconds or ISO-8601 with an offset"
         elif ts > latest_ok:
             reason, detail = "bad_timestamp", f"ts {m.ts!r} is more than {MAX_FUTURE_SKEW_S:.0f} s ahead"
+        elif ts < oldest_ok:
+            reason, detail = "too_old", f"ts {m.ts!r} is more than {(now_s - oldest_ok) / 86400:g} days old"
         elif not info.measurements.issuperset(values):
             unknown = [k for k in values if k not in info.measurements]
             reason, detail = "unknown_measurement", f"{device} does not measure {', '.join(unknown)}"
@@ -202,8 +257,13 @@ def parse(
             dead.append(Dead(reason, detail, _encode(m), device, m.id))
             continue
         assert info is not None and ts is not None and device is not None
-        if fresh is not None and not fresh(device, m.id):
+        verdict = fresh(device, m.id, ts) if fresh is not None else Verdict.NEW
+        if verdict is Verdict.REPEAT:
             duplicates += 1
+            continue
+        if verdict is Verdict.TOO_LATE:
+            detail = f"ts {m.ts!r} is further behind {device}'s newest message than the allowed lateness"
+            dead.append(Dead("too_late", detail, _encode(m), device, m.id))
             continue
         kept.append(m)
         keys.append((device, m.id))
@@ -257,8 +317,8 @@ def _all_good(
     known: Mapping[str, DeviceInfo],
     topic_device: str | None,
     only_device: str | None,
-    latest_ok: float,
-    fresh_all: Callable[[Sequence[str], Sequence[str]], bool] | None,
+    bounds: tuple[float, float],
+    fresh_all: Callable[[Sequence[str], Sequence[str], Any], bool] | None,
 ) -> Parsed | None:
     """The columns of a body whose every message is good and new, or ``None`` if any is not (the caller
     then checks message by message). The same checks as :func:`parse`'s loop, each over a whole column in
@@ -279,7 +339,8 @@ def _all_good(
     if str in set(map(type, stamps)):
         return None  # ISO-8601 times: the loop converts them one by one
     ts = np.array(stamps, dtype=np.float64)
-    if not (np.isfinite(ts).all() and (ts <= latest_ok).all()):
+    oldest_ok, latest_ok = bounds
+    if not (np.isfinite(ts).all() and (ts <= latest_ok).all() and (ts >= oldest_ok).all()):
         return None
     values = list(map(_values_of, messages))
     if not all(map(frozenset.issuperset, map(_measurements_of, infos), values)):
@@ -288,7 +349,7 @@ def _all_good(
     if not np.isfinite(vals).all():
         return None
     ids = list(map(_id_of, messages))
-    if fresh_all is not None and not fresh_all(devices, ids):
+    if fresh_all is not None and not fresh_all(devices, ids, ts):
         return None
     counts = np.fromiter(map(len, values), np.int64, len(values))
     return Parsed(

@@ -2,7 +2,8 @@
 
 Layout under ``root`` (``<data_dir>/lake``)::
 
-    readings/date=YYYY-MM-DD/part-<first-ts-ms>-<uuid8>.parquet   raw readings, one file per flush and date
+    readings/date=YYYY-MM-DD/part-<first-ts-ms>[-<writer>.c<seq>]-<uuid8>.parquet
+                                                                   raw readings, one file per flush and date
     rollup_1m/date=YYYY-MM-DD/rollup-<from>-<to>.parquet          per-minute rollups (see ``lake_rollup``)
     rollup_1m/_state.json                                         rollup watermark and committed files
 
@@ -32,6 +33,7 @@ a file elsewhere fails with ``duckdb.PermissionException``.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Sequence
@@ -65,6 +67,7 @@ READINGS_SCHEMA = pa.schema(
 # Statistics on random ids cost a third of the string columns' write time and prune nothing.
 STATISTICS_COLUMNS = ["value", "ts", "received_at"]
 US_PER_DAY = 86_400_000_000
+_CHECKPOINTED = re.compile(r"^part--?\d+-(?P<writer>[A-Za-z0-9_]+)\.c(?P<seq>\d+)-[0-9a-f]{8}\.parquet$")
 
 Strings: TypeAlias = "Sequence[str] | np.ndarray | pa.Array | str"
 
@@ -177,8 +180,16 @@ class Lake:
             self._pending, self._bytes, self._oldest_received = 0, 0, None
         return batches
 
-    def write(self, batches: list[pa.RecordBatch], now_s: float | None = None) -> int:
-        """Write rows taken with :meth:`take_pending`, as :meth:`flush` does."""
+    def write(
+        self,
+        batches: list[pa.RecordBatch],
+        now_s: float | None = None,
+        *,
+        checkpoint: tuple[str, int] | None = None,
+    ) -> int:
+        """Write rows taken with :meth:`take_pending`, as :meth:`flush` does. ``checkpoint`` (writer, journal
+        position) names the files after the checkpoint that wrote them, so that :meth:`discard_unsaved` can
+        remove them if that checkpoint never finished."""
         with self.write_lock:
             if not batches:
                 return 0
@@ -188,9 +199,10 @@ class Lake:
             table = pa.Table.from_batches(batches, schema=READINGS_SCHEMA)
             parts = list(self.split_by_local_date(table, "ts"))
             written = 0
+            tag = f"-{checkpoint[0]}.c{checkpoint[1]}" if checkpoint else ""
             for i, (date, part) in enumerate(parts):
                 try:
-                    self._write_part(date, part)
+                    self._write_part(date, part, tag)
                 except BaseException:
                     self._requeue([p for _, p in parts[i:]])
                     raise
@@ -198,9 +210,21 @@ class Lake:
             self.last_flush_s = now_s
             return written
 
-    def _write_part(self, date: str, part: pa.Table) -> None:
+    def discard_unsaved(self, writer: str, saved: int, journaled: int) -> int:
+        """Remove ``writer``'s files of checkpoints after journal position ``saved`` up to ``journaled``: a
+        crash came after the lake files and before the state was saved, and the journal's replay writes
+        those rows again. Returns how many files went."""
+        gone = 0
+        for path in self.readings_dir.glob(f"date=*/part-*-{writer}.c*-*.parquet"):
+            match = _CHECKPOINTED.match(path.name)
+            if match and match["writer"] == writer and saved < int(match["seq"]) <= journaled:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+    def _write_part(self, date: str, part: pa.Table, tag: str = "") -> None:
         first_ms = int(part.column("ts").cast(pa.int64()).to_numpy().min()) // 1000
-        name = f"part-{first_ms}-{uuid.uuid4().hex[:8]}.parquet"
+        name = f"part-{first_ms}{tag}-{uuid.uuid4().hex[:8]}.parquet"
         write_atomic(
             self.readings_dir / f"date={date}" / name,
             part,
