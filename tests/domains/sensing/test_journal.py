@@ -248,22 +248,23 @@ def test_remembered_message_ids_survive_a_restart_in_every_state_format():
     the alarms); state files written before the times were kept still load."""
     import msgspec
 
-    from urbanbrain.domains.sensing.ingest.dedupe import ENCODE_CHUNK, Seen, Verdict
+    from urbanbrain.domains.sensing.ingest.dedupe import SEPARATOR, Seen, Verdict
 
     now = 1_700_000_000.0
-    seen = Seen(chunk=ENCODE_CHUNK)
-    for i in range(ENCODE_CHUNK * 3 + 7):  # sealed chunks and a partial one
+    seen = Seen(chunk=10_000)
+    for i in range(30_000 + 7):  # sealed chunks and a partial one
         assert seen.check(f"D{i % 50}", f"m{i}", now + i * 0.001) is Verdict.NEW
     saved = Seen.encode(seen.snapshot(excluding=[("D3", "m3")]))  # m3 was not journaled: to be taken again
     again = Seen.load(saved)
     assert len(again) == len(seen) - 1 and again.newest == seen.newest
-    last = ENCODE_CHUNK * 3 + 6
+    last = 30_000 + 6
     assert again.check(f"D{last % 50}", f"m{last}", now) is Verdict.REPEAT
     assert again.check("D3", "m3", now + 3 * 0.001) is Verdict.NEW
     assert again.check("D4", "late", now - 120) is Verdict.TOO_LATE  # D4's newest came back too
-    ids = sorted(seen._keys)
+    ids = [f"D{i % 50}{SEPARATOR}m{i}" for i in range(30_007)]
     for older in (
         msgspec.msgpack.encode([ids[:10], ids[10:]]),
         msgspec.msgpack.encode({"chunked": [[msgspec.msgpack.encode(ids)], []]}),
     ):
-        assert len(Seen.load(older)) == len(seen)
+        loaded = Seen.load(older)
+        assert len(loaded) == len(seen) and loaded.holds("D7", "m7") and not loaded.holds("D7", "m8")

@@ -8,10 +8,16 @@ What is kept, per device: the event time of its newest message taken, and the id
   device's newest message: whether it was taken before or not, it would be older than the rules allow;
 * **new** otherwise (its id is remembered).
 
-So no message is ever stored twice, for any window of time, and what must be remembered grows with the
-readings a device sends within the lateness, not with the traffic: ids of messages more than ``window``
-behind their device's newest are forgotten in chunks, oldest first, once more than ``keep`` ids are held.
-A device that stops sending keeps its last window of ids until it sends again, however long that is.
+So no message is ever stored twice, for any span of time, and what must be remembered grows with the
+messages devices send within the lateness, not with the traffic: ids more than ``window`` behind their
+device's newest are forgotten whenever the recent ids are merged into the sorted store. A device that stops
+sending keeps its last window of ids until it sends again, however long that is.
+
+Memory. An id is held as a 64-bit hash of (device, message id) with its event time and a device number:
+20 bytes in numpy arrays, against about 145 bytes as a Python string in a set (measured), so the ids of a
+minute of a district's peak traffic fit in the budget. Two different messages of the same device within
+the lateness would have to share a hash to be taken for one another: about one chance in 2^64 / n, with n
+the ids held (10^-12 for ten million).
 """
 
 from __future__ import annotations
@@ -19,18 +25,22 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 SEPARATOR = "\x1f"  # between device and message id in a key: a character no id is expected to hold
-CHUNK = 50_000  # ids per chunk: the unit forgotten at once (a few ms of the interpreter lock)
-ENCODE_CHUNK = 10_000  # ids per encoded piece of a checkpoint (about 1 ms of the interpreter lock each)
+CHUNK = 262_144  # recent ids held in a Python set before they are merged into the sorted arrays
+PIECE = 1 << 20  # ids per encoded piece of a checkpoint (a short hold of the interpreter lock each)
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK = (1 << 64) - 1
+U64 = npt.NDArray[np.uint64]
 
 
 class Verdict(Enum):
@@ -39,191 +49,377 @@ class Verdict(Enum):
     TOO_LATE = "too_late"
 
 
-@dataclass
-class _Chunk:
-    keys: list[str]
-    ts: Any  # float64 array, parallel to keys
+# -- the hash: FNV-1a over the key's code points and its length, then a 64-bit finaliser ------------------
+
+
+def prefix_state(device: str) -> int:
+    """The FNV state after a key's device part (the device and the separator): the same for all of the
+    device's messages, so it is worked out once per device."""
+    h = _FNV_OFFSET
+    for ch in device + SEPARATOR:
+        h = ((h ^ ord(ch)) * _FNV_PRIME) & _MASK
+    return h
+
+
+def key_hash(device: str, message_id: str, state: int | None = None) -> int:
+    """The hash of one key, in Python (one message at a time); equal to :func:`id_hashes`' for it.
+    ``state``: the device's :func:`prefix_state`, if known."""
+    h = prefix_state(device) if state is None else state
+    message_id = message_id.rstrip("\0")  # as numpy's strings end: at their last non-NUL
+    for ch in message_id:
+        h = ((h ^ ord(ch)) * _FNV_PRIME) & _MASK
+    return _mix(h ^ (len(device) + 1 + len(message_id)))
+
+
+def id_hashes(states: U64, prefix_lengths: U64, message_ids: Sequence[str]) -> U64:
+    """The hashes of many keys at once, from their devices' prefix states: the message ids as a fixed-width
+    array of code points, hashed column by column (the interpreter loops over the longest id's length,
+    not over the messages)."""
+    if not len(message_ids):
+        return np.empty(0, np.uint64)
+    table = np.array(message_ids)  # '<U{w}': w code points per id, zero-padded
+    if table.dtype.kind != "U":
+        table = table.astype("U1")
+    points = table.view(np.uint32).reshape(len(message_ids), -1)
+    lengths = np.char.str_len(table).astype(np.uint64)
+    shortest = int(lengths.min())
+    h = states.copy()
+    prime = np.uint64(_FNV_PRIME)
+    with np.errstate(over="ignore"):
+        for j in range(points.shape[1]):
+            if j < shortest:
+                h = (h ^ points[:, j]) * prime
+            else:  # padding is not hashed: "a" and "a\0" stay apart through the length
+                h = np.where(lengths > j, (h ^ points[:, j]) * prime, h)
+        return _mix_all(h ^ (prefix_lengths + lengths))
+
+
+def key_hashes(devices: Sequence[str], message_ids: Sequence[str]) -> U64:
+    """:func:`key_hash` of many keys (tools and tests; :class:`Seen` keeps its devices' states)."""
+    states = {d: prefix_state(d) for d in set(devices)}
+    return id_hashes(
+        np.fromiter(map(states.__getitem__, devices), np.uint64, len(devices)),
+        np.fromiter((len(d) + 1 for d in devices), np.uint64, len(devices)),
+        message_ids,
+    )
+
+
+def _mix(h: int) -> int:
+    """The finaliser of splitmix64: every bit of the FNV state reaches every bit of the hash."""
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _MASK
+    return h ^ (h >> 31)
+
+
+def _mix_all(h: U64) -> U64:
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
 
 
 class Seen:
-    def __init__(self, window_s: float = 60.0, keep: int = 1_000_000, chunk: int = CHUNK) -> None:
-        self.window, self.keep, self.chunk = window_s, keep, chunk
-        self.newest: dict[str, float] = {}  # device -> event time of its newest message taken
-        self._keys: set[str] = set()
-        self._sealed: deque[_Chunk] = deque()
-        self._cur_keys: list[str] = []
-        self._cur_ts: list[float] = []
-        self._forgotten: set[str] = set()  # in a chunk still, but not taken after all (see forget)
+    """The ids taken, in two parts: the recent ones in a Python set (with their times and devices in lists),
+    the rest in arrays sorted by hash. Every ``chunk`` recent ids are merged into the arrays, and ids that
+    no longer matter (more than ``window`` behind their device's newest) are dropped at the merge."""
 
-    @staticmethod
-    def key(device: str, message_id: str) -> str:
-        return f"{device}{SEPARATOR}{message_id}"
+    def __init__(self, window_s: float = 60.0, chunk: int = CHUNK) -> None:
+        self.window, self.chunk = window_s, chunk
+        self._code: dict[str, int] = {}  # device -> its number
+        self._names: list[str] = []
+        self._newest = np.full(1024, -math.inf)  # by device number: event time of its newest message
+        self._state = np.zeros(1024, np.uint64)  # by device number: its prefix_state
+        self._prefix = np.zeros(1024, np.uint64)  # by device number: len(device) + 1
+        self._hash: U64 = np.empty(0, np.uint64)  # sorted
+        self._ts: npt.NDArray[np.float64] = np.empty(0)
+        self._dev: npt.NDArray[np.int32] = np.empty(0, np.int32)
+        self._recent: set[int] = set()
+        self._recent_hash: list[int] = []
+        self._recent_ts: list[float] = []
+        self._recent_dev: list[int] = []
+        self._recent_parts: list[tuple[U64, npt.NDArray[np.float64], npt.NDArray[np.int32]]] = []
+        self._dropped: set[int] = set()  # in the arrays, but not taken after all (see forget)
+
+    @property
+    def newest(self) -> dict[str, float]:
+        """Device -> event time of its newest message taken."""
+        values = self._newest[: len(self._names)].tolist()
+        return {n: t for n, t in zip(self._names, values, strict=True) if t != -math.inf}
+
+    def holds(self, device: str, message_id: str) -> bool:
+        """Whether this message's id is remembered (tests and tools)."""
+        return self._has(self._key(device, message_id)[0])
 
     # -- one message --------------------------------------------------------------------------------
 
     def check(self, device: str, message_id: str, ts: float) -> Verdict:
         """Whether a message is new (and then remembered), a repeat, or too late."""
-        k = f"{device}{SEPARATOR}{message_id}"
-        if k in self._keys:
+        h, code = self._key(device, message_id)
+        if self._has(h):
             return Verdict.REPEAT
-        newest = self.newest.get(device, -math.inf)
+        newest = float(self._newest[code])
         if ts < newest - self.window:
             return Verdict.TOO_LATE
-        self._add([k], [ts])
+        self._add_one(h, ts, code)
         if ts > newest:
-            self.newest[device] = ts
+            self._newest[code] = ts
         return Verdict.NEW
 
     def remember(self, device: str, message_id: str, ts: float) -> Verdict:
         """Replay: a message in the journal was taken once already; remember it, whatever was known."""
-        k = f"{device}{SEPARATOR}{message_id}"
-        if k not in self._keys:
-            self._add([k], [ts])
-        if ts > self.newest.get(device, -math.inf):
-            self.newest[device] = ts
+        h, code = self._key(device, message_id)
+        if not self._has(h):
+            self._add_one(h, ts, code)
+        if ts > self._newest[code]:
+            self._newest[code] = ts
         return Verdict.NEW
 
     # -- a whole body -------------------------------------------------------------------------------
 
     def check_all(self, devices: Sequence[str], message_ids: Sequence[str], ts: Sequence[float]) -> bool:
-        """:meth:`check` for a whole body, with set and array operations: True, and all remembered, when
+        """:meth:`check` for a whole body, with array and set operations: True, and all remembered, when
         every message is new (none repeated within the body, none too late); False, and nothing remembered,
         otherwise (the caller then asks message by message to learn which)."""
-        keys = list(map(SEPARATOR.join, zip(devices, message_ids, strict=True)))
-        unique = set(keys)
-        if len(unique) != len(keys) or not unique.isdisjoint(self._keys):
+        hashes, codes = self._keys(devices, message_ids)
+        body = set(hashes.tolist())
+        if len(body) != len(hashes) or not self._recent.isdisjoint(body) or self._in_sorted(hashes):
             return False
-        newest = np.fromiter(
-            map(self.newest.get, devices, itertools.repeat(-math.inf)), np.float64, len(keys)
-        )
         times = np.asarray(ts, dtype=np.float64)
-        if not self._none_too_late(devices, times, newest):
+        if not self._none_too_late(codes, times):
             return False
-        self._add(keys, times.tolist())
-        self._raise_newest(devices, times.tolist())
+        self._add_many(hashes, times, codes, body)
+        np.maximum.at(self._newest, codes, times)
         return True
 
-    def _none_too_late(self, devices: Sequence[str], times: Any, newest: Any) -> bool:
+    def remember_all(self, devices: Sequence[str], message_ids: Sequence[str], ts: Sequence[float]) -> bool:
+        """:meth:`remember` for many messages at once."""
+        hashes, codes = self._keys(devices, message_ids)
+        times = np.asarray(ts, dtype=np.float64)
+        _, first = np.unique(hashes, return_index=True)
+        fresh = np.sort(first)
+        fresh = fresh[~self._held_mask(hashes[fresh])]
+        self._add_many(hashes[fresh], times[fresh], codes[fresh], set(hashes[fresh].tolist()))
+        np.maximum.at(self._newest, codes, times)
+        return True
+
+    def _none_too_late(self, codes: npt.NDArray[np.int64], times: npt.NDArray[np.float64]) -> bool:
         """Whether no message of the body is too late, measured as the loop measures it: against its
         device's newest message before the body *and* the device's earlier messages in it. A sufficient
         test (each device's oldest in the body within the window of its newest, before or in the body); a
         body that fails it goes to the loop, which is exact."""
+        newest = self._newest[codes]
         if (times < newest - self.window).any():
             return False
         if len(times) == 0 or times.max() - times.min() <= self.window:
             return True
-        _, first, group = np.unique(np.asarray(devices, dtype=object), return_index=True, return_inverse=True)
-        top = newest[first].copy()
+        devices, group = np.unique(codes, return_inverse=True)
+        top = self._newest[devices]
         np.maximum.at(top, group, times)
-        low = np.full(len(first), np.inf)
+        low = np.full(len(devices), np.inf)
         np.minimum.at(low, group, times)
         return bool((low >= top - self.window).all())
 
-    def remember_all(self, devices: Sequence[str], message_ids: Sequence[str], ts: Sequence[float]) -> bool:
-        """:meth:`remember` for many messages at once."""
-        keys = list(map(SEPARATOR.join, zip(devices, message_ids, strict=True)))
-        times: list[float] = np.asarray(ts, dtype=np.float64).tolist()  # plain floats, for checkpoints
-        fresh = [(k, t) for k, t in zip(keys, times, strict=True) if k not in self._keys]
-        if fresh:
-            self._add([k for k, _ in fresh], [t for _, t in fresh])
-        self._raise_newest(devices, times)
-        return True
+    # -- what is held -------------------------------------------------------------------------------
 
-    def _raise_newest(self, devices: Sequence[str], times: list[float]) -> None:
-        newest, get, inf = self.newest, self.newest.get, -math.inf
-        for device, t in zip(devices, times, strict=True):
-            if t > get(device, inf):
-                newest[device] = t
+    def _has(self, h: int) -> bool:
+        if h in self._recent:
+            return True
+        if not len(self._hash):
+            return False
+        at = int(np.searchsorted(self._hash, np.uint64(h)))
+        return at < len(self._hash) and int(self._hash[at]) == h and h not in self._dropped
 
-    # -- memory -------------------------------------------------------------------------------------
+    def _held_mask(self, hashes: U64) -> npt.NDArray[np.bool_]:
+        held = np.zeros(len(hashes), dtype=bool)
+        if len(self._hash):
+            at = np.minimum(np.searchsorted(self._hash, hashes), len(self._hash) - 1)
+            held = self._hash[at] == hashes
+            if self._dropped and held.any():
+                held[held] = [h not in self._dropped for h in hashes[held].tolist()]
+        if self._recent:
+            held |= np.fromiter(map(self._recent.__contains__, hashes.tolist()), bool, len(hashes))
+        return held
 
-    def _add(self, keys: list[str], ts: list[float]) -> None:
-        if self._forgotten:
-            self._forgotten.difference_update(keys)
-        self._keys.update(keys)
-        self._cur_keys.extend(keys)
-        self._cur_ts.extend(ts)
-        if len(self._cur_keys) >= self.chunk:
-            self._sealed.append(_Chunk(self._cur_keys, np.array(self._cur_ts, dtype=np.float64)))
-            self._cur_keys, self._cur_ts = [], []
-            self._forget_old()
+    def _in_sorted(self, hashes: U64) -> bool:
+        """Whether any of the hashes is in the sorted arrays (and not forgotten)."""
+        if not len(self._hash):
+            return False
+        at = np.minimum(np.searchsorted(self._hash, hashes), len(self._hash) - 1)
+        found = self._hash[at] == hashes
+        if not found.any():
+            return False
+        return not self._dropped or any(h not in self._dropped for h in hashes[found].tolist())
 
-    def _forget_old(self) -> None:
-        """Forget, oldest chunk first, the ids more than ``window`` behind their device's newest message, while
-        more than ``keep`` are held. A chunk whose ids are mostly still needed stops it: they are what makes
-        repeats exact, so the memory grows instead (with the devices' traffic within the lateness)."""
-        while len(self._keys) > self.keep and self._sealed:
-            oldest = self._sealed[0]
-            devices = [k.partition(SEPARATOR)[0] for k in oldest.keys]
-            newest = np.fromiter(
-                map(self.newest.get, devices, itertools.repeat(math.inf)), np.float64, len(devices)
-            )
-            needed = oldest.ts >= newest - self.window
-            if needed.mean() > 0.5:
-                return
-            self._sealed.popleft()
-            self._keys.difference_update(itertools.compress(oldest.keys, ~needed))
-            for i in np.flatnonzero(needed).tolist():  # few: kept with the newest
-                self._cur_keys.append(oldest.keys[i])
-                self._cur_ts.append(float(oldest.ts[i]))
+    def _code_of(self, device: str) -> int:
+        code = self._code.get(device)
+        if code is None:
+            code = self._new_code(device)
+        return code
+
+    def _codes_of(self, devices: Sequence[str]) -> npt.NDArray[np.int64]:
+        codes = np.fromiter(map(self._code.get, devices, itertools.repeat(-1)), np.int64, len(devices))
+        if (codes < 0).any():
+            for i in np.flatnonzero(codes < 0).tolist():
+                codes[i] = self._code_of(devices[i])
+        return codes
+
+    def _new_code(self, device: str) -> int:
+        code = len(self._names)
+        self._code[device] = code
+        self._names.append(device)
+        if code >= len(self._newest):
+            size = len(self._newest) * 2
+            self._newest = np.concatenate([self._newest, np.full(size - len(self._newest), -math.inf)])
+            self._state = np.concatenate([self._state, np.zeros(size - len(self._state), np.uint64)])
+            self._prefix = np.concatenate([self._prefix, np.zeros(size - len(self._prefix), np.uint64)])
+        self._state[code], self._prefix[code] = prefix_state(device), len(device) + 1
+        return code
+
+    def _key(self, device: str, message_id: str) -> tuple[int, int]:
+        """(the key's hash, the device's number)."""
+        code = self._code_of(device)
+        return key_hash(device, message_id, int(self._state[code])), code
+
+    def _keys(self, devices: Sequence[str], message_ids: Sequence[str]) -> tuple[U64, npt.NDArray[np.int64]]:
+        codes = self._codes_of(devices)
+        return id_hashes(self._state[codes], self._prefix[codes], message_ids), codes
+
+    def _add_one(self, h: int, ts: float, code: int) -> None:
+        self._dropped.discard(h)
+        self._recent.add(h)
+        self._recent_hash.append(h)
+        self._recent_ts.append(float(ts))
+        self._recent_dev.append(code)
+        if len(self._recent) >= self.chunk:
+            self._merge()
+
+    def _add_many(
+        self, hashes: U64, times: npt.NDArray[np.float64], codes: npt.NDArray[np.int64], body: set[int]
+    ) -> None:
+        if self._dropped:
+            self._dropped.difference_update(body)
+        self._recent |= body
+        self._recent_parts.append((hashes, times, codes.astype(np.int32)))
+        if len(self._recent) >= self.chunk:
+            self._merge()
+
+    def _recent_arrays(self) -> tuple[U64, npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        """The recent ids as arrays: those added a body at a time, and those one at a time."""
+        parts = [
+            *self._recent_parts,
+            (
+                np.array(self._recent_hash, dtype=np.uint64),
+                np.array(self._recent_ts, dtype=np.float64),
+                np.array(self._recent_dev, dtype=np.int32),
+            ),
+        ]
+        h, ts, dev = (np.concatenate(col) for col in zip(*parts, strict=True))
+        return h, ts, dev
+
+    def _merge(self) -> None:
+        """The recent ids into the sorted arrays, dropping what no longer matters: ids more than ``window``
+        behind their device's newest, and ids forgotten (not taken after all)."""
+        rh, rts, rdev = self._recent_arrays()
+        h = np.concatenate([self._hash, rh])
+        ts = np.concatenate([self._ts, rts])
+        dev = np.concatenate([self._dev, rdev])
+        keep = ts >= self._newest[dev] - self.window
+        if self._dropped:
+            keep &= ~np.isin(h, np.fromiter(self._dropped, np.uint64, len(self._dropped)))
+        h, ts, dev = h[keep], ts[keep], dev[keep]
+        order = np.argsort(h, kind="stable")
+        h, ts, dev = h[order], ts[order], dev[order]
+        if len(h) > 1:  # an id forgotten and taken again is there twice: keep its last
+            last = np.append(h[1:] != h[:-1], True)
+            h, ts, dev = h[last], ts[last], dev[last]
+        self._hash, self._ts, self._dev = h, ts, dev
+        self._recent, self._recent_hash, self._recent_ts, self._recent_dev = set(), [], [], []
+        self._recent_parts = []
+        self._dropped = set()
 
     def forget(self, pairs: list[tuple[str, str]]) -> None:
-        """Messages that were not taken after all (the journal write failed): a resend must be taken. Their
-        entries stay in the chunks, marked forgotten, so a checkpoint does not save them."""
-        keys = {self.key(d, m) for d, m in pairs}
-        self._keys.difference_update(keys)
-        self._forgotten |= keys
+        """Messages that were not taken after all (the journal write failed): a resend must be taken."""
+        for device, message_id in pairs:
+            h, _ = self._key(device, message_id)
+            self._recent.discard(h)
+            self._dropped.add(h)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        """How many ids are held."""
+        dropped = 0
+        if self._dropped and len(self._hash):
+            gone = np.fromiter(self._dropped, np.uint64, len(self._dropped))
+            at = np.minimum(np.searchsorted(self._hash, gone), len(self._hash) - 1)
+            dropped = int((self._hash[at] == gone).sum())
+        return len(self._hash) + len(self._recent) - dropped
 
     # -- checkpoints --------------------------------------------------------------------------------
 
     def snapshot(self, excluding: Sequence[tuple[str, str]] = ()) -> tuple[Any, ...]:
-        """What :meth:`encode` writes, taken quickly on the writer thread (sealed chunks are never changed in
-        place, so they are shared, not copied). ``excluding``: messages taken but not yet in the journal;
+        """What :meth:`encode` writes, taken quickly on the writer thread (the sorted arrays are never changed
+        in place, so they are shared, not copied). ``excluding``: messages taken but not yet in the journal;
         after a crash their resend must be taken."""
-        skip = {self.key(d, m) for d, m in excluding} | self._forgotten
-        return (dict(self.newest), list(self._sealed), (list(self._cur_keys), list(self._cur_ts)), skip)
+        skip = {self._key(d, m)[0] for d, m in excluding} | self._dropped
+        n = len(self._names)
+        recent = self._recent_arrays()
+        return (list(self._names), self._newest[:n].copy(), (self._hash, self._ts, self._dev), recent, skip)
 
     @staticmethod
     def encode(snapshot: tuple[Any, ...]) -> bytes:
-        """The state in pieces of ``ENCODE_CHUNK`` ids, other threads running between pieces: encoded in one
-        call, a million ids held the interpreter lock long enough to delay the alarms arriving meanwhile."""
-        newest, sealed, (cur_keys, cur_ts), skip = snapshot
-        pieces: list[bytes] = []
-        for keys, ts in [*((c.keys, c.ts.tolist()) for c in sealed), (cur_keys, cur_ts)]:
-            for start in range(0, len(keys), ENCODE_CHUNK):
-                part_keys, part_ts = keys[start : start + ENCODE_CHUNK], ts[start : start + ENCODE_CHUNK]
-                if skip:
-                    kept = [(k, t) for k, t in zip(part_keys, part_ts, strict=True) if k not in skip]
-                    part_keys, part_ts = [k for k, _ in kept], [t for _, t in kept]
-                pieces.append(_encode([part_keys, part_ts]))
-                time.sleep(0)  # let the writer and the doors have the lock
-        return _encode({"version": 2, "newest": newest, "pieces": pieces})
+        """The state as raw arrays in pieces of ``PIECE`` ids, other threads running between pieces."""
+        names, newest, (h, ts, dev), (rh, rts, rdev), skip = snapshot
+        h, ts, dev = np.concatenate([h, rh]), np.concatenate([ts, rts]), np.concatenate([dev, rdev])
+        if skip:
+            kept = ~np.isin(h, np.fromiter(skip, np.uint64, len(skip)))
+            h, ts, dev = h[kept], ts[kept], dev[kept]
+        pieces = []
+        for start in range(0, len(h), PIECE):
+            end = start + PIECE
+            pieces.append((h[start:end].tobytes(), ts[start:end].tobytes(), dev[start:end].tobytes()))
+            time.sleep(0)  # let the writer and the doors have the lock
+        return _encode({"version": 3, "devices": names, "newest": newest.tobytes(), "pieces": pieces})
 
     @classmethod
-    def load(cls, blob: bytes, window_s: float = 60.0, keep: int = 1_000_000) -> Seen:
-        seen = cls(window_s, keep)
+    def load(cls, blob: bytes, window_s: float = 60.0) -> Seen:
+        seen = cls(window_s)
         saved = msgspec.msgpack.decode(blob)
-        if isinstance(saved, dict) and saved.get("version") == 2:
-            seen.newest = dict(saved["newest"])
-            for piece in saved["pieces"]:
-                keys, ts = _decode_piece(piece)
-                if keys:
-                    seen._add(keys, ts)
+        if isinstance(saved, dict) and saved.get("version") == 3:
+            for name in saved["devices"]:
+                seen._new_code(name)
+            n = len(saved["devices"])
+            seen._newest[:n] = np.frombuffer(saved["newest"], dtype=np.float64)
+            parts = [
+                (np.frombuffer(a, np.uint64), np.frombuffer(b, np.float64), np.frombuffer(c, np.int32))
+                for a, b, c in saved["pieces"]
+            ]
+            if parts:
+                seen._load_arrays(*(np.concatenate(col) for col in zip(*parts, strict=True)))
             return seen
         # A state written before times were kept: the ids, without their times. They guard against repeats
-        # until the first chunk is forgotten (their time is unknown: the oldest possible).
+        # until their device sends again (their time is unknown: the oldest possible).
         if isinstance(saved, dict):
             old = [k for gen in saved["chunked"] for chunk in gen for k in _decode_ids(chunk)]
         else:
             old = [k for gen in saved for k in gen]
-        if old:
-            seen._add(old, [-math.inf] * len(old))
+        seen._load_keys(old, [-math.inf] * len(old))
         return seen
+
+    def _load_keys(self, keys: list[str], ts: list[float]) -> None:
+        if not keys:
+            return
+        devices, ids = zip(*(k.partition(SEPARATOR)[::2] for k in keys), strict=True)
+        hashes, codes = self._keys(devices, ids)
+        self._load_arrays(hashes, np.asarray(ts, dtype=np.float64), codes.astype(np.int32))
+
+    def _load_arrays(self, h: U64, ts: npt.NDArray[np.float64], dev: npt.NDArray[np.int32]) -> None:
+        order = np.argsort(h, kind="stable")
+        self._hash = np.concatenate([self._hash, h[order]])
+        self._ts = np.concatenate([self._ts, ts[order]])
+        self._dev = np.concatenate([self._dev, dev[order]])
+        if len(self._hash) != len(h):  # a second batch: sort the whole again
+            order = np.argsort(self._hash, kind="stable")
+            self._hash, self._ts, self._dev = self._hash[order], self._ts[order], self._dev[order]
 
 
 _encode = msgspec.msgpack.encode
 _decode_ids = msgspec.msgpack.Decoder(list[str]).decode
-_decode_piece = msgspec.msgpack.Decoder(tuple[list[str], list[float]]).decode
