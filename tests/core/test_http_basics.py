@@ -57,3 +57,75 @@ def test_plugins_introspection(empty_api):
     assert registry["title"]["zh-CN"].startswith("城区基础信息")
     assert "registry.building.created" in registry["events"]
     assert empty_api.client.get("/-/versions").json()["database"] in ("sqlite", "postgresql")
+
+
+# --- what the outside test found (issue 14) ---------------------------------------------------------------
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def test_a_body_nested_a_thousand_deep_is_a_clear_400_not_a_server_error(api):
+    headers = api.user("admin") | {"Content-Type": "application/json"}
+    body = b'{"code": "X", "name": ' + _nested(1000) + b"}"
+    r = api.client.post("/api/v1/registry/buildings", headers=headers, content=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "request.too_deep"
+    assert "64" in r.json()["messages"]["en"] and "64" in r.json()["messages"]["zh-CN"]
+
+
+def test_an_id_past_64_bits_is_refused_with_422_on_every_kind_of_route(api):
+    headers = api.user("admin")
+    for path in (
+        "/api/v1/sensing/alarms/9223372036854775808",
+        "/api/v1/cases/9223372036854775808",
+        "/api/v1/fire_safety/hazards/99999999999999999999",
+    ):
+        r = api.client.get(path, headers=headers)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["code"] == "request.invalid"
+    # One below the limit is an ordinary id that does not exist.
+    assert api.client.get("/api/v1/sensing/alarms/9223372036854775807", headers=headers).status_code == 404
+
+
+def test_a_number_is_not_a_date_time(api):
+    headers = api.user("admin")
+    r = api.client.get("/api/v1/cases/statistics", params={"to": "0.5"}, headers=headers)
+    assert r.status_code == 422
+    assert "ISO 8601" in r.json()["messages"]["en"]
+    ok = api.client.get("/api/v1/cases/statistics", params={"to": "2018-07-09T08:00:00"}, headers=headers)
+    assert ok.status_code == 200
+
+
+def test_a_405_names_the_methods_the_resource_takes(api):
+    headers = api.user("admin")
+    r = api.client.delete("/api/v1/cases/statistics", headers=headers)
+    assert r.status_code == 405 and r.json()["code"] == "method.not_allowed"
+    assert r.headers["Allow"] == "GET"
+    # The list and the create of one entity are separate routes: Allow names both.
+    r = api.client.put("/api/v1/registry/buildings", headers=headers, json={})
+    assert r.status_code == 405
+    assert set(r.headers["Allow"].split(", ")) == {"GET", "POST"}
+    r = api.client.delete("/open311/v2/services.json")
+    assert r.status_code == 405 and r.headers["Allow"] == "GET"
+
+
+def test_the_openapi_document_declares_the_refusals_and_the_readings_body(api):
+    doc = api.client.get("/openapi.json").json()
+    case = doc["paths"]["/api/v1/cases/{ref}"]["get"]["responses"]
+    assert {"401", "403", "404", "422"} <= set(case)
+    assert case["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorPublic")
+    readings = doc["paths"]["/api/v1/sensing/readings"]["post"]
+    assert {"application/json", "application/x-ndjson"} <= set(readings["requestBody"]["content"])
+    schemes = {name for entry in readings["security"] for name in entry}
+    assert {"DeviceKey", "ApiKey"} <= schemes
+    assert doc["components"]["securitySchemes"]["DeviceKey"]["name"] == "X-Device-Key"
+    assert {"413", "429"} <= set(readings["responses"])
+    assert "text/csv" in doc["paths"]["/api/v1/sensing/devices/import"]["post"]["requestBody"]["content"]
+
+
+def test_the_open311_endpoint_printed_by_the_demo_leads_to_discovery(api):
+    r = api.client.get("/open311/v2/", follow_redirects=True)
+    assert r.status_code == 200
+    assert r.json()["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"

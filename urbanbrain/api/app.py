@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -54,20 +54,23 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(errors.refuse_deep_json)],
     )
     _offline_docs(app)
     app.state.platform = platform
     errors.install(app)
     metrics.install(app, platform.metrics)
+    # Each router publishes the error body with the statuses its routes can answer.
+    staff = errors.responses(*errors.STAFF)
     app.include_router(system.router)
-    app.include_router(auth.router)
-    app.include_router(notifications.router)
+    app.include_router(auth.router, responses=staff)
+    app.include_router(notifications.router, responses=staff)
     app.include_router(notifications.moved)
-    app.include_router(live.router)
+    app.include_router(live.router, responses=errors.responses(401, 403))
     if platform.settings.worker_seconds > 0:
         services.append(DeliveryWorker(platform, platform.settings.worker_seconds))
     for manifest, api in plugins.load():
-        app.include_router(api.router, prefix=manifest.api_prefix)
+        app.include_router(api.router, prefix=manifest.api_prefix, responses=staff)
         setup = getattr(api, "setup", None)
         if setup is not None:
             services.extend(setup(app, platform) or [])

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
-from urbanbrain.api.errors import error_response
+from urbanbrain.api.errors import error_response, responses
+from urbanbrain.api.params import Id
 from urbanbrain.core.auth import tokens
 from urbanbrain.core.auth.actions import authenticate, do_create_api_key, do_create_user, do_revoke_api_key
 from urbanbrain.core.auth.principal import Principal
@@ -88,10 +89,14 @@ class ApiKeyCreated(ApiKeyPublic):
 @router.post(
     "/token",
     response_model=TokenPublic,
-    responses={
-        429: {"description": "Too many failed logins for this name or address (`auth.too_many_attempts`)"},
-        503: {"description": "Too many logins at once (`auth.busy`)"},
-    },
+    responses=responses(
+        429,
+        503,
+        said={
+            429: "Too many failed logins for this name or address (`auth.too_many_attempts`)",
+            503: "Too many logins at once (`auth.busy`)",
+        },
+    ),
 )
 def token(
     request: Request,
@@ -192,7 +197,7 @@ def create_key(
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyPublic)
 def revoke_key(
-    key_id: int,
+    key_id: Id,
     platform: PlatformDep,
     session: SessionDep,
     principal: Annotated[Principal, require("core.api_keys.manage")],

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from urbanbrain.api.deps import get_platform, get_session, require
 from urbanbrain.api.paging import page_query
+from urbanbrain.api.params import Id
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.paging import Page, PageRequest, paged
@@ -69,7 +70,8 @@ def add_routes(router: APIRouter, r: Resource) -> None:
     platform = _param("platform", Annotated[Platform, Depends(get_platform)])
     reader = _param("principal", Annotated[Principal, require(r.read)])
     writer = _param("principal", Annotated[Principal, require(r.write)])
-    key = _param(r.key, Annotated[r.key_type, Path()])
+    # An integer key is a row id: bounded to what the database holds.
+    key = _param(r.key, Id if r.key_type is int else Annotated[r.key_type, Path()])
     page = _param("page", Annotated[PageRequest, Depends(page_query(r.page_size))])
 
     def shown(s: Session, p: Platform, who: Principal, rows: Sequence[Any]) -> list[Any]:

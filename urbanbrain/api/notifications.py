@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
+from urbanbrain.api.params import Id
 from urbanbrain.core import notify
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.models import Subscription
@@ -89,7 +90,7 @@ def list_notifications(
 
 @router.post("/{notification_id}/read", response_model=ReadPublic)
 def read_notification(
-    notification_id: int, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
+    notification_id: Id, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
 ) -> ReadPublic:
     row = notify.mark_read(session, platform.clock, _recipient(principal), notification_id)
     return ReadPublic(id=row.id, read=True)

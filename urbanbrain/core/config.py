@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     worker_seconds: float = Field(
         default=5.0, ge=0, description="Background sweeps (SLA, deliveries); 0 = off."
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where citizens reach this server: links in the messages sent to them start with it.",
+    )
     smtp_url: str | None = Field(default=None, description="smtp://host:port for e-mail notifications.")
     smtp_from: str = "urbanbrain@localhost"
     sms_gateway_url: str | None = Field(default=None, description="HTTP endpoint taking {to, text} as JSON.")

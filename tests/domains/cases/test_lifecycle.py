@@ -1,10 +1,13 @@
 """The case lifecycle through HTTP on both backends: the main path and every side path."""
 
+import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from urbanbrain.core.models import AuditEntry, OutboxEvent
+from urbanbrain.core.models import AuditEntry, Delivery, OutboxEvent
+from urbanbrain.domains.cases.feedback import digest
 from urbanbrain.domains.cases.models import CaseLink
 
 
@@ -214,23 +217,100 @@ def test_unknown_action_and_stale_version(desk):
     assert r["code"] == "stale"
 
 
+REPORTER_PHONE = "13800138000"
+
+
+def _sent_to_reporter(desk) -> list[tuple[str, str, str]]:
+    """(channel, address, text) of each feedback request queued for a reporter, unsealed."""
+    protector = desk.platform.protector
+    with desk.platform.db.session() as s:
+        rows = s.execute(
+            select(Delivery).where(Delivery.event_type == "cases.case.feedback_asked").order_by(Delivery.id)
+        ).scalars()
+        return [(d.channel, protector.open(d.target), protector.open(d.payload["text"])) for d in rows]
+
+
+def _key_in(text: str) -> str:
+    return re.search(r"/api/v1/cases/feedback/([A-Za-z0-9_-]+)", text).group(1)
+
+
 def test_reporter_satisfaction_callback_verifies_or_sends_back(desk):
-    case = desk.report(category_code="E0101")
+    case = desk.report(category_code="E0101", reporter_contact=REPORTER_PHONE)
     for step in ("accept", "start"):
         case = desk.act("urban", case, step)
     case = desk.act("urban", case, "resolve", note="已清运")
-    r = desk.client.post(
-        f"/api/v1/cases/feedback/{case['token']}", json={"satisfaction": 1, "comment": "还是很脏"}
-    )
+    [(channel, to, text)] = _sent_to_reporter(desk)
+    assert (channel, to) == ("sms", REPORTER_PHONE) and case["number"] in text
+    key = _key_in(text)
+    seen = desk.client.get(f"/api/v1/cases/feedback/{key}").json()  # what the reporter is asked to judge
+    assert seen["number"] == case["number"] and seen["resolution"] == "已清运" and seen["state"] == "resolved"
+    r = desk.client.post(f"/api/v1/cases/feedback/{key}", json={"satisfaction": 1, "comment": "还是很脏"})
     assert r.status_code == 200, r.text
     assert r.json() == {"state": "in_progress", "verification_passed": False, "satisfaction": 1}
     case = desk.get("urban", case)
     assert case["history"][-1]["note"] == "还是很脏" and case["history"][-1]["actor"].startswith("reporter:")
+    r = desk.client.post(f"/api/v1/cases/feedback/{key}", json={"satisfaction": 5})
+    assert r.status_code == 404 and r.json()["code"] == "cases.feedback_key_unknown"  # used once
     case = desk.act("urban", case, "resolve", note="再次清运")
-    r = desk.client.post(f"/api/v1/cases/feedback/{case['token']}", json={"satisfaction": 5})
+    again = _key_in(_sent_to_reporter(desk)[-1][2])  # each resolution sends a new key
+    assert again != key
+    r = desk.client.post(f"/api/v1/cases/feedback/{again}", json={"satisfaction": 5})
     assert r.json()["state"] == "verified"
     assert desk.act("operator", desk.get("operator", case), "close")["satisfaction"] == 5
-    r = desk.client.post(f"/api/v1/cases/feedback/{case['token']}", json={"satisfaction": 5})
-    assert r.status_code == 409  # closed: nothing to confirm
-    r = desk.client.post("/api/v1/cases/feedback/not-a-token", json={"satisfaction": 5})
+    r = desk.client.post(f"/api/v1/cases/feedback/{again}", json={"satisfaction": 5})
     assert r.status_code == 404
+    r = desk.client.post("/api/v1/cases/feedback/not-a-key", json={"satisfaction": 5})
+    assert r.status_code == 404
+
+
+def test_a_handler_cannot_verify_its_own_work(desk):
+    """The outside test: a handler took the reporter's token from the case JSON and posted 5 stars; the
+    case was verified 14 ms after it was resolved. The key goes to the reporter's phone and nowhere else."""
+    case = desk.report(category_code="E0101", reporter_contact="reporter@example.org")
+    for step in ("accept", "start"):
+        case = desk.act("urban", case, step)
+    resolved = desk.act("urban", case, "resolve", note="已清运")
+    [(channel, to, text)] = _sent_to_reporter(desk)
+    assert (channel, to) == ("email", "reporter@example.org")
+    key = _key_in(text)
+    # Everything the handler (and the centre) can read about the case.
+    heads = desk.heads["urban"]
+    readable = [
+        resolved,
+        desk.get("urban", case),
+        desk.get("operator", case),
+        desk.client.get("/api/v1/cases", headers=heads).json(),
+        desk.client.get("/api/v1/cases/inbox", headers=heads).json(),
+        desk.client.get("/api/v1/notifications", headers=heads).json(),
+        desk.client.get(f"/open311/v2/requests/{case['number']}.json").json(),
+    ]
+    assert key not in json.dumps(readable, ensure_ascii=False)
+    for value in (case["token"], str(case["id"]), case["number"]):  # whatever the handler tries
+        r = desk.client.post(f"/api/v1/cases/feedback/{value}", json={"satisfaction": 5})
+        assert r.status_code == 404
+    assert desk.get("operator", case)["state"] == "resolved"
+    # The audit log and the events keep no key either.
+    with desk.platform.db.session() as s:
+        logged = json.dumps([(a.before, a.after) for a in s.scalars(select(AuditEntry))], ensure_ascii=False)
+        emitted = json.dumps([e.payload for e in s.scalars(select(OutboxEvent))], ensure_ascii=False)
+    assert key not in logged and key not in emitted and digest(key) not in logged
+
+
+def test_a_case_without_a_contact_is_verified_by_the_centre_only(desk):
+    case = desk.report(category_code="E0101")
+    for step in ("accept", "start"):
+        case = desk.act("urban", case, step)
+    case = desk.act("urban", case, "resolve", note="已清运")
+    assert _sent_to_reporter(desk) == []
+    assert desk.act("verifier", case, "verify_pass")["state"] == "verified"
+
+
+def test_an_action_that_needs_nothing_else_takes_no_body(desk):
+    """The outside test: a transition with no body was refused as "body: Field required"."""
+    case = desk.report()
+    r = desk.client.post(f"/api/v1/cases/{case['token']}/actions/accept", headers=desk.heads["urban"])
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "accepted"
+    # One that does need a note still says so.
+    r = desk.client.post(f"/api/v1/cases/{case['token']}/actions/resolve", headers=desk.heads["urban"])
+    assert r.status_code == 422 and "note" in r.json()["messages"]["en"]

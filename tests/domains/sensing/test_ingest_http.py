@@ -4,6 +4,8 @@ with their cases and notifications, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -30,6 +32,21 @@ def test_readings_reach_latest_values_and_the_lake(site):
         headers=site.admin,
     ).json()
     assert [h["value"] for h in hist] == [20.0, 21.0, 22.0, 23.0]
+
+
+def test_an_operator_sees_the_owners_name_and_phone_masked(site):
+    """The outside test: an operator saw a device owner's full name (the phone was masked). Owners' names
+    are masked as residents' are, for everyone without the personal-data permission."""
+    operator = site.api.user("operator")
+    device = site.client.get("/api/v1/sensing/devices/EFM-1", headers=operator).json()
+    assert (
+        device["owner_name"] == "王**"
+        and device["owner_phone"] == OWNER_PHONE[:3] + "****" + OWNER_PHONE[-4:]
+    )
+    listed = site.client.get("/api/v1/sensing/devices", headers=operator).json()
+    assert {d["owner_name"] for d in listed["items"]} == {"王**"}
+    admin = site.client.get("/api/v1/sensing/devices/EFM-1", headers=site.admin).json()
+    assert admin["owner_name"] == "王业主"
 
 
 def test_ndjson_and_a_resent_batch_is_taken_once(site):
@@ -88,8 +105,9 @@ def test_a_device_key_sends_only_its_own_readings(site):
 
 
 def test_residual_current_alarm_opens_a_wiring_case_and_tells_owner_and_station(site):
+    ts = site.now() - 5.123456
     r = site.send(
-        [site.message("EFM-1", {"residual_current_ma": 320.0, "cable_temp_c": 35.0})], key_of="EFM-1"
+        [site.message("EFM-1", {"residual_current_ma": 320.0, "cable_temp_c": 35.0}, ts=ts)], key_of="EFM-1"
     )
     assert r.status_code == 202
     site.settle()
@@ -101,6 +119,14 @@ def test_residual_current_alarm_opens_a_wiring_case_and_tells_owner_and_station(
     assert alarm["value"] == 320.0 and alarm["building_code"] == site.building and alarm["case_number"]
     case = site.client.get(f"/api/v1/cases/{alarm['case_number']}", headers=site.admin).json()
     assert case["category_code"] == "E0703" and case["source"] == "sensor"
+    # Described once in Chinese and once in English, each whole, at the district's time to the second.
+    zh, en = case["description"].split("\n")
+    local = datetime.fromtimestamp(ts, timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S UTC+8")
+    assert zh.startswith("物联感知橙色预警") and "剩余电流 ≥ 300 mA" in zh and local in zh
+    assert (
+        en.startswith("Orange sensor warning") and "Residual current at or above 300 mA" in en and local in en
+    )
+    assert not re.search(r"[\u4e00-\u9fff]", en) and not re.search(r"\d:\d\d\.\d", case["description"])
     assert sorted(site.told()) == sorted(["smart_city_office", f"station-{site.community}"])
     assert site.texted() == [(f"alarm-{alarm['id']}", OWNER_PHONE)]
     # The condition holds: the rule stays raised, so there is still one alarm and no second case.
@@ -244,3 +270,34 @@ def test_a_crash_between_the_lake_files_and_the_saved_state_stores_no_reading_tw
         assert count == 200
     finally:
         again.stop()
+
+
+def test_a_refused_batch_explains_its_first_messages_in_the_answer(site):
+    """The outside test: a 422 named only a reason code (`bad_timestamp ×1`). The answer now says, for the first
+    few messages, what was wrong with each, as the dead letters do."""
+    msgs = [
+        site.message("EFM-1", {"cable_temp_c": 30.0}, ts=site.now() + 3600, mid=f"late-{i}") for i in range(7)
+    ]
+    r = site.send(msgs, key_of="EFM-1")
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == "sensing.no_valid_readings"
+    shown = body["detail"]["dead"]
+    assert len(shown) == 5 and {d["reason"] for d in shown} == {"bad_timestamp"}
+    assert shown[0]["message"] == "late-0" and shown[0]["device"] == "EFM-1" and shown[0]["detail"]
+    assert "late-0" in body["messages"]["en"] and shown[0]["detail"] in body["messages"]["en"]
+    assert "and 2 more" in body["messages"]["en"] and "另有 2 条" in body["messages"]["zh-CN"]
+
+
+def test_a_whole_body_nested_a_thousand_deep_is_answered_and_dead_lettered(site):
+    """As the whole body, JSON nested ~1,000 deep reset the connection with no answer."""
+    r = site.client.post(
+        "/api/v1/sensing/readings",
+        content=b"[" * 1000 + b"]" * 1000,
+        headers={"X-Device-Key": site.keys["EFM-1"]},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "sensing.no_valid_readings"
+    site.settle()
+    dead = site.client.get("/api/v1/sensing/dead-letters", headers=site.admin).json()["items"]
+    assert [d["reason"] for d in dead] == ["not_json"]

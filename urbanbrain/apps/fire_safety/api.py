@@ -4,13 +4,14 @@ lists and statistics."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
 from urbanbrain.api.paging import page_query
+from urbanbrain.api.params import IsoDateTime, Ref, aware
 from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecycle, queries
 from urbanbrain.apps.fire_safety import schemas as s
 from urbanbrain.apps.fire_safety.models import Hazard, Inspection
@@ -33,13 +34,6 @@ def setup(app: FastAPI, platform: Platform) -> list[Any]:
             Sweep("fire-safety-overdue", platform, actions.overdue_sweep, platform.settings.worker_seconds)
         ]
     return []
-
-
-def _aware(at: datetime | None, platform: Platform) -> datetime | None:
-    """A time given without an offset is the district's local time (what a person types)."""
-    if at is None or at.tzinfo is not None:
-        return at
-    return at.replace(tzinfo=timezone(timedelta(hours=platform.settings.utc_offset_hours)))
 
 
 def _detail(session: Any, platform: Platform, hazard: Hazard) -> dict[str, Any]:
@@ -88,8 +82,8 @@ def list_inspections(
     target: str | None = None,
     kind: Literal["routine", "re_inspection"] | None = None,
     result: Literal["pass", "hazards_found"] | None = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     stmt = queries.inspections_stmt(
         principal,
@@ -98,8 +92,8 @@ def list_inspections(
         target_code=target,
         kind=kind,
         result=result,
-        start=_aware(start, platform),
-        end=_aware(end, platform),
+        start=aware(start, platform.settings.utc_offset_hours),
+        end=aware(end, platform.settings.utc_offset_hours),
     )
     p = paged(session, stmt, page, Inspection.id.desc())
     now, offset = platform.clock.now(), platform.settings.utc_offset_hours
@@ -107,7 +101,7 @@ def list_inspections(
 
 
 @router.get("/inspections/{ref}", response_model=s.InspectionPublic)
-def get_inspection(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+def get_inspection(ref: Ref, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
     inspection = queries.get_inspection(session, principal, ref)
     now, offset = platform.clock.now(), platform.settings.utc_offset_hours
     return queries.inspection_public(session, [inspection], now, offset)[0]
@@ -149,14 +143,14 @@ def list_hazards(
 
 
 @router.get("/hazards/{ref}", response_model=s.HazardDetail)
-def get_hazard(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+def get_hazard(ref: Ref, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
     """One hazard with its history and the actions its state allows."""
     return _detail(session, platform, queries.get_hazard(session, principal, ref))
 
 
 @router.post("/hazards/{ref}/rectification", response_model=s.HazardDetail)
 def report_rectification(
-    ref: str, body: s.RectificationCreate, session: SessionDep, platform: PlatformDep, principal: Reader
+    ref: Ref, body: s.RectificationCreate, session: SessionDep, platform: PlatformDep, principal: Reader
 ) -> dict[str, Any]:
     """The owner has fixed it: the hazard waits for re-inspection. Send the ``version`` you read."""
     hazard = queries.get_hazard(session, principal, ref)
@@ -166,7 +160,7 @@ def report_rectification(
 
 @router.post("/hazards/{ref}/reinspection", response_model=s.HazardDetail)
 def reinspect(
-    ref: str, body: s.ReinspectionCreate, session: SessionDep, platform: PlatformDep, principal: Reader
+    ref: Ref, body: s.ReinspectionCreate, session: SessionDep, platform: PlatformDep, principal: Reader
 ) -> dict[str, Any]:
     """Re-inspect a rectified hazard: passed closes it (销号); failed reopens it with a new deadline (the
     type's, or ``deadline_days``) and counts a failure. A failure needs a note."""
@@ -179,7 +173,7 @@ def reinspect(
 
 @router.post("/hazards/{ref}/escalation", response_model=s.HazardDetail)
 def escalate(
-    ref: str, body: s.EscalationCreate, session: SessionDep, platform: PlatformDep, principal: Reader
+    ref: Ref, body: s.EscalationCreate, session: SessionDep, platform: PlatformDep, principal: Reader
 ) -> dict[str, Any]:
     """File a major or overdue hazard as a case (source ``grid``, the type's fire class, at the building);
     the case number is kept on the hazard."""
@@ -200,13 +194,14 @@ def statistics(
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     community: str | None = None,
 ) -> dict[str, Any]:
     """Inspections, and hazards found in the period (default: the last 30 days) by type and by community:
     found, closed, open, overdue, re-inspection failures, escalations, and the rate rectified on time."""
     now = platform.clock.now()
-    end = _aware(end, platform) or now
-    start = _aware(start, platform) or end - timedelta(days=30)
-    return compute_statistics(session, principal, start, end, now, community)
+    offset = platform.settings.utc_offset_hours
+    until = aware(end, offset) or now
+    since = aware(start, offset) or until - timedelta(days=30)
+    return compute_statistics(session, principal, since, until, now, community)

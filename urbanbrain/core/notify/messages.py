@@ -23,13 +23,18 @@ def queue_message(
     event_id: str,
     event_type: str,
     data: dict[str, Any],
+    text: str | None = None,
 ) -> None:
-    """Queue one message (``sms`` | ``email`` | ``webhook``) to ``target``; one plain INSERT."""
+    """Queue one message (``sms`` | ``email`` | ``webhook``) to ``target``; one plain INSERT. ``text``: the
+    words to send (else they are made from the event's type and data); sealed at rest like the address,
+    for a message that carries a secret meant for its addressee alone."""
     now = platform.clock.now()
+    payload: dict[str, Any] = {"id": event_id, "type": event_type, "at": now.isoformat(), "data": data}
+    if text is not None:
+        payload["text"] = platform.protector.seal(text)
     row = {
         "subscription_id": None, "channel": channel, "target": platform.protector.seal(target),
-        "event_id": event_id, "event_type": event_type,
-        "payload": {"id": event_id, "type": event_type, "at": now.isoformat(), "data": data},
+        "event_id": event_id, "event_type": event_type, "payload": payload,
         "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None, "sent_at": None,
     }  # fmt: skip
     session.execute(_INSERT, row)

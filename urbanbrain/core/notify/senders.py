@@ -45,6 +45,8 @@ class Sender:
             raise RuntimeError(f"webhook answered {r.status_code}")
 
     def _text(self, d: Delivery) -> str:
+        if d.payload.get("text"):
+            return self.platform.protector.open(d.payload["text"]) or ""
         data = d.payload.get("data", {})
         subject = data.get("number") or data.get("case_id") or data.get("alarm_id") or ""
         return f"[UrbanBrain] {d.event_type} {subject} {data.get('note') or ''}".strip()

@@ -20,7 +20,7 @@ from urbanbrain.core.bus.outbox import emit
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.geodesy import haversine_m
-from urbanbrain.domains.cases import events, lifecycle, routing
+from urbanbrain.domains.cases import events, feedback, lifecycle, routing
 from urbanbrain.domains.cases.effects import EFFECTS, Step
 from urbanbrain.domains.cases.models import CalendarDay, Case, CaseHistory, RoutingRule
 from urbanbrain.domains.cases.schemas import CaseReport, TransitionRequest
@@ -39,7 +39,7 @@ register_messages(
     }
 )
 
-CASE_PROTECTED = ("reporter_contact",)
+CASE_PROTECTED = ("reporter_contact", "feedback_digest")
 # Steps between the centre and departments: their notes stay off the reporter's view (Open311 updates).
 INTERNAL_TRANSITIONS = frozenset(
     {
@@ -468,13 +468,11 @@ SATISFIED_FROM = 3  # 1-5 stars: 3 or more confirms the fix
 
 
 def do_reporter_feedback(
-    session: Session, platform: Platform, token: str, satisfaction: int, comment: str | None
+    session: Session, platform: Platform, key: str, satisfaction: int, comment: str | None
 ) -> Case:
-    """The reporter's satisfaction callback: their token (given only to them at intake) lets them confirm a
-    resolved case or send it back with a reason, as a verifier would."""
-    case = session.scalar(select(Case).where(Case.token == token))
-    if case is None:
-        raise UrbanBrainError("cases.not_found", ref=token[:8] + "…")
+    """The reporter's satisfaction callback: the key sent to them alone when the case was resolved (see
+    feedback.py) lets them confirm the fix or send the case back with a reason, as a verifier would."""
+    case = feedback.case_for_key(session, key)
     reporter = Principal(
         kind="reporter",
         id=None,

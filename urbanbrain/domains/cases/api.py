@@ -4,22 +4,23 @@ configuration (routing rules, working calendar, notification subscriptions)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
 from urbanbrain.api.paging import page_query
+from urbanbrain.api.params import Id, IsoDateTime, Ref, aware
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.loops import Sweep
 from urbanbrain.core.paging import Page, PageRequest, paged
-from urbanbrain.domains.cases import actions, lifecycle, metrics, open311, photos, queries
+from urbanbrain.domains.cases import actions, feedback, lifecycle, metrics, open311, photos, queries
 from urbanbrain.domains.cases import schemas as s
 from urbanbrain.domains.cases.models import CalendarDay, Case, CasePhoto, RoutingRule
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
@@ -192,15 +193,16 @@ def statistics(
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     group_by: Literal["department", "category", "street"] = "department",
 ) -> dict[str, Any]:
-    """On-time and verification statistics for cases dispatched in the period (default: the last 30 days)."""
-    now = platform.clock.now()
-    end = end or now
-    start = start or end - timedelta(days=30)
-    return queries.statistics(session, principal, start, end, group_by)
+    """On-time and verification statistics for cases dispatched in the period (default: the last 30 days;
+    ``from`` and ``to`` in ISO 8601, without an offset in the district's local time)."""
+    offset = platform.settings.utc_offset_hours
+    until = aware(end, offset) or platform.clock.now()
+    since = aware(start, offset) or until - timedelta(days=30)
+    return queries.statistics(session, principal, since, until, group_by)
 
 
 @router.get("/routing-rules", response_model=list[s.RoutingRulePublic])
@@ -249,13 +251,21 @@ def set_day(
     return {"day": row.day, "kind": row.kind, "name": row.name}
 
 
-@router.post("/feedback/{token}", response_model=s.FeedbackPublic)
+@router.get("/feedback/{key}", response_model=s.FeedbackCase)
+def feedback_case(key: str, session: SessionDep) -> dict[str, Any]:
+    """What the reporter is asked to judge (no login: the key sent to them alone when the case was resolved):
+    the case's number, title and the department's closing note."""
+    return queries.feedback_case(session, feedback.case_for_key(session, key))
+
+
+@router.post("/feedback/{key}", response_model=s.FeedbackPublic)
 def reporter_feedback(
-    token: str, body: s.FeedbackCreate, session: SessionDep, platform: PlatformDep
+    key: str, body: s.FeedbackCreate, session: SessionDep, platform: PlatformDep
 ) -> dict[str, Any]:
-    """The reporter's satisfaction callback (no login: the case token, given only to the reporter, is the key).
-    3 stars or more confirm the fix; fewer send the case back to the department with the comment."""
-    case = actions.do_reporter_feedback(session, platform, token, body.satisfaction, body.comment)
+    """The reporter's satisfaction callback (no login: the key sent to the reporter's own phone or e-mail
+    when the case was resolved; staff never see it). 3 stars or more confirm the fix; fewer send the case
+    back to the department with the comment. A key works once."""
+    case = actions.do_reporter_feedback(session, platform, key, body.satisfaction, body.comment)
     return {
         "state": case.state,
         "verification_passed": case.verification_passed,
@@ -264,30 +274,31 @@ def reporter_feedback(
 
 
 @router.get("/{ref}", response_model=s.CaseDetail)
-def get_case(ref: str, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
+def get_case(ref: Ref, session: SessionDep, platform: PlatformDep, principal: Reader) -> dict[str, Any]:
     return _full(session, platform, principal, queries.get_case(session, principal, ref))
 
 
 @router.post("/{ref}/actions/{name}", response_model=s.CaseDetail)
 def transition(
-    ref: str,
+    ref: Ref,
     name: str,
-    body: s.TransitionRequest,
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
+    body: Annotated[s.TransitionRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     """Run a named lifecycle action (register, dispatch, accept, start, resolve, verify_pass, verify_fail,
     close, return, reassign, escalate, request_suspend, approve_suspend, resume, request_extension,
-    approve_extension, reject_request, reopen, merge, cancel). Send the ``version`` you read."""
+    approve_extension, reject_request, reopen, merge, cancel). Send the ``version`` you read; an action that
+    needs nothing else (no note, no department) may be sent with no body."""
     case = queries.get_case(session, principal, ref)
-    actions.apply_transition(session, platform, principal, case, name, body)
+    actions.apply_transition(session, platform, principal, case, name, body or s.TransitionRequest())
     return _full(session, platform, principal, case)
 
 
 @router.post("/{ref}/notes", status_code=201, response_model=s.CaseDetail)
 def add_note(
-    ref: str,
+    ref: Ref,
     session: SessionDep,
     platform: PlatformDep,
     principal: Reader,
@@ -310,7 +321,7 @@ def add_note(
     responses={200: {"content": PHOTO_CONTENT, "description": "The photo."}},
 )
 def get_photo(
-    ref: str, photo_id: int, session: SessionDep, platform: PlatformDep, principal: Reader
+    ref: Ref, photo_id: Id, session: SessionDep, platform: PlatformDep, principal: Reader
 ) -> FileResponse:
     case = queries.get_case(session, principal, ref)
     photo = session.get(CasePhoto, photo_id)

@@ -15,7 +15,7 @@ from urbanbrain.core import sequence
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.cases import sla
+from urbanbrain.domains.cases import feedback, sla
 from urbanbrain.domains.cases.models import CalendarDay, Case, CaseLink
 from urbanbrain.domains.cases.schemas import TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
@@ -95,11 +95,13 @@ def _nothing(s: Step) -> None:
 
 def _resolve(s: Step) -> None:
     s.case.resolved_at, s.case.verification_passed = s.now, None
+    feedback.send_feedback_key(s.session, s.platform, s.case)  # to the reporter, and to nobody else
 
 
 def _verify(passed: bool) -> Callable[[Step], None]:
     def effect(s: Step) -> None:
         s.case.verification_passed = passed
+        s.case.feedback_digest = None  # verified, by the reporter or the centre: the key is used up
         if passed:
             s.case.verified_at = s.now
         else:

@@ -29,6 +29,9 @@ NOTED = "cases.case.noted"
 SLA_WARNING = "cases.case.sla_warning"
 SLA_BREACHED = "cases.case.sla_breached"
 RULE_CHANGED = "cases.routing.changed"
+# The type of the message that sends a reporter their feedback key: a message, never an event on the bus
+# (an event reaches subscribers, and the key is the reporter's alone).
+FEEDBACK_ASKED = "cases.case.feedback_asked"
 
 EVENT_TYPES = frozenset(TRANSITION_EVENTS.values()) | {
     REPORTED,

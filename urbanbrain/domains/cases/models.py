@@ -71,6 +71,8 @@ class Case(Base):
     )  # suspend/extend awaiting approval
     verification_passed: Mapped[bool | None] = mapped_column(Boolean)
     satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1..5 from the reporter's callback
+    # SHA-256 of the reporter's feedback key (sent only to them when the case is resolved; see feedback.py)
+    feedback_digest: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -18,21 +18,23 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from urbanbrain.api.deps import language
+from urbanbrain.api.errors import allowed_methods
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.models import Department
 from urbanbrain.domains.cases import actions, intake, lifecycle
 from urbanbrain.domains.cases.models import Case, CaseHistory
 from urbanbrain.domains.cases.open311_format import (
+    ERRORS,
     FORMATS,
     MAX_RESULTS,
     MEDIA_TYPES,
@@ -60,7 +62,9 @@ from urbanbrain.domains.registry import queries as registry
 log = logging.getLogger("urbanbrain.open311")
 AUTO = "auto"  # the service that asks the classifier
 
-router = APIRouter(tags=["open311"])
+router = APIRouter(tags=["open311"], responses=ERRORS)
+# Read as any text so that an unknown one is refused in the spec's shape; documented as the two there are.
+Fmt = Annotated[str, Path(description="The answer's format.", json_schema_extra={"enum": sorted(FORMATS)})]
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2025-01-01T00:00:00+08:00"  # when this endpoint's description last changed
@@ -442,13 +446,20 @@ INTAKE_CACHE = "cases.intake"
 # --- routes --------------------------------------------------------------------------------------------
 
 
+@router.get("", include_in_schema=False)
+@router.get("/", include_in_schema=False)
+def root(request: Request) -> RedirectResponse:
+    """The bare prefix, where a newcomer looks first: on to the discovery document."""
+    return RedirectResponse(request.url_for("discovery", fmt="json"), status_code=307)
+
+
 LIST_PARAMS = openapi_params(
     "service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size"
 )
 
 
 @router.get("/discovery.{fmt}", **answers(Open311Discovery, "discovery"))
-def discovery(request: Request, fmt: str) -> Response:
+def discovery(request: Request, fmt: Fmt) -> Response:
     """Service discovery: the endpoint, its specification and formats."""
     return _get(request, fmt, "discovery", _discovery)
 
@@ -458,7 +469,7 @@ def discovery(request: Request, fmt: str) -> Response:
     openapi_extra=openapi_params("jurisdiction_id"),
     **answers(list[Open311Service], "services"),
 )
-def services(request: Request, fmt: str) -> Response:
+def services(request: Request, fmt: Fmt) -> Response:
     """Every minor class of the taxonomy as a service; ``group`` is its major class."""
     return _get(request, fmt, "services", _services)
 
@@ -468,7 +479,7 @@ def services(request: Request, fmt: str) -> Response:
     openapi_extra=openapi_params("jurisdiction_id"),
     **answers(Open311ServiceDefinition, "service_definition"),
 )
-def service_definition(request: Request, service_code: str, fmt: str) -> Response:
+def service_definition(request: Request, service_code: str, fmt: Fmt) -> Response:
     """A service's attributes: classes about facilities take the facility's QR code."""
     return _get(request, fmt, "service_definition", _definition(service_code))
 
@@ -499,7 +510,7 @@ FORM_SCHEMA = {"type": "object", "properties": {n: {"type": "string"} for n in F
     openapi_extra={"requestBody": {"content": {t: {"schema": FORM_SCHEMA} for t in FORM_TYPES}}},
     **answers(list[Open311Created], "service_requests"),
 )
-async def post_request(request: Request, fmt: str) -> Response:
+async def post_request(request: Request, fmt: Fmt) -> Response:
     """Create a service request (form-encoded, with an API key of scope ``open311``)."""
     ctx = Ctx(request.app.state.platform, {}, api_key=request.headers.get("x-api-key"))
     for key, value in request.query_params.multi_items():
@@ -542,7 +553,7 @@ async def _form_fields(request: Request) -> list[tuple[str, str]]:
 
 
 @router.get("/requests.{fmt}", openapi_extra=LIST_PARAMS, **answers(list[Open311Request], "service_requests"))
-def list_requests(request: Request, fmt: str) -> Response:
+def list_requests(request: Request, fmt: Fmt) -> Response:
     """Public request list: by default the last 90 days, newest first, at most 1,000 a page."""
     return _get(request, fmt, "service_requests", _list_requests)
 
@@ -555,28 +566,35 @@ UPDATES = answers(list[Open311Update], "service_request_updates")
 
 @router.get("/servicerequestupdates.{fmt}", openapi_extra=UPDATE_PARAMS, **UPDATES)
 @router.get("/requests/updates.{fmt}", openapi_extra=UPDATE_PARAMS, **UPDATES)
-def request_updates(request: Request, fmt: str) -> Response:
+def request_updates(request: Request, fmt: Fmt) -> Response:
     """The service request updates extension: each public step of each request, oldest first."""
     return _get(request, fmt, "service_request_updates", _updates)
 
 
 @router.get("/requests/{service_request_id}.{fmt}", **answers(list[Open311Request], "service_requests"))
-def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
+def get_request(request: Request, service_request_id: str, fmt: Fmt) -> Response:
     """One request (by its id, or its token), as a one-element list."""
     return _get(request, fmt, "service_requests", _one_request(service_request_id))
 
 
 @router.get("/tokens/{token}.{fmt}", **answers(list[Open311Token], "service_requests"))
-def get_token(request: Request, token: str, fmt: str) -> Response:
+def get_token(request: Request, token: str, fmt: Fmt) -> Response:
     """The request id given for a token (null until the case is registered)."""
     return _get(request, fmt, "service_requests", _token(token))
 
 
-@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+# Every method, so that every refusal under /open311/v2 is in the spec's shape.
+EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
+
+
+@router.api_route("/{rest:path}", methods=EVERY_METHOD, include_in_schema=False)
 def not_found(request: Request, rest: str) -> Response:
     """Anything else under /open311/v2, in the spec's error shape."""
     fmt = "xml" if rest.lower().endswith(".xml") else "json"
     lang = language(request)
     if request.method not in ("GET", "POST"):
-        return error(405, UrbanBrainError("open311.method", method=request.method).render(lang), fmt)
+        refused = error(405, UrbanBrainError("open311.method", method=request.method).render(lang), fmt)
+        # What the resource takes; a path no resource has is refused for GET and POST too (404).
+        refused.headers["Allow"] = ", ".join(allowed_methods(request, skip=not_found) or ["GET", "POST"])
+        return refused
     return error(404, UrbanBrainError("open311.no_route", path=request.url.path).render(lang), fmt)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from urbanbrain.api.params import EARLIEST_YEAR, LATEST_YEAR
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 
@@ -48,15 +49,19 @@ def w3(value: datetime | None, offset_hours: int) -> str | None:
 
 def parse_w3(text: str, offset_hours: int) -> datetime:
     """Read a W3C datetime (``2010-01-01T00:00:00Z``, ``...+08:00``; a bare date or a time without an
-    offset is read in the district's time). Raises ``ValueError`` when it is not one."""
+    offset is read in the district's time). Raises ``ValueError`` when it is not one, or is outside the
+    years :mod:`urbanbrain.api.params` allows (year 1 at +08:00 is no UTC time at all)."""
     text = text.strip()
     tz = timezone(timedelta(hours=offset_hours))
     if _DATE_ONLY.match(text):
         parts = [int(p) for p in text.split("-")] + [1, 1]
-        return datetime.combine(date(parts[0], parts[1], parts[2]), time(0), tz).astimezone(UTC)
-    if "T" not in text:
+        value = datetime.combine(date(parts[0], parts[1], parts[2]), time(0), tz)
+    elif "T" in text:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    else:
         raise ValueError(text)
-    value = datetime.fromisoformat(text.replace("z", "Z"))
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
@@ -194,8 +199,8 @@ class Ctx:
         except ValueError:
             raise invalid(
                 name,
-                "请使用 W3C 日期时间，如 2018-07-09T08:00:00+08:00",
-                "use a W3C datetime such as 2018-07-09T08:00:00+08:00",
+                f"请使用 {EARLIEST_YEAR} 至 {LATEST_YEAR} 年间的 W3C 日期时间，如 2018-07-09T08:00:00+08:00",
+                f"use a W3C datetime from year {EARLIEST_YEAR} to {LATEST_YEAR}, such as 2018-07-09T08:00:00+08:00",
             ) from None
 
     def window(self) -> tuple[datetime, datetime]:
@@ -318,6 +323,34 @@ class Open311Update(BaseModel):
     media_url: str | None = Field(description="The reporter's photo, on the report itself.")
 
 
+class Open311Error(BaseModel):
+    code: int = Field(description="The HTTP status.")
+    description: str = Field(description="What is wrong, in the caller's language.")
+
+
+XML_ERRORS = {"schema": {"type": "string", "description": "The same errors as XML, under <errors>."}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": list[Open311Error],
+        "description": "The spec's error list: 400 a parameter is missing or not valid, 403 the API key is "
+        "not valid, 404 no such resource, service, request or jurisdiction, 405 method not allowed",
+        "content": {"text/xml": XML_ERRORS},
+    }
+}
+
+# Query parameters read by hand (so that a bad one is refused in the spec's shape), as documented.
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "jurisdiction_id": {"type": "string"},
+    "service_request_id": {"type": "string", "description": "One id, or several separated by commas."},
+    "service_code": {"type": "string", "description": "One code, or several separated by commas."},
+    "start_date": {"type": "string", "format": "date-time", "description": "W3C datetime."},
+    "end_date": {"type": "string", "format": "date-time", "description": "W3C datetime."},
+    "status": {"type": "string", "description": "open, closed or open,closed."},
+    "page": {"type": "integer", "minimum": 1, "maximum": 10**6},
+    "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS},
+}
+
+
 def answers(model: Any, root: str) -> dict[str, Any]:
     """Route arguments documenting an answer rendered by hand: ``model`` as JSON, the same under ``<root>``
     as XML."""
@@ -331,7 +364,5 @@ def answers(model: Any, root: str) -> dict[str, Any]:
 def openapi_params(*names: str) -> dict[str, Any]:
     """OpenAPI documentation for query parameters that are read by hand."""
     return {
-        "parameters": [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
-        ]
+        "parameters": [{"name": n, "in": "query", "required": False, "schema": PARAMETERS[n]} for n in names]
     }

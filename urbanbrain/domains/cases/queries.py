@@ -291,3 +291,23 @@ def statistics(
             "pass_rate": round(passes / (passes + fails), 4) if passes + fails else None,
         },
     }
+
+
+def feedback_case(session: Session, case: Case) -> dict[str, Any]:
+    """The reporter's view of the case they are asked to judge (see feedback.py)."""
+    state = lifecycle.STATES[case.state]
+    note = session.scalar(
+        select(CaseHistory.note)
+        .where(CaseHistory.case_id == case.id, CaseHistory.transition == "resolve", CaseHistory.public)
+        .order_by(CaseHistory.id.desc())
+        .limit(1)
+    )
+    return {
+        "number": case.number,
+        "title": case.title,
+        "state": case.state,
+        "state_name": {"zh-CN": state.zh, "en": state.en},
+        "reported_at": case.reported_at,
+        "resolved_at": case.resolved_at,
+        "resolution": note,
+    }

@@ -198,6 +198,18 @@ class CaseStatistics(BaseModel):
     verification: VerificationCounts = Field(description="Verifiers' checks made in the period.")
 
 
+class FeedbackCase(BaseModel):
+    """What a reporter asked for feedback sees: their case and what the department said it did."""
+
+    number: str | None
+    title: str
+    state: str
+    state_name: dict[str, str]
+    reported_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None = Field(description="The department's note when it resolved the case.")
+
+
 class FeedbackPublic(BaseModel):
     state: str
     verification_passed: bool | None

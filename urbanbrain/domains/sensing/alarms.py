@@ -69,14 +69,20 @@ def apply(
     transitions: list[Transition],
     places: dict[str, Place],
     case_categories: dict[str, str | None],
+    descriptions: dict[str, str] | None = None,
 ) -> Counter[str]:
     """Record the transitions; returns how many alarms were raised, by warning level. A raise's event carries
-    the rule's case class and the alarm's address, for the domain that opens cases."""
+    the rule's case class, its description and the alarm's address, for the domain that opens cases."""
     raised: Counter[str] = Counter()
     for t in transitions:
         place = places.get(t.device) or Place(t.group, None, None, None)
         if t.kind == "raise":
-            if _raise(session, platform, t, place, case_categories.get(t.rule_code)) is not None:
+            extra = {
+                "case_category": case_categories.get(t.rule_code),
+                "rule_description": (descriptions or {}).get(t.rule_code) or None,
+                "address": place.address or place.building_code,
+            }
+            if _raise(session, platform, t, place, extra) is not None:
                 raised[t.level] += 1
         else:
             _clear(session, platform, t)
@@ -101,7 +107,7 @@ def _open(session: Session, origin: str, alarm_type: str) -> Alarm | None:
 
 
 def _raise(
-    session: Session, platform: Platform, t: Transition, place: Place, case_category: str | None
+    session: Session, platform: Platform, t: Transition, place: Place, extra: dict[str, Any]
 ) -> Alarm | None:
     """A new alarm, or a count on the open one, or nothing for a replayed raise.
 
@@ -141,7 +147,6 @@ def _raise(
         version=1,
     )  # not added to the session: the INSERT below writes it, and the object is what the payloads read
     alarm.id = session.execute(INSERT, {k: getattr(alarm, k) for k in COLUMNS}).scalar_one()
-    extra = {"case_category": case_category, "address": place.address or place.building_code}
     audit(session, platform, alarm, None, "sensing.alarm.raise", events.ALARM_RAISED, extra)
     if at_least(t.level, platform.settings.sensing_notify_level):
         _notify(session, platform, alarm, place)

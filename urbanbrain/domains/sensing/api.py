@@ -5,14 +5,16 @@ rules, alarms, dead letters and the readings history. Alarms go live on the comm
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
 
 from urbanbrain.api.deps import PlatformDep, SessionDep, WaitingPrincipal, oauth2, principal_now, require
+from urbanbrain.api.errors import error_response, responses
 from urbanbrain.api.paging import PageDep
+from urbanbrain.api.params import Id, IsoDateTime, aware
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.bus import Event
 from urbanbrain.core.context import Platform
@@ -23,14 +25,16 @@ from urbanbrain.domains.sensing import actions, queries
 from urbanbrain.domains.sensing import schemas as s
 from urbanbrain.domains.sensing.ingest.pipeline import CACHE_KEY, Pipeline
 from urbanbrain.domains.sensing.ingest.service import services
+from urbanbrain.domains.sensing.ingest.wire import Dead
 from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device
 
 register_messages(
     {
         "sensing.no_valid_readings": (
             422,
-            "这批读数没有一条可用（{reasons}），已存入死信，请修正后重发。",
-            "No reading in this batch could be taken ({reasons}); they are in the dead letters: fix and resend.",
+            "这批读数没有一条可用（{reasons}），已存入死信，请修正后重发：{why_zh}",
+            "No reading in this batch could be taken ({reasons}); they are in the dead letters. Fix and "
+            "resend: {why_en}",
         ),
         "sensing.not_running": (503, "读数接收未启动。", "Reading intake is not running."),
     }
@@ -59,7 +63,7 @@ def setup(app: FastAPI, platform: Platform) -> list[Any]:
 def alarm_item(event: Event) -> dict[str, Any]:
     """An alarm event as the screens show it: the alarm, and ``event`` saying what happened (raised,
     acknowledged, cleared, case_opened)."""
-    hidden = ("id", "actor", "case_category", "address")
+    hidden = ("id", "actor", "case_category", "rule_description", "address")
     return {
         "event": event.type.rsplit(".", 1)[1],
         **{k: v for k, v in event.payload.items() if k not in hidden},
@@ -84,12 +88,66 @@ def _changed(session: Any, platform: Platform) -> None:
 
 # --- readings ------------------------------------------------------------------------------------------
 
+# The readings door reads its body itself (msgspec, in the pipeline), so its shape is declared here for
+# /docs: the wire format of urbanbrain.domains.sensing.ingest.wire.Message.
+READING_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "device", "ts", "values"],
+    "properties": {
+        "id": {
+            "type": "string", "minLength": 1, "maxLength": 64,
+            "description": "The message's own id: a resend with the same id is dropped as a repeat.",
+        },
+        "device": {
+            "type": "string", "minLength": 1, "maxLength": 64,
+            "description": "The device id (over MQTT the topic names it instead).",
+        },
+        "ts": {
+            "anyOf": [
+                {"type": "number", "description": "Seconds since 1970-01-01 UTC."},
+                {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset."},
+            ],
+            "description": "When it was measured.",
+        },
+        "values": {
+            "type": "object", "minProperties": 1, "maxProperties": 64,
+            "additionalProperties": {"type": "number"},
+            "description": "Measurement name to value, e.g. {\"smoke\": 0.12, \"temperature\": 31.5}.",
+        },
+    },
+    "example": {"id": "m-0001", "device": "SD-0001", "ts": "2018-07-09T08:00:00+08:00", "values": {"smoke": 0.12}},
+}  # fmt: skip
+READINGS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A JSON array of messages, one message, or NDJSON (one message a line).",
+        "content": {
+            "application/json": {
+                "schema": {"anyOf": [{"type": "array", "items": READING_MESSAGE}, READING_MESSAGE]}
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One JSON message a line."},
+                "example": '{"id": "m-0001", "device": "SD-0001", "ts": 1531094400, "values": {"smoke": 0.12}}\n',
+            },
+        },
+    }
+}
+# Security schemes Swagger UI can fill in; the door reads the headers itself (a device key first).
+device_key = APIKeyHeader(name="X-Device-Key", scheme_name="DeviceKey", auto_error=False,
+                          description="A device's own key: it may send only its own readings.")  # fmt: skip
+api_key = APIKeyHeader(name="X-API-Key", scheme_name="ApiKey", auto_error=False,
+                       description="An API key with the devices:write scope (a gateway).")  # fmt: skip
+EXPLAINED = 5  # dead messages explained in a refusal's answer; the dead letters keep them all
+
 
 def _sender(
-    request: Request, platform: PlatformDep, token: Annotated[str | None, Depends(oauth2)]
+    request: Request,
+    platform: PlatformDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    key: Annotated[str | None, Depends(device_key)],
+    _gateway: Annotated[str | None, Depends(api_key)],  # read by principal_now; here for /docs
 ) -> str | None:
     """A device (its own key: it may send only its own readings) or a gateway/user with readings.write."""
-    key = request.headers.get("x-device-key")
     if key:
         device = pipeline_of(platform).device_for_key(key)
         if device is None:
@@ -104,7 +162,35 @@ def _watcher(principal: WaitingPrincipal) -> Principal:
     return principal
 
 
-@router.post("/readings", status_code=202, response_model=s.IngestReceipt)
+def _explained(dead: list[Dead]) -> tuple[list[dict[str, Any]], str, str]:
+    """The first few dead messages as the answer shows them, and as a sentence in each language."""
+    shown = [
+        {"reason": d.reason, "detail": d.detail, "device": d.device_id, "message": d.message_id}
+        for d in dead[:EXPLAINED]
+    ]
+    zh = "；".join(
+        f"消息 {x['message'] or '?'}（设备 {x['device'] or '?'}）：{x['reason']}，{x['detail']}"
+        for x in shown
+    )
+    en = "; ".join(f"message {x['message'] or '?'} (device {x['device'] or '?'}): {x['reason']}, {x['detail']}"
+                   for x in shown)  # fmt: skip
+    more = len(dead) - len(shown)
+    if more > 0:
+        zh, en = f"{zh}；另有 {more} 条", f"{en}; and {more} more"
+    return shown, zh, en
+
+
+@router.post(
+    "/readings",
+    status_code=202,
+    response_model=s.IngestReceipt,
+    openapi_extra=READINGS_BODY,
+    responses=responses(
+        413, 429, 503, said={413: "The body is over 16 MiB (sensing.body_too_large): split it",
+                             429: "The pipeline is behind (sensing.busy): resend the same batch after Retry-After",
+                             503: "Reading intake is not running (sensing.not_running)"},
+    ),
+)  # fmt: skip
 async def post_readings(
     request: Request, platform: PlatformDep, only: Annotated[str | None, Depends(_sender)]
 ) -> Any:
@@ -121,16 +207,19 @@ async def post_readings(
         receipt = await asyncio.wrap_future(pipeline.submit(body, ndjson=ndjson, only_device=only))
     except UrbanBrainError as exc:
         if exc.code == "sensing.busy":
-            from urbanbrain.api.errors import error_response
-
             return error_response(request, exc, headers={"Retry-After": "1"})
         raise
     out = receipt.public()
     if receipt.messages == 0 and receipt.dead and not receipt.duplicates:
         reasons = ", ".join(f"{k} ×{v}" for k, v in out["reasons"].items())
-        err = UrbanBrainError("sensing.no_valid_readings", reasons=reasons, detail=out)
-        from urbanbrain.api.errors import error_response
-
+        shown, why_zh, why_en = _explained(receipt.dead)
+        err = UrbanBrainError(
+            "sensing.no_valid_readings",
+            reasons=reasons,
+            why_zh=why_zh,
+            why_en=why_en,
+            detail={**out, "dead": shown},
+        )
         return error_response(request, err)
     return JSONResponse(out, status_code=202)
 
@@ -184,7 +273,20 @@ def provision_device(
     return {**queries.device_public(platform, actor, device), "key": key}
 
 
-@router.post("/devices/import", status_code=201, response_model=s.DevicesImported)
+DEVICES_CSV = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string", "description": "UTF-8 CSV with a header line."},
+                "example": "device_id,device_type,building_code,lon,lat,owner_name,owner_phone,key\n",
+            }
+        },
+    }
+}
+
+
+@router.post("/devices/import", status_code=201, response_model=s.DevicesImported, openapi_extra=DEVICES_CSV)
 async def import_devices(request: Request, platform: PlatformDep, actor: Installer) -> dict[str, Any]:
     """Devices from CSV (``text/csv`` body): device_id, device_type, building_code, lon, lat, owner_name,
     owner_phone, key. All or nothing; a bad line is named."""
@@ -231,13 +333,17 @@ def rotate_key(
 def device_history(
     device_id: str,
     measurement: str,
-    since: datetime,
-    until: datetime,
+    since: IsoDateTime,
+    until: IsoDateTime,
     platform: PlatformDep,
     _: Watcher,
     per_minute: bool = False,
 ) -> list[dict[str, Any]]:
-    return queries.history(pipeline_of(platform).lake, device_id, measurement, since, until, per_minute)
+    """One measurement of a device from ``since`` to ``until`` (ISO 8601; without an offset, the district's
+    local time), every reading or per minute."""
+    offset = platform.settings.utc_offset_hours
+    start, end = aware(since, offset), aware(until, offset)
+    return queries.history(pipeline_of(platform).lake, device_id, measurement, start, end, per_minute)
 
 
 @router.get("/buildings/status", response_model=dict[str, s.BuildingStatus])
@@ -291,13 +397,13 @@ def list_alarms(
 
 
 @router.get("/alarms/{alarm_id}", response_model=s.AlarmPublic)
-def get_alarm(alarm_id: int, session: SessionDep, _: AlarmReader) -> s.AlarmPublic:
+def get_alarm(alarm_id: Id, session: SessionDep, _: AlarmReader) -> s.AlarmPublic:
     return _alarm_public(actions._alarm(session, alarm_id))
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", response_model=s.AlarmPublic)
 def acknowledge_alarm(
-    alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
+    alarm_id: Id, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
 ) -> s.AlarmPublic:
     alarm = actions.do_acknowledge_alarm(session, platform, actor, alarm_id, data.note)
     return _alarm_public(alarm)
@@ -305,7 +411,7 @@ def acknowledge_alarm(
 
 @router.post("/alarms/{alarm_id}/clear", response_model=s.AlarmPublic)
 def clear_alarm(
-    alarm_id: int, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
+    alarm_id: Id, data: s.AlarmAction, session: SessionDep, platform: PlatformDep, actor: AlarmHandler
 ) -> s.AlarmPublic:
     alarm = actions.do_clear_alarm(session, platform, actor, alarm_id, data.note)
     return _alarm_public(alarm)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
+from urbanbrain.core.protect import mask_name, mask_phone
 from urbanbrain.domains.sensing.engine import LEVELS
 from urbanbrain.domains.sensing.lake import Lake
 from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device, DeviceType, Latest, Rule
@@ -40,9 +41,10 @@ def latest_of(session: Session, device_ids: list[str]) -> dict[str, dict[str, di
 def device_public(
     platform: Platform, principal: Principal, d: Device, latest: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    phone = platform.protector.open(d.owner_phone)
-    if phone and not principal.can("registry.pii.read"):
-        phone = phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+    # The owner's name and phone are personal data: masked as residents' are, unless the reader may see them.
+    phone, name = platform.protector.open(d.owner_phone), d.owner_name
+    if not principal.can("registry.pii.read"):
+        phone, name = mask_phone(phone), mask_name(name)
     return {
         "device_id": d.device_id,
         "type_code": d.type_code,
@@ -53,7 +55,7 @@ def device_public(
         "lat": d.lat,
         "street_code": d.street_code,
         "community_code": d.community_code,
-        "owner_name": d.owner_name,
+        "owner_name": name,
         "owner_phone": phone,
         "status": d.status,
         "version": d.version,

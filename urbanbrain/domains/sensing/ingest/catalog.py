@@ -44,6 +44,7 @@ class Catalog:
         self.keys: dict[str, str] = {}
         self.places: dict[str, Place] = {}
         self.categories: dict[str, str | None] = {}
+        self.descriptions: dict[str, str] = {}  # rule code -> its description, "中文 / English"
         self.measurements: dict[str, frozenset[str]] = {}
         self.ranges: dict[str, dict[str, tuple[float, float]]] = {}  # type → measurement → measuring range
         self._range_table: tuple[Any, ...] | None = None
@@ -201,6 +202,7 @@ class Catalog:
     def rules(self, session: Session) -> list[RuleSpec]:
         rows = session.scalars(select(Rule).where(Rule.active.is_(True)).order_by(Rule.code)).all()
         self.categories = {r.code: r.case_category for r in rows}
+        self.descriptions = {r.code: r.description for r in rows}
         specs = [rule_spec(r.code, r.spec) for r in rows]
         # A composite rule's parts come first: the engine wants them declared before the rule that joins them.
         return sorted(specs, key=lambda s: s.kind == "composite")

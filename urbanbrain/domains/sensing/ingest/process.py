@@ -162,7 +162,7 @@ class GroupProcessing:
         with self.platform.db.session() as session:
             writes.add_dead_letters(session, self.platform, dead)
             raised = alarms.apply(session, self.platform, transitions, self.catalog.places,
-                                  self.catalog.categories)  # fmt: skip
+                                  self.catalog.categories, self.catalog.descriptions)  # fmt: skip
         # Counted once committed: a group whose transaction fails is replayed from the journal, counted then.
         alarms.count_raised(self.platform, raised)
         _count_dead(self.platform, dead)
