@@ -56,6 +56,29 @@ def test_a_replayed_hour_raises_the_fire_and_not_the_noisy_detector(seeded, tmp_
     assert not [a for a in alarms if a[0] == quiet and a[1] == "fire"]
 
 
+def test_the_demos_fire_comes_when_its_timeline_says(seeded, tmp_path):
+    """The live demo prints when its fire's alarms will come: the rules, run ahead on the same readings, say
+    the same event times the platform then raises; and the staged fire shows the smoke first."""
+    fleet = simulation.village_fleet(seeded, limit=12, seed=1)
+    simulation.provision(seeded, fleet, tmp_path)
+    building = sorted(fleet.by_building)[6]
+    start = seeded.clock.now().timestamp()
+    fire, timeline = simulation.staged_fire(
+        fleet, building, simulation.active_rules(seeded), start_ts=start, not_before=start + 130.0, seed=1
+    )
+    assert start + 130.0 <= fire.start_ts < start + 190.0
+    assert fire.start_ts < timeline["smoke"] <= timeline["fire"] - 15.0
+    assert timeline["fire"] < fire.start_ts + 240.0
+    simulation.replay(seeded, fleet, [fire], start_ts=start, end_ts=start + 900, seed=1)
+    with seeded.db.session() as s:
+        raised = {}
+        for a in s.scalars(select(Alarm).where(Alarm.building_code == building).order_by(Alarm.event_at)):
+            raised.setdefault(a.alarm_type, a.event_at.timestamp())
+    assert raised["smoke"] == pytest.approx(timeline["smoke"], abs=0.001)
+    assert raised["fire"] == pytest.approx(timeline["fire"], abs=0.001)
+    assert raised["temp_rise"] == pytest.approx(timeline["temp_rise"], abs=0.001)
+
+
 def test_simulate_devices_command_provisions_and_replays(seeded, monkeypatch):
     s = seeded.settings
     for name, value in (("DATABASE_URL", s.database_url), ("DATA_DIR", str(s.data_dir)),

@@ -30,7 +30,7 @@ from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 
-console = Console()
+console = Console(soft_wrap=True)  # a key or a URL is never cut across lines
 DEMO_MQTT_URL = "embedded://127.0.0.1:1884"
 
 
@@ -104,7 +104,7 @@ def simulate_devices(
                                      **({} if trouble else _QUIET))  # fmt: skip
         for s in scenarios:
             console.print(
-                f"  {s.kind:15} {_when(s.start_ts, settings.utc_offset_hours)}  {getattr(s, 'device_id', None) or s.building_code}"
+                f"  {s.kind:15} {_when(s.start_ts, settings.utc_offset_hours)}  {getattr(s, 'device_id', None) or getattr(s, 'building_code', '')}"
             )
         if to == "direct":
             stats = simulation.replay(platform, fleet, scenarios, start_ts=begin, end_ts=begin + hours * 3600,
@@ -183,17 +183,19 @@ def device_gateway_key(platform: Platform, saved: dict[str, Any]) -> dict[str, A
 
 
 def start_live_devices(settings: Settings, api_key: str, mqtt_url: str, *, seed: int = 1,
-                       fire_in_s: float = 180.0) -> str:  # fmt: skip
+                       fire_in_s: float = 60.0) -> str:  # fmt: skip
     """While the demo serves: the same devices report every minute over MQTT (the embedded broker), on the
-    wall clock, and ``fire_in_s`` seconds after the server is up a fire breaks out in one building.
-    Returns that building's code."""
+    wall clock, and a minute or so after the server is up a fire breaks out in one building. When the server
+    is up it prints when the stream will show the smoke warning and the confirmed fire. Returns the
+    building's code."""
     from urbanbrain.simulate import fire_village as simulation
-    from urbanbrain.simulate.devices import Fire, Simulator
+    from urbanbrain.simulate.devices import Simulator
     from urbanbrain.simulate.publish import run
 
     platform = Platform.build(settings)
     try:
         fleet = simulation.village_fleet(platform, seed=seed)
+        rules = simulation.active_rules(platform)
     finally:
         platform.close()
     building = sorted(fleet.by_building)[len(fleet.by_building) // 2]
@@ -214,9 +216,10 @@ def start_live_devices(settings: Settings, api_key: str, mqtt_url: str, *, seed:
         now = time.time()
         # from the minute the replayed day ended (or later): no message id is sent twice
         start = math.floor(now / 60) * 60
-        fire = Fire(building, now + fire_in_s)
+        fire, timeline = simulation.staged_fire(fleet, building, rules, start_ts=start,
+                                                not_before=now + fire_in_s, seed=seed)  # fmt: skip
         simulator = Simulator(fleet, [fire], start_ts=start, interval_s=60, seed=seed)
-        console.print(f"live devices: a fire breaks out in {building} at {_when(fire.start_ts)} (UTC+8)")
+        console.print(_fire_line(fire.building_code, fire.start_ts, timeline, settings.utc_offset_hours))
         while True:
             try:
                 await run(simulator, publisher, speed=1.0, realtime=True)
@@ -227,3 +230,17 @@ def start_live_devices(settings: Settings, api_key: str, mqtt_url: str, *, seed:
 
     threading.Thread(target=lambda: asyncio.run(live()), name="demo-devices", daemon=True).start()
     return building
+
+
+def _fire_line(building: str, start_ts: float, timeline: dict[str, float], utc_offset_hours: int) -> str:
+    """What the live demo's fire will show on the alert stream, and when (the district's local time)."""
+
+    def at(ts: float) -> str:
+        return datetime.fromtimestamp(ts, timezone(timedelta(hours=utc_offset_hours))).strftime("%H:%M:%S")
+
+    line = f"live devices: a fire breaks out in {building} at {at(start_ts)} (UTC{utc_offset_hours:+d})"
+    if "smoke" in timeline:
+        line += f"; the alert stream shows a smoke warning (yellow) at {at(timeline['smoke'])}"
+    if "fire" in timeline:
+        line += f" and the confirmed fire (red, then its case) at {at(timeline['fire'])}"
+    return line

@@ -1,4 +1,4 @@
-"""``urbanbrain``: serve, demo, db, seed, users, audit, check-plugins."""
+"""``urbanbrain``: serve, demo, db, seed, users, audit, simulate, sensing, check-plugins."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -38,10 +38,10 @@ simulate_app.command("devices")(devices.simulate_devices)
 sensing_app = typer.Typer(help="Readings and early warning.", no_args_is_help=True)
 app.add_typer(sensing_app, name="sensing")
 sensing_app.command("work")(sensing.work)
-console = Console()
+console = Console(soft_wrap=True)  # a key or a URL is never cut across lines
 
 
-def _fail(err: UrbanBrainError) -> None:
+def _fail(err: UrbanBrainError) -> NoReturn:
     console.print(f"[red]{err.code}[/red]: {err.render('en')} / {err.render('zh-CN')}")
     raise typer.Exit(2)
 
@@ -302,6 +302,45 @@ def simulate_cases(
     )
 
 
+def _replay_season(settings: Settings, days: int, seed: int, village: str) -> dict[str, int]:
+    from datetime import UTC, datetime
+
+    from urbanbrain.core.clock import SimulatedClock
+    from urbanbrain.simulate import inspections as simulate
+
+    start = simulate.season_start(datetime.now(UTC), days, settings.utc_offset_hours)
+    platform = Platform.build(settings, clock=SimulatedClock(start, speed=0))
+    try:
+        outcome = simulate.replay(platform, village=village, days=days, seed=seed)
+        platform.relay.flush()
+    finally:
+        platform.close()
+    return outcome.as_dict()
+
+
+@simulate_app.command("inspections")
+def simulate_inspections(
+    days: Annotated[
+        int, typer.Option(min=1, max=366, help="How many days, ending at the last midnight.")
+    ] = 91,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed replays the same season.")] = 1,
+    village: Annotated[str, typer.Option(help="Registry code of the urban village.")] = "440304004028-V01",
+) -> None:
+    """Replay a season of fire-safety inspections in an urban village (hazards, rectification,
+    re-inspection, overdue, escalation) ending at the last local midnight."""
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    started = time.perf_counter()
+    try:
+        counts = _replay_season(settings, days, seed, village)
+    except UrbanBrainError as err:
+        _fail(err)
+    console.print(
+        f"replayed {days} days of inspections in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+    )
+
+
 @app.command("demo")
 def demo(
     host: Annotated[str | None, typer.Option(help="Default: URBANBRAIN_HOST or 127.0.0.1.")] = None,
@@ -333,18 +372,25 @@ def demo(
         platform.relay.flush()
     finally:
         platform.close()
-    from urbanbrain.simulate import cases as simulate
+    from urbanbrain.simulate import cases, inspections
 
     check = Platform.build(settings)
     try:
-        replayed = simulate.already_replayed(check)
+        replayed = cases.already_replayed(check), inspections.already_replayed(check)
     finally:
         check.close()
-    if not replayed:  # once: the centre's statistics show a month of work from the first start
+    if not replayed[0]:  # once: the centre's statistics show a month of work from the first start
         started = time.perf_counter()
         counts = _replay_cases(settings, 30, 40, 1)
         console.print(
             f"replayed a month of cases in {time.perf_counter() - started:.1f} s: "
+            + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+        )
+    if not replayed[1]:  # once: the fire-safety statistics and fire map show a season of inspections
+        started = time.perf_counter()
+        counts = _replay_season(settings, inspections.SEASON_DAYS, 1, inspections.SHUIWEI)
+        console.print(
+            f"replayed a season of fire-safety inspections in 水围村 in {time.perf_counter() - started:.1f} s: "
             + ", ".join(f"{v:,} {k}" for k, v in counts.items())
         )
     started = time.perf_counter()
@@ -383,9 +429,10 @@ def demo(
     os.environ["URBANBRAIN_MQTT_URL"] = mqtt_url  # the served app builds its own settings
     building = devices.start_live_devices(settings, str(gateway["api_key"]), mqtt_url)
     console.print(
-        f"Live: the 水围村 devices report every minute over MQTT; a fire breaks out in building "
-        f"[bold]{building}[/bold] 3 minutes after the server starts (watch the alert stream and the fire map "
-        f"at {creds['url']}/api/v1/fire_safety/villages/440304004028-V01/fire-map)"
+        f"Live: the 水围村 devices report every minute over MQTT. One to two minutes after the server is up a fire "
+        f"breaks out in building [bold]{building}[/bold]: the alert stream shows a smoke warning (yellow), then "
+        "the confirmed fire (red) with its case, a few minutes after the server is up (the times follow "
+        f"below). The fire map: {creds['url']}/api/v1/fire_safety/villages/440304004028-V01/fire-map"
     )
     uvicorn.run(
         "urbanbrain.api.app:create_app",

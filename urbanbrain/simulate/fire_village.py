@@ -11,10 +11,15 @@ Three steps, each usable alone:
   times. The server must not be running on the same data directory meanwhile (the journal is its own):
   the demo replays before it serves. For a running server, publish over HTTP or MQTT with
   :func:`urbanbrain.simulate.publish.run` instead.
+
+:func:`fire_timeline` tells when a fire's alarms will be raised (the readings are a pure function of the
+seed and the clock, so the database's rules judge them ahead of time), and :func:`staged_fire` picks the
+live demo's fire so that a smoke warning comes before the confirmed fire.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,10 +35,12 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.registry.queries import buildings_in_village
 from urbanbrain.domains.sensing import queries as sensing
-from urbanbrain.domains.sensing.actions import do_import_devices
+from urbanbrain.domains.sensing.actions import do_import_devices, rule_spec
+from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
 from urbanbrain.domains.sensing.ingest.pipeline import Pipeline
 from urbanbrain.simulate.devices import (
     BuildingRef,
+    Fire,
     Fleet,
     Scenario,
     Simulator,
@@ -148,3 +155,73 @@ def _submit(pipeline: Pipeline, body: bytes) -> int:
 
 def replay_clock(start_ts: float) -> SimulatedClock:
     return SimulatedClock(datetime.fromtimestamp(start_ts, UTC), speed=0)
+
+
+def active_rules(platform: Platform) -> list[RuleSpec]:
+    """The alarm rules the platform runs now, as the engine reads them."""
+    with platform.db.session() as session:
+        return [rule_spec(r["code"], r["spec"]) for r in sensing.list_rules(session) if r["active"]]
+
+
+def fire_timeline(
+    fleet: Fleet,
+    fire: Fire,
+    rules: list[RuleSpec],
+    *,
+    start_ts: float,
+    interval_s: float = 60.0,
+    seed: int = 0,
+) -> dict[str, float]:
+    """When each kind of alarm is first raised in the burning building (event time, epoch seconds), for the
+    readings a :class:`Simulator` of the same fleet, seed, start and interval sends: the building's readings
+    from ``start_ts`` until the fire is out, through a rules engine of its own. A reading is judged at its
+    own time, so a live server raises the same alarms at these times, plus its processing delay."""
+    members = fleet.by_building[fire.building_code]
+    devices = [fleet.devices[i] for i in members]
+    engine = RuleEngine(rules)
+    engine.set_devices([d.device_id for d in devices], [d.device_type for d in devices],
+                       [d.building_code for d in devices])  # fmt: skip
+    row = {d.device_id: i for i, d in enumerate(devices)}
+    simulator = Simulator(fleet, [fire], start_ts=start_ts, interval_s=interval_s, seed=seed)
+    first: dict[str, float] = {}
+    for tick in simulator.ticks(fire.start_ts + fire.duration_s):
+        idx, names, values, ts = [], [], [], []
+        for m in tick.messages:
+            if m["device"] in row:
+                for name, value in m["values"].items():
+                    idx.append(row[m["device"]])
+                    names.append(name)
+                    values.append(value)
+                    ts.append(m["ts"])
+        if idx:
+            for t in engine.evaluate(idx, names, values, ts).transitions:
+                if t.kind == "raise":
+                    first.setdefault(t.alarm_type, t.event_ts)
+    return first
+
+
+def staged_fire(
+    fleet: Fleet,
+    building_code: str,
+    rules: list[RuleSpec],
+    *,
+    start_ts: float,
+    not_before: float,
+    interval_s: float = 60.0,
+    seed: int = 0,
+    smoke_lead_s: float = 15.0,
+) -> tuple[Fire, dict[str, float]]:
+    """A fire in ``building_code`` starting at ``not_before`` or within the minute after, at the first
+    second (in steps of 5) whose smoke warning comes at least ``smoke_lead_s`` before the confirmed fire, as
+    a fire seen by the first smoke detector does; with its :func:`fire_timeline`. In about one start of
+    three the temperature rise comes with the smoke, and the stream would show nothing before the fire."""
+    best: tuple[Fire, dict[str, float]] | None = None
+    for step in range(0, 60, 5):
+        fire = Fire(building_code, float(not_before + step))
+        timeline = fire_timeline(fleet, fire, rules, start_ts=start_ts, interval_s=interval_s, seed=seed)
+        if best is None:
+            best = (fire, timeline)
+        if "fire" in timeline and timeline["fire"] - timeline.get("smoke", math.inf) >= smoke_lead_s:
+            return fire, timeline
+    assert best is not None
+    return best
