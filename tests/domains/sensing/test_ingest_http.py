@@ -301,3 +301,24 @@ def test_a_whole_body_nested_a_thousand_deep_is_answered_and_dead_lettered(site)
     site.settle()
     dead = site.client.get("/api/v1/sensing/dead-letters", headers=site.admin).json()["items"]
     assert [d["reason"] for d in dead] == ["not_json"]
+
+
+def test_the_door_answers_429_without_reading_a_body_while_other_bodies_fill_its_budget(site):
+    """The outside test: 200 bodies sent at once were all read into memory, whatever the pending limit, for
+    a body is read whole before it is checked. The door holds bodies' bytes against a budget before reading
+    them; a sender past it is told to come back, and its resend is taken."""
+    from urbanbrain.domains.sensing.api import _body_budget
+
+    budget = _body_budget(site.platform)
+    msgs = [site.message("EFM-1", {"cable_temp_c": 30.0}, mid="in-a-crowd")]
+    assert budget.reserve(budget.limit)  # other senders' bodies, being read
+    try:
+        r = site.send(msgs, key_of="EFM-1")
+        assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+        assert r.json()["code"] == "sensing.busy"
+        assert budget.held == budget.limit  # nothing of this body held
+    finally:
+        budget.release(budget.limit)
+    r = site.send(msgs, key_of="EFM-1")
+    assert r.status_code == 202 and r.json()["messages"] == 1
+    assert budget.held == 0 and budget.bodies == 0  # given back once answered

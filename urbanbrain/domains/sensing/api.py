@@ -17,15 +17,17 @@ from urbanbrain.api.paging import PageDep
 from urbanbrain.api.params import Id, IsoDateTime, aware
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.bus import Event
+from urbanbrain.core.config import pending_readings_for_memory
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.live import feed
 from urbanbrain.core.paging import Page, paged
 from urbanbrain.domains.sensing import actions, queries
 from urbanbrain.domains.sensing import schemas as s
+from urbanbrain.domains.sensing.ingest.budget import BodyBudget
 from urbanbrain.domains.sensing.ingest.pipeline import CACHE_KEY, Pipeline
 from urbanbrain.domains.sensing.ingest.service import services
-from urbanbrain.domains.sensing.ingest.wire import Dead
+from urbanbrain.domains.sensing.ingest.wire import MAX_BODY_BYTES, Dead
 from urbanbrain.domains.sensing.models import Alarm, DeadLetter, Device
 
 register_messages(
@@ -137,6 +139,7 @@ device_key = APIKeyHeader(name="X-Device-Key", scheme_name="DeviceKey", auto_err
                           description="A device's own key: it may send only its own readings.")  # fmt: skip
 api_key = APIKeyHeader(name="X-API-Key", scheme_name="ApiKey", auto_error=False,
                        description="An API key with the devices:write scope (a gateway).")  # fmt: skip
+BODY_BUDGET_KEY = "sensing.body_budget"
 EXPLAINED = 5  # dead messages explained in a refusal's answer; the dead letters keep them all
 
 
@@ -180,6 +183,28 @@ def _explained(dead: list[Dead]) -> tuple[list[dict[str, Any]], str, str]:
     return shown, zh, en
 
 
+def _body_budget(platform: Platform) -> BodyBudget:
+    """The door's budget of body bytes, one per process, sized with the pending limit."""
+    budget: BodyBudget | None = platform.caches.get(BODY_BUDGET_KEY)
+    if budget is None:
+        limit = platform.settings.sensing_max_pending or pending_readings_for_memory()
+        budget = platform.caches.setdefault(BODY_BUDGET_KEY, BodyBudget.for_pending(limit))
+    return budget
+
+
+def _declared_size(request: Request) -> int:
+    try:
+        return max(0, int(request.headers.get("content-length") or 0))
+    except ValueError:
+        return 0  # counted as it is read
+
+
+def _busy(request: Request) -> JSONResponse:
+    return error_response(
+        request, UrbanBrainError("sensing.busy", retry_after=1), headers={"Retry-After": "1"}
+    )
+
+
 @router.post(
     "/readings",
     status_code=202,
@@ -198,17 +223,36 @@ async def post_readings(
     Answered once they are journaled: 202 with what was taken, repeats dropped and messages dead-lettered
     (with reasons); 429 with Retry-After when the pipeline is behind — resend the same batch."""
     pipeline = pipeline_of(platform)
-    size = int(request.headers.get("content-length") or 0)
-    if size > 16 * 1024 * 1024:
-        raise UrbanBrainError("sensing.body_too_large", limit=16 * 1024 * 1024)
-    body = await request.body()
-    ndjson = "ndjson" in (request.headers.get("content-type") or "")
+    budget = _body_budget(platform)
+    declared = _declared_size(request)
+    if declared > MAX_BODY_BYTES:
+        raise UrbanBrainError("sensing.body_too_large", limit=MAX_BODY_BYTES)
+    if not budget.reserve(declared):
+        return _busy(request)  # answered before the body is read: it is not in memory
+    held = declared
     try:
-        receipt = await asyncio.wrap_future(pipeline.submit(body, ndjson=ndjson, only_device=only))
-    except UrbanBrainError as exc:
-        if exc.code == "sensing.busy":
-            return error_response(request, exc, headers={"Retry-After": "1"})
-        raise
+        chunks: list[bytes] = []
+        got = 0
+        async for chunk in request.stream():
+            got += len(chunk)
+            if got > MAX_BODY_BYTES:
+                raise UrbanBrainError("sensing.body_too_large", limit=MAX_BODY_BYTES)
+            if got > held:  # no Content-Length, or more than it said
+                if not budget.reserve(got - held, more_of_one=True):
+                    return _busy(request)
+                held = got
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        del chunks
+        ndjson = "ndjson" in (request.headers.get("content-type") or "")
+        try:
+            receipt = await asyncio.wrap_future(pipeline.submit(body, ndjson=ndjson, only_device=only))
+        except UrbanBrainError as exc:
+            if exc.code == "sensing.busy":
+                return _busy(request)
+            raise
+    finally:
+        budget.release(held)
     out = receipt.public()
     if receipt.messages == 0 and receipt.dead and not receipt.duplicates:
         reasons = ", ".join(f"{k} ×{v}" for k, v in out["reasons"].items())
