@@ -35,10 +35,11 @@ import numpy.typing as npt
 import xxhash
 
 SEPARATOR = "\x1f"  # between device and message id in a key: a character no id is expected to hold
-CHUNK = 262_144  # recent ids held in a Python set before they are merged into the sorted arrays, or a sixteenth
-# of those held if more: a merge copies the arrays, so merging every 262,144 into ten million would copy
-# each id ~40 times (measured: half the cost of a check of 100 messages at 5 million held); a sixteenth
-# holds the recent set (~80 bytes an id) to ~5 bytes a held id
+# Recent ids are held in a Python set until 262,144 of them, or a sixteenth of those held if more, are merged
+# into the sorted arrays. A merge copies the arrays: merging every 262,144 into ten million would copy each
+# id ~40 times (measured: half the cost of a check of 100 messages at 5 million held); a sixteenth keeps the
+# recent set (~80 bytes an id) to ~5 bytes a held id.
+CHUNK = 262_144
 MIN_FILTER_BITS_LOG2 = 20  # the filter in front of the sorted arrays: at least 2^20 bits (128 KiB)
 PIECE = 1 << 20  # ids per encoded piece of a checkpoint (a short hold of the interpreter lock each)
 
