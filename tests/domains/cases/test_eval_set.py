@@ -1,0 +1,67 @@
+"""The held-out evaluation set of dispatch (benchmarks/data/dispatch_eval): well formed, labelled with
+departments the registry has, and written apart from the training phrasings (no phrase of twelve characters
+in common), so a score on it measures words the classifier was not built on."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from urbanbrain.demo.departments import FUNCTIONAL_CODES
+
+EVAL = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "dispatch_eval"
+KINDS = {"consultation", "complaint", "help", "report", "suggestion"}
+CHANNELS = {"phone", "app", "wechat", "grid"}
+SHINGLE = 12
+
+
+def _reports() -> list[dict]:
+    out = []
+    for path in sorted(EVAL.glob("writer_*.jsonl")):
+        out += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return out
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _shingles(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", text)
+    return {text[i : i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
+
+
+def test_the_set_is_well_formed_and_covers_every_department():
+    reports = _reports()
+    assert len(reports) >= 250
+    assert len({r["id"] for r in reports}) == len(reports)
+    assert len({r["text"] for r in reports}) == len(reports)  # no report written twice
+    departments = set(FUNCTIONAL_CODES) | {"street_office", "community_station"}
+    for r in reports:
+        assert r["department"] in departments, r["id"]
+        assert r["kind"] in KINDS and r["channel"] in CHANNELS, r["id"]
+        assert isinstance(r["emergency"], bool) and r["text"].strip(), r["id"]
+    used = Counter(r["department"] for r in reports)
+    assert set(used) >= departments - {"smart_city_office"}  # every department a hotline sends to
+    assert set(Counter(r["kind"] for r in reports)) == KINDS
+    assert 0 < sum(r["emergency"] for r in reports) < len(reports) // 10
+
+
+def test_no_report_shares_a_phrase_with_the_training_phrasings():
+    text = resources.files("urbanbrain.domains.cases").joinpath("phrasings.toml").read_text("utf-8")
+    trained: set[str] = set()
+    for phrasing in _strings(tomllib.loads(text)):
+        for fixed in re.split(r"\{[a-z_]+\}", phrasing):  # the words around the slots
+            trained |= _shingles(fixed)
+    shared = {r["id"]: sorted(_shingles(r["text"]) & trained) for r in _reports()}
+    assert not {k: v for k, v in shared.items() if v}
