@@ -7,8 +7,9 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -269,20 +270,29 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
     return creds
 
 
-def _replay_cases(settings: Settings, days: int, per_day: int, seed: int) -> dict[str, int]:
-    from datetime import UTC, datetime, timedelta
-
+def _on_simulated_clock(settings: Settings, start: Any, replay: Callable[[Platform], Any]) -> dict[str, int]:
+    """Run a replay of simulated people on a platform whose clock starts at ``start`` and moves only as the
+    replay advances it; the counts of its outcome."""
     from urbanbrain.core.clock import SimulatedClock
-    from urbanbrain.simulate import cases as simulate
 
-    start = datetime.now(UTC) - timedelta(days=days)
     platform = Platform.build(settings, clock=SimulatedClock(start, speed=0))
     try:
-        outcome = simulate.replay(platform, days=days, per_day=per_day, seed=seed)
+        outcome = replay(platform)
         platform.relay.flush()
     finally:
         platform.close()
-    return outcome.as_dict()
+    return dict(outcome.as_dict())
+
+
+def _replay_cases(settings: Settings, days: int, per_day: int, seed: int) -> dict[str, int]:
+    from datetime import UTC, datetime, timedelta
+
+    from urbanbrain.simulate import cases as simulate
+
+    start = datetime.now(UTC) - timedelta(days=days)
+    return _on_simulated_clock(
+        settings, start, lambda p: simulate.replay(p, days=days, per_day=per_day, seed=seed)
+    )
 
 
 @simulate_app.command("cases")
@@ -305,17 +315,12 @@ def simulate_cases(
 def _replay_season(settings: Settings, days: int, seed: int, village: str) -> dict[str, int]:
     from datetime import UTC, datetime
 
-    from urbanbrain.core.clock import SimulatedClock
     from urbanbrain.simulate import inspections as simulate
 
     start = simulate.season_start(datetime.now(UTC), days, settings.utc_offset_hours)
-    platform = Platform.build(settings, clock=SimulatedClock(start, speed=0))
-    try:
-        outcome = simulate.replay(platform, village=village, days=days, seed=seed)
-        platform.relay.flush()
-    finally:
-        platform.close()
-    return outcome.as_dict()
+    return _on_simulated_clock(
+        settings, start, lambda p: simulate.replay(p, village=village, days=days, seed=seed)
+    )
 
 
 @simulate_app.command("inspections")

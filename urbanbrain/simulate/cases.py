@@ -11,10 +11,9 @@ that starts ``days`` before now and is moved from one event to the next.
 from __future__ import annotations
 
 import functools
-import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,16 +29,10 @@ from urbanbrain.domains.cases.models import Case
 from urbanbrain.domains.cases.schemas import CaseReport, TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 from urbanbrain.domains.registry import spatial
+from urbanbrain.simulate.agenda import Agenda
 
 # Reports per hour of the day (local time): few at night, peaks mid-morning and early evening.
 HOURLY_SHAPE = [1, 1, 1, 1, 1, 2, 3, 5, 7, 9, 9, 8, 6, 6, 7, 8, 8, 9, 9, 8, 6, 4, 3, 2]
-
-
-@dataclass(order=True)
-class _Job:
-    at: datetime
-    seq: int
-    act: Callable[[], None] = field(compare=False)
 
 
 @dataclass
@@ -79,8 +72,7 @@ class MonthReplay:
         self.platform, self.days, self.per_day = platform, days, per_day
         self.clock: SimulatedClock = platform.clock
         self.rng = random.Random(seed)
-        self.jobs: list[_Job] = []
-        self.seq = 0
+        self.agenda = Agenda(self.clock)
         self.outcome = Outcome()
         self.operator = _person("operator", "centre-operator")
         self.verifier = _person("verifier", "centre-verifier")
@@ -100,8 +92,7 @@ class MonthReplay:
     # --- scheduling ---------------------------------------------------------------------------------
 
     def _at(self, when: datetime, act: Callable[[], None]) -> None:
-        self.seq += 1
-        heapq.heappush(self.jobs, _Job(when, self.seq, act))
+        self.agenda.at(when, act)
 
     def run(self) -> Outcome:
         start = self.clock.now()
@@ -115,13 +106,7 @@ class MonthReplay:
                 self._at(hour + timedelta(seconds=self.rng.uniform(0, 3600)), self._report)
             self._at(hour + timedelta(minutes=59, seconds=59), self._sweep)
             hour += timedelta(hours=1)
-        while self.jobs and self.jobs[0].at < end:
-            job = heapq.heappop(self.jobs)
-            if job.at > self.clock.now():
-                self.clock.advance(job.at - self.clock.now())
-            job.act()
-        if end > self.clock.now():
-            self.clock.advance(end - self.clock.now())
+        self.agenda.run(end)
         return self.outcome
 
     def _poisson(self, lam: float) -> int:

@@ -15,10 +15,9 @@ midnight (:func:`season_start`) gives the same figures for the same seed whateve
 from __future__ import annotations
 
 import functools
-import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -34,6 +33,7 @@ from urbanbrain.core.clock import SimulatedClock
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.registry import queries as registry
+from urbanbrain.simulate.agenda import Agenda
 
 SHUIWEI = "440304004028-V01"  # 水围村: 318 buildings and 660 venues in the demo district
 SEASON_DAYS = 91
@@ -74,13 +74,6 @@ RECTIFIED = {
 NOT_FIXED = "复查发现整改不彻底 / Not fully fixed on re-inspection"
 STUBBORN = "业主逾期拒不整改，提请消防部门处理 / The owner let the deadline pass and will not rectify"
 MAJOR_AT_ONCE = "重大隐患，提请消防部门介入 / A major hazard: the fire brigade is asked to step in"
-
-
-@dataclass(order=True)
-class _Job:
-    at: datetime
-    seq: int
-    act: Callable[[], None] = field(compare=False)
 
 
 @dataclass
@@ -134,8 +127,7 @@ class SeasonReplay:
         self.clock: SimulatedClock = platform.clock
         self.offset = platform.settings.utc_offset_hours
         self.rng = random.Random(seed)
-        self.jobs: list[_Job] = []
-        self.seq = 0
+        self.agenda = Agenda(self.clock)
         self.outcome = Outcome()
         self.start = self.clock.now()
         self.end = self.start + timedelta(days=days)
@@ -186,8 +178,7 @@ class SeasonReplay:
     def _at(self, when: datetime, act: Callable[[], None]) -> None:
         if when > self.end:
             return  # after the season: it has not happened yet
-        self.seq += 1
-        heapq.heappush(self.jobs, _Job(max(when, self.start), self.seq, act))
+        self.agenda.at(max(when, self.start), act)
 
     def _local(self, day: int, hour: float) -> datetime:
         return (self.day0 + timedelta(days=day, hours=hour)).astimezone(UTC)
@@ -208,13 +199,7 @@ class SeasonReplay:
         # the server's overdue sweep, at each local midnight: deadlines fall there
         for day in range(1, self.days + 2):
             self._at(self._local(day, 0), self._sweep)
-        while self.jobs:
-            job = heapq.heappop(self.jobs)
-            if job.at > self.clock.now():
-                self.clock.advance(job.at - self.clock.now())
-            job.act()
-        if self.end > self.clock.now():
-            self.clock.advance(self.end - self.clock.now())
+        self.agenda.run(self.end, inclusive=True)  # _at keeps nothing after the end
         return self.outcome
 
     # --- the people ------------------------------------------------------------------------------------
