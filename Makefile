@@ -41,6 +41,8 @@ bench: install services  ## the performance programs; results go in docs/perform
 	$(BIN)/python benchmarks/alarm_transaction.py
 	$(BIN)/python benchmarks/alert_latency.py
 	$(BIN)/python benchmarks/scale_out.py
+	$(BIN)/python benchmarks/classify_bench.py
+	$(BIN)/python benchmarks/geocode_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,80 +1,198 @@
-"""Case-text classification: held-out accuracy of the shipped model beside the keyword baseline, and speed.
+"""Dispatch understanding on reports written apart from the training corpus: the held evaluation set.
 
-What it measures, in one run on the same held-out reports (whole phrasings the model never saw):
+What it prints, in one run, on ``benchmarks/data/dispatch_eval`` (270 reports by three writers who never
+saw the taxonomy, the corpus or the model; nothing is trained or tuned on them):
 
-* top-1 / top-3 accuracy of the shipped model (``load_default()``) and top-1 of the hand-written keyword
-  rule (``keyword_classify``), with the share of reports the rule cannot place at all;
-* accepted accuracy and coverage at ``TRIAGE_THRESHOLD`` (the rest goes to the operator triage queue), and
-  the share of out-of-scope texts sent to triage;
-* cold start (load the model, initialise jieba, first prediction) and throughput in texts/s: one
-  ``predict`` call per text, and ``predict_many`` in batches; the keyword rule's throughput for scale.
+* department top-1 accuracy with held-for-triage counted as wrong (the issue's measure), and without;
+* minor-class accuracy where the set carries a class label (``minor``);
+* the triage rate, and the precision of what was sent automatically;
+* the kind of request (咨询/投诉/求助/举报/建议) accuracy, and emergencies caught / false alarms;
+* the departments most confused with each other;
+* beside it, the keyword-rule baseline (``keyword_classify``) and, with ``--previous <worktree>``, the model
+  of an earlier build (run in that worktree's own code);
+* speed: texts/s of the model (one batch) beside the keyword rule.
 
-Why: the issue asks for >= 90% top-1 on unseen phrasings, measured against the obvious keyword rule in the
-same run rather than claimed. Run from the repository root: ``python benchmarks/classify_bench.py``.
-Exit status 1 when top-1 is below 90% or does not beat the baseline, 0 otherwise.
+Run from the repository root: ``python benchmarks/classify_bench.py [--previous /tmp/wt_old]``.
+Exit status 1 when department accuracy (triage wrong) is below 90% or auto precision below 95%.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
 
-from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, keyword_classify, load_default
-from urbanbrain.simulate.reports import load_corpus
-from urbanbrain.simulate.train_classifier import evaluate, split
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DIR = ROOT / "benchmarks" / "data" / "dispatch_eval"
+TARGET_ACCURACY, TARGET_PRECISION = 0.90, 0.95
 
-TARGET_TOP1 = 0.90
+
+def load_eval() -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(EVAL_DIR.glob("*.jsonl")):
+        rows.extend(
+            json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        )
+    return rows
+
+
+def score(gold: list[dict[str, Any]], pred: list[dict[str, Any]]) -> dict[str, Any]:
+    """pred: {"department", "auto" (sent without a person), "minor"?, "kind"?, "emergency"?} per report."""
+    n = len(gold)
+    right = [p["department"] == g["department"] for g, p in zip(gold, pred, strict=True)]
+    auto = [p["auto"] for p in pred]
+    sent = [r for r, a in zip(right, auto, strict=True) if a]
+    out: dict[str, Any] = {
+        "department_triage_wrong": sum(r and a for r, a in zip(right, auto, strict=True)) / n,
+        "department_top1": sum(right) / n,
+        "triage_rate": 1 - sum(auto) / n,
+        "auto_precision": sum(sent) / len(sent) if sent else float("nan"),
+    }
+    with_minor = [(g, p) for g, p in zip(gold, pred, strict=True) if g.get("minor") and "minor" in p]
+    if with_minor:
+        out["minor_accuracy"] = sum(g["minor"] == p["minor"] for g, p in with_minor) / len(with_minor)
+        out["minor_n"] = len(with_minor)
+    if all("kind" in p for p in pred):
+        out["kind_accuracy"] = sum(g["kind"] == p["kind"] for g, p in zip(gold, pred, strict=True)) / n
+    if all("emergency" in p for p in pred):
+        em = [(g["emergency"], p["emergency"]) for g, p in zip(gold, pred, strict=True)]
+        pos = [p for g, p in em if g]
+        flagged = [g for g, p in em if p]
+        out["emergency_recall"] = sum(pos) / len(pos) if pos else float("nan")
+        out["emergency_precision"] = sum(flagged) / len(flagged) if flagged else float("nan")
+        out["emergency_n"] = len(pos)
+    out["confusion"] = Counter(
+        (g["department"], p["department"])
+        for g, p in zip(gold, pred, strict=True)
+        if g["department"] != p["department"]
+    ).most_common(8)
+    return out
+
+
+def model_predictions(texts: list[str]) -> tuple[list[dict[str, Any]], float]:
+    from urbanbrain.domains.cases.classify import load_default
+
+    model = load_default()
+    t0 = time.perf_counter()
+    preds = model.predict_many(texts)
+    rate = len(texts) / (time.perf_counter() - t0)
+    return [
+        {
+            "department": p.department,
+            "auto": not p.needs_triage,
+            "minor": p.label,
+            "kind": p.kind,
+            "emergency": p.emergency,
+        }
+        for p in preds
+    ], rate
+
+
+def keyword_predictions(texts: list[str]) -> tuple[list[dict[str, Any]], float]:
+    from urbanbrain.domains.cases.classify import keyword_classify
+    from urbanbrain.domains.cases.taxonomy import load
+
+    minors = load().minors
+    t0 = time.perf_counter()
+    codes = [keyword_classify(t) for t in texts]
+    rate = len(texts) / (time.perf_counter() - t0)
+    return [
+        {"department": minors[c].department if c else "-", "auto": c is not None, "minor": c or "-"}
+        for c in codes
+    ], rate
+
+
+PREVIOUS = """
+import json, sys
+from urbanbrain.domains.cases.classify import load_default
+from urbanbrain.domains.cases.taxonomy import load
+texts = json.load(sys.stdin)
+m, minors = load_default(), load().minors
+out = []
+for p in m.predict_many(texts):
+    dept = getattr(p, "department", None) or minors[p.label].department
+    out.append({"department": dept, "auto": not p.needs_triage, "minor": p.label})
+print(json.dumps(out))
+"""
+
+
+def previous_predictions(worktree: Path, texts: list[str]) -> list[dict[str, Any]]:
+    """The model of an earlier build, run by that build's own code (its model format may differ)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PREVIOUS],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=worktree,
+        env={"PYTHONPATH": str(worktree), "PATH": "/usr/bin:/bin"},
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def line(name: str, s: dict[str, Any]) -> str:
+    def pct(k: str) -> str:
+        v = s.get(k)
+        return f"{v:>8.1%}" if isinstance(v, float) else f"{'-':>8}"
+
+    return (
+        f"  {name:<22}{pct('department_triage_wrong')}{pct('department_top1')}{pct('triage_rate')}"
+        f"{pct('auto_precision')}{pct('minor_accuracy')}{pct('kind_accuracy')}{pct('emergency_recall')}"
+        f"{pct('emergency_precision')}"
+    )
 
 
 def main() -> int:
-    """Measure and print; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=256, help="batch size for predict_many")
-    parser.add_argument("--repeat", type=int, default=1, help="passes over the held-out texts when timing")
+    parser.add_argument(
+        "--previous", type=Path, help="a git worktree of an earlier build, to score its model"
+    )
     args = parser.parse_args()
-
+    gold = load_eval()
+    texts = [g["text"] for g in gold]
     t0 = time.perf_counter()
-    model = load_default()
-    model.predict("水围村12坊3号楼下井盖不见了，晚上很危险")
+    from urbanbrain.domains.cases.classify import load_default
+
+    load_default().predict("水围村口的井盖不见了")
     cold = time.perf_counter() - t0
-
-    held_out = split(load_corpus(), "test")
-    ev = evaluate(model, held_out)
-    acc, cov = ev.accepted(TRIAGE_THRESHOLD)
-    n_templates = len({s["template_id"] for s in held_out})
+    model, model_rate = model_predictions(texts)
+    keyword, keyword_rate = keyword_predictions(texts)
+    results = {"model": score(gold, model), "keyword rule": score(gold, keyword)}
+    if args.previous:
+        results["previous build"] = score(gold, previous_predictions(args.previous, texts))
+    writers = Counter(g["id"].split("-")[0] for g in gold)
+    print(f"held evaluation set: {len(gold)} reports by {len(writers)} writers {dict(writers)}")
     print(
-        f"held-out: {ev.n} case reports (+{len(ev.out_of_scope_confidences)} out-of-scope) from {n_templates} unseen templates"
+        f"  {'':<22}{'dept*':>8}{'dept':>8}{'triage':>8}{'auto-p':>8}{'minor':>8}{'kind':>8}{'em-rec':>8}{'em-prec':>8}"
     )
-    print(f"  model            top-1 {ev.top1:.4f}   top-3 {ev.top3:.4f}")
-    print(f"  keyword baseline top-1 {ev.keyword_top1:.4f}   (no keyword matched: {ev.keyword_abstain:.1%})")
+    for name, s in results.items():
+        print(line(name, s))
     print(
-        f"  triage at {TRIAGE_THRESHOLD:.2f}: accepted accuracy {acc:.4f}, coverage {cov:.1%}; "
-        f"out-of-scope triaged {ev.out_of_scope_triaged(TRIAGE_THRESHOLD):.1%}"
+        "  dept* = department accuracy with triage counted wrong; auto-p = precision of what was sent on its own"
     )
-
-    texts = [s["text"] for s in held_out] * args.repeat
-    t = time.perf_counter()
-    for text in texts:
-        model.predict(text)
-    single = len(texts) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for i in range(0, len(texts), args.batch):
-        model.predict_many(texts[i : i + args.batch])
-    batched = len(texts) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for text in texts:
-        keyword_classify(text)
-    keyword = len(texts) / (time.perf_counter() - t)
-    print(f"cold start (load + jieba + first prediction): {cold:.2f} s")
+    m = results["model"]
+    if "emergency_n" in m:
+        print(f"  emergencies in the set: {m['emergency_n']}")
+    print("  most confused (gold -> model): " + ", ".join(f"{g}->{p} {c}" for (g, p), c in m["confusion"]))
+    for w in sorted(writers):
+        idx = [i for i, g in enumerate(gold) if g["id"].startswith(w + "-")]
+        s = score([gold[i] for i in idx], [model[i] for i in idx])
+        print(line(f"model, writer {w}", s))
     print(
-        f"throughput: predict {single:,.0f} texts/s; predict_many(batch={args.batch}) {batched:,.0f} texts/s; keyword rule {keyword:,.0f} texts/s"
+        f"speed: model {model_rate:,.0f} texts/s (one batch), keyword rule {keyword_rate:,.0f} texts/s; cold start {cold:.2f} s"
     )
-
-    ok = ev.top1 >= TARGET_TOP1 and ev.top1 > ev.keyword_top1
-    print(f"target top-1 >= {TARGET_TOP1:.0%} and above the baseline: {'met' if ok else 'MISSED'}")
+    ok = m["department_triage_wrong"] >= TARGET_ACCURACY and m["auto_precision"] >= TARGET_PRECISION
+    print(
+        f"target: department accuracy (triage wrong) >= {TARGET_ACCURACY:.0%} and auto precision >= "
+        f"{TARGET_PRECISION:.0%}: {'met' if ok else 'NOT met'}"
+    )
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -39,6 +39,10 @@ simulate_app.command("devices")(devices.simulate_devices)
 sensing_app = typer.Typer(help="Readings and early warning.", no_args_is_help=True)
 app.add_typer(sensing_app, name="sensing")
 sensing_app.command("work")(sensing.work)
+classify_app = typer.Typer(
+    help="The dispatch classifier: retraining from dispatchers' decisions.", no_args_is_help=True
+)
+app.add_typer(classify_app, name="classify")
 console = Console(soft_wrap=True)  # a key or a URL is never cut across lines
 
 
@@ -165,6 +169,48 @@ def audit_verify() -> None:
         console.print(f"[red]audit chain BROKEN[/red]: {len(problems)} problem(s) in {count} rows")
         raise typer.Exit(1)
     console.print(f"audit chain intact: {count} rows verified")
+
+
+DEFAULT_EVAL = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "dispatch_eval"
+
+
+@classify_app.command("retrain")
+def classify_retrain(
+    eval_dir: Annotated[
+        Path, typer.Option("--eval", help="The held evaluation set (reports no training ever sees).")
+    ] = DEFAULT_EVAL,
+) -> None:
+    """Train a new version on the corpus and dispatchers' decisions; promote it only if it is better."""
+    from urbanbrain.domains.cases.classify import retrain
+
+    rows = retrain.load_eval(eval_dir)
+    if not rows:
+        console.print(
+            f"[red]classify.no_eval[/red]: no evaluation set in {eval_dir} / 找不到评测集，请用 --eval 指定。"
+        )
+        raise typer.Exit(2)
+    platform = Platform.build(_settings())
+    try:
+        with platform.db.session() as session:
+            out = retrain.retrain(session, platform, SYSTEM, rows)
+            session.commit()
+        if out.promoted:
+            retrain.activate(platform, out.version)
+    finally:
+        platform.close()
+    c, a = out.scores["candidate"], out.scores["active"]
+    console.print(f"version {out.version}: learned from {out.n_corrections} dispatcher decisions")
+    console.print(
+        f"  candidate: department accuracy {c['department_accuracy']:.1%}, auto precision "
+        f"{c['auto_precision']:.1%}, triage {c['triage_rate']:.1%}"
+    )
+    console.print(
+        f"  in service ({a['version']}): department accuracy {a['department_accuracy']:.1%}, auto precision "
+        f"{a['auto_precision']:.1%}, triage {a['triage_rate']:.1%}"
+    )
+    console.print(
+        ("[green]promoted[/green]: " if out.promoted else "kept the version in service: ") + out.reason
+    )
 
 
 @app.command("check-plugins")

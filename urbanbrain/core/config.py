@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     district_code: str = "440304"
+    gazetteer: Path | None = Field(
+        default=None,
+        description="Place names for addresses in words (landmarks, common names, aliases), a TOML file; "
+        "default: the Futian gazetteer shipped with the demo district.",
+    )
     secret_key: str | None = Field(
         default=None, description="Signs tokens; default: generated into data_dir."
     )

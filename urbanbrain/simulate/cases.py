@@ -43,6 +43,7 @@ class Outcome:
     resolved: int = 0
     verify_failed: int = 0
     closed: int = 0
+    answered: int = 0  # consultations answered from a knowledge base at intake (closed without a crew)
     late: int = 0
     refused: int = 0
 
@@ -136,6 +137,8 @@ class MonthReplay:
             if f.state == "dispatched":
                 self.outcome.dispatched += 1
                 self._schedule_accept(f.id)
+            elif f.state == "closed":
+                self.outcome.answered += 1
             else:
                 self.outcome.triaged += 1
                 self._at(

@@ -1,6 +1,7 @@
 """The held-out evaluation set of dispatch (benchmarks/data/dispatch_eval): well formed, labelled with
-departments the registry has, and written apart from the training phrasings (no phrase of twelve characters
-in common), so a score on it measures words the classifier was not built on."""
+departments the registry has and classes of those departments, and written apart from everything the
+classifier trains on (no phrase of twelve characters in common), so a score on it measures words the
+classifier was not built on."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def test_the_set_is_well_formed_and_covers_every_department():
     assert 0 < sum(r["emergency"] for r in reports) < len(reports) // 10
 
 
-def test_no_report_shares_a_phrase_with_the_training_phrasings():
+def test_no_report_shares_a_phrase_with_the_simulator_phrasings():
+    """The simulated month's report texts (phrasings.toml) are not the set's either."""
     text = resources.files("urbanbrain.domains.cases").joinpath("phrasings.toml").read_text("utf-8")
     trained: set[str] = set()
     for phrasing in _strings(tomllib.loads(text)):
@@ -65,3 +67,28 @@ def test_no_report_shares_a_phrase_with_the_training_phrasings():
             trained |= _shingles(fixed)
     shared = {r["id"]: sorted(_shingles(r["text"]) & trained) for r in _reports()}
     assert not {k: v for k, v in shared.items() if v}
+
+
+def _training_texts() -> list[str]:
+    """Every text the classifier trains on: the writers' corpus, the taxonomy's examples, the answers' questions."""
+    from urbanbrain.domains.cases.classify.corpus import load_corpus
+
+    return [s.text for s in load_corpus()]
+
+
+def test_no_report_shares_a_phrase_with_the_training_corpus():
+    trained: set[str] = set()
+    for text in _training_texts():
+        trained |= _shingles(text)
+    shared = {r["id"]: sorted(_shingles(r["text"]) & trained) for r in _reports()}
+    assert not {k: v for k, v in shared.items() if v}
+
+
+def test_class_labels_belong_to_the_labelled_department():
+    from urbanbrain.domains.cases.taxonomy import load
+
+    minors = load().minors
+    labelled = [r for r in _reports() if r.get("minor")]
+    assert len(labelled) >= 0.9 * len(_reports())  # a few reports fit no class of their department
+    for r in labelled:
+        assert minors[r["minor"]].department == r["department"], r["id"]

@@ -32,14 +32,19 @@ def _reports(facility_code: str) -> list[CaseReport]:
     return [
         r(
             description="水围村路口垃圾堆了两天没人清理",
+            category_code="E0101",
             source="hotline",
             lon=lon,
             lat=lat,
             reporter_contact="13800000000",
         ),
         r(
-            description="水围村路口垃圾堆了好几天，臭味很大", source="hotline", lon=lon + 0.0001, lat=lat
-        ),  # a duplicate
+            description="水围村路口垃圾堆了好几天，臭味很大",
+            category_code="E0101",  # what a dispatcher would say: the same pile, so a duplicate
+            source="hotline",
+            lon=lon + 0.0001,
+            lat=lat,
+        ),
         r(description="路灯坏了晚上很黑", source="app", lon=lon + 0.002, lat=lat + 0.001),
         r(description="你好", source="app", lon=lon, lat=lat),  # nothing to classify: triage
         r(description="井盖丢了", category_code="C0101", source="operator", lon=lon, lat=lat),
@@ -47,6 +52,21 @@ def _reports(facility_code: str) -> list[CaseReport]:
         r(description="二维码上报", source="qr", facility_code=facility_code),
         r(description="设施找不到", source="qr", facility_code="NO-SUCH-CODE"),  # refused
         r(description="垃圾满了没人清运", source="app", lon=lon - 0.0002, lat=lat),
+        # what intake understands: a consultation answered at once, an emergency, places in words
+        r(
+            description="我妈今年刚好八十岁，听说有高龄津贴，要去哪里申请？要带哪些证件？",
+            source="app",
+            lon=lon,
+            lat=lat,
+        ),
+        r(
+            description="楼下餐馆厨房着火了！火好大烟好浓，里面还有人没出来",
+            source="hotline",
+            lon=lon,
+            lat=lat,
+        ),
+        r(description="门口的污水一直流到街上，臭得不得了", source="hotline", address="水围村口那家小饭店"),
+        r(description="楼下的路灯坏了一个星期了", source="hotline", address="我家楼下"),
     ]
 
 
@@ -132,6 +152,8 @@ def test_batch_writes_what_one_by_one_writes(seeded, twin, clock):
     assert one_by_one[7] == "cases.unknown_facility"
     states = [o[2] for o in one_by_one if isinstance(o, tuple)]
     assert "dispatched" in states and "reported" in states  # both a dispatch and a triage are covered
+    assert one_by_one[9][2] == "closed"  # the consultation, answered from the knowledge base
+    assert one_by_one[12][2] == "reported"  # a place nobody can find: triage
 
     a, b = _state(seeded, *marks_a), _state(twin, *marks_b)
     assert a["chain_intact"] and b["chain_intact"]

@@ -20,19 +20,20 @@ from urbanbrain.core.bus.outbox import emit
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.geodesy import haversine_m
-from urbanbrain.domains.cases import events, feedback, lifecycle, routing
+from urbanbrain.domains.cases import events, feedback, knowledge, lifecycle, routing
 from urbanbrain.domains.cases.effects import EFFECTS, Step
 from urbanbrain.domains.cases.models import CalendarDay, Case, CaseHistory, RoutingRule
 from urbanbrain.domains.cases.schemas import CaseReport, TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
+from urbanbrain.domains.cases.understand import understand_many
 from urbanbrain.domains.registry import queries as registry
 
 register_messages(
     {
         "cases.location_required": (
             422,
-            "请提供位置（经纬度）或设施二维码编号。",
-            "Give a location (lon and lat) or a facility's QR code.",
+            "请提供位置：经纬度、地址文字或设施二维码编号。",
+            "Give a location: lon and lat, an address in words, or a facility's QR code.",
         ),
         "cases.unknown_facility": (404, "找不到设施 {code}。", "No facility has the code {code}."),
         "cases.not_found": (404, "找不到案件 {ref}。", "No case {ref}."),
@@ -145,35 +146,59 @@ def find_duplicates(session: Session, case: Case) -> list[Case]:
 @dataclass(frozen=True)
 class Intake:
     """A report that passed intake's checks: where it is, and its class when known without the classifier
-    (given by the reporter, or the class of the facility whose QR page it came from)."""
+    (given by the reporter, or the class of the facility whose QR page it came from).
+
+    ``located_by`` says how the position was found: the reporter's ``position``, the ``facility``, or the
+    ``address`` in words (geocoded through the registry). Words that name no place leave the position empty
+    and ``unlocated`` true: the case waits in triage with the reason, never placed at a default point."""
 
     facility: dict[str, Any] | None
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     where: dict[str, Any]
     category: str | None
+    located_by: str | None = "position"
+
+    @property
+    def unlocated(self) -> bool:
+        return self.lon is None
+
+
+NOWHERE = {"street_code": None, "community_code": None, "grid_code": None}
 
 
 def check_report(session: Session, platform: Platform, actor: Principal, data: CaseReport) -> Intake:
     """Intake's checks, shared by the one-at-a-time path and batch intake: permission, facility, location
-    (NaN, swapped, outside the district), class code."""
+    (NaN, swapped, outside the district, or words to geocode), class code."""
     if not (actor.can("cases.cases.report") or actor.can("cases.requests.write")):
         raise UrbanBrainError("auth.forbidden", role=actor.role, permission="cases.cases.report")
     facility = registry.public_facility(session, data.facility_code) if data.facility_code else None
     if data.facility_code and facility is None:
         raise UrbanBrainError("cases.unknown_facility", code=data.facility_code)
     lon, lat = data.lon, data.lat
+    located_by: str | None = "position"
     if (lon is None or lat is None) and facility is not None:
-        lon, lat = facility["lon"], facility["lat"]
+        lon, lat, located_by = facility["lon"], facility["lat"], "facility"
+    where: dict[str, Any] = NOWHERE
     if lon is None or lat is None:
-        raise UrbanBrainError("cases.location_required")
-    where = registry.locate(platform, session, lon, lat)
+        if not (data.address or "").strip():
+            raise UrbanBrainError("cases.location_required")
+        found = registry.geocode(platform, session, data.address or "")
+        if found is None and data.source == "hotline":
+            found = registry.geocode(platform, session, data.description)  # "水围村口那家小饭店..."
+        if found is None:
+            lon = lat = None
+            located_by = None
+        else:
+            lon, lat, located_by = found.lon, found.lat, "address"
+    if lon is not None and lat is not None:
+        where = registry.locate(platform, session, lon, lat)
     category = data.category_code
     if category:
         taxonomy().minor(category)  # refuse unknown codes
     elif facility is not None and (fm := taxonomy().for_facility_kind(facility["kind"])) is not None:
         category = fm.code  # a report from a facility's QR page is about that facility
-    return Intake(facility, lon, lat, where, category)
+    return Intake(facility, lon, lat, where, category, located_by)
 
 
 def new_case_values(
@@ -192,6 +217,7 @@ def new_case_values(
         "description": data.description,
         "lon": checked.lon,
         "lat": checked.lat,
+        "located_by": checked.located_by,
         "address": data.address,
         "street_code": checked.where["street_code"],
         "community_code": checked.where["community_code"],
@@ -209,13 +235,16 @@ def new_case_values(
     }
 
 
-def class_values(category: str | None, title: str | None, description: str) -> dict[str, Any]:
-    """Class-dependent columns: major class, priority and the title (the class's name by default)."""
+def class_values(
+    category: str | None, title: str | None, description: str, *, emergency: bool = False
+) -> dict[str, Any]:
+    """Class-dependent columns: major class, priority (1 for an emergency) and the title (the class's name
+    by default)."""
     minor = taxonomy().minors.get(category) if category else None
     return {
         "category_code": category,
         "major_code": minor.major if minor else None,
-        "priority": minor.priority if minor else 3,
+        "priority": 1 if emergency else (minor.priority if minor else 3),
         "title": title or (minor.name if minor else description[:40]),
     }
 
@@ -234,23 +263,16 @@ def do_report_case(
     person (``sensing.alarm:17``): one case per source."""
     checked = check_report(session, platform, actor, data)
     now = platform.clock.now()
-    category, confidence, classified_as, triage = checked.category, None, None, None
-    if not category:
-        from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
-
-        prediction = load_default().predict(data.description)
-        classified_as, confidence = prediction.label, prediction.confidence
-        if confidence >= TRIAGE_THRESHOLD:
-            category = prediction.label
-        else:
-            triage = "low_confidence"
-
+    u = understand_many(platform, [data.description], [checked.category], [data.source])[0]
+    triage = u.triage or ("location_unknown" if checked.unlocated and u.answer is None else None)
     case = Case(
         **new_case_values(platform, actor, data, checked, now, source_ref),
-        **class_values(category, data.title, data.description),
-        classified_as=classified_as,
-        classification_confidence=confidence,
+        **class_values(u.category, data.title, data.description, emergency=u.emergency),
+        classified_as=u.classified_as,
+        classification_confidence=u.confidence,
         triage_reason=triage,
+        request_kind=u.kind,
+        emergency=u.emergency,
     )
     session.add(case)
     session.flush()
@@ -264,13 +286,41 @@ def do_report_case(
         "cases.case.report",
         None,
         events.REPORTED,
-        {"source": case.source, "confidence": confidence},
+        {"source": case.source, "confidence": u.confidence},
     )
+    if u.emergency:
+        emit(session, events.EMERGENCY, emergency_payload(case, u.call_now), now)
     if triage is None and auto_dispatch:
-        _auto_register_and_dispatch(session, platform, case, checked.facility)
+        if u.answer is not None and u.answer.department in registry.department_codes(session):
+            _auto_answer(session, platform, case, u.answer)
+        else:
+            _auto_register_and_dispatch(session, platform, case, checked.facility)
     elif triage is not None:
         emit(session, events.TRIAGED, {"case_id": case.id, "reason": triage, "token": case.token}, now)
     return case
+
+
+def emergency_payload(case: Any, call_now: str | None) -> dict[str, Any]:
+    """What the command centre is told of an emergency report, the moment it is filed."""
+    return {
+        "case_id": case.id,
+        "token": case.token,
+        "category_code": case.category_code or case.classified_as,
+        "call_now": call_now,
+        "street_code": case.street_code,
+        "lon": case.lon,
+        "lat": case.lat,
+        "note": (case.description or "")[:200],
+    }
+
+
+def _auto_answer(session: Session, platform: Platform, case: Case, answer: knowledge.Answer) -> None:
+    """A consultation with a good knowledge-base answer: registered and answered at once, by its department."""
+    apply_transition(session, platform, DISPATCHER, case, "register", TransitionRequest())
+    request = TransitionRequest(
+        department_code=answer.department, note=answer.answer, answer_code=answer.code
+    )
+    apply_transition(session, platform, DISPATCHER, case, "answer", request)
 
 
 def _auto_register_and_dispatch(

@@ -93,18 +93,26 @@ def states(principal: CurrentPrincipal) -> dict[str, Any]:
 
 
 @router.post("/classify", response_model=s.ClassifyPublic)
-def classify(body: dict[str, str], principal: Reader) -> dict[str, Any]:
-    """Preview the classifier on a text (what intake would decide)."""
-    from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
+def classify(body: dict[str, str], principal: Reader, platform: PlatformDep) -> dict[str, Any]:
+    """Preview what intake would make of a text: class, department, kind of request, emergency, answer."""
+    from urbanbrain.domains.cases import knowledge
+    from urbanbrain.domains.cases.classify.retrain import current
 
     text = str(body.get("text", ""))[: s.MAX_DESCRIPTION]
-    p = load_default().predict(text)
+    p = current(platform).predict(text)
+    match = knowledge.load().answer_for(text, p.department) if p.kind == "consultation" else None
     return {
         "label": p.label,
         "confidence": p.confidence,
+        "department": p.department,
+        "department_confidence": p.department_confidence,
         "top": p.top,
-        "threshold": TRIAGE_THRESHOLD,
-        "confident": p.confidence >= TRIAGE_THRESHOLD,
+        "threshold": p.threshold,
+        "confident": not p.needs_triage,
+        "kind": p.kind,
+        "emergency": p.emergency,
+        "call_now": taxonomy().minor(p.label).call_now if p.emergency else None,
+        "answer_code": match.answer.code if match else None,
     }
 
 
@@ -136,7 +144,11 @@ def list_cases(
     source: str | None = None,
     overdue: bool | None = None,
     q: str | None = None,
+    request_kind: s.RequestKind | None = None,
+    emergency: bool | None = None,
 ) -> dict[str, Any]:
+    """Cases in your scope; ``request_kind=consultation`` with your department is its consultation queue,
+    ``emergency=true`` the reports that were told to call 110/119/120."""
     stmt = queries.list_stmt(
         principal,
         platform.clock.now(),
@@ -149,6 +161,8 @@ def list_cases(
         source=source,
         overdue=overdue,
         q=q,
+        request_kind=request_kind,
+        emergency=emergency,
     )
     return _page(session, platform, principal, stmt, page, Case.id.desc())
 
@@ -186,6 +200,30 @@ def overdue(session: SessionDep, platform: PlatformDep, principal: Reader, page:
 @router.get("/by-area", response_model=list[s.AreaCounts])
 def by_area(session: SessionDep, platform: PlatformDep, principal: Reader) -> list[dict[str, Any]]:
     return queries.by_area(session, principal, platform.clock.now())
+
+
+@router.get("/classifier", response_model=s.ClassifierStatus)
+def classifier_status(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> dict[str, Any]:
+    """The classifier in service and its accuracy day by day as dispatchers correct it (returns and
+    reassignments of what it sent alone), beside every trained version with its scores."""
+    from urbanbrain.domains.cases import classifier_stats
+    from urbanbrain.domains.cases.classify.retrain import current
+
+    model = current(platform)
+    return {
+        "version": model.version,
+        "threshold": model.threshold,
+        "out_of_writer": model.meta.get("out_of_writer"),
+        "daily": classifier_stats.daily(
+            session, platform.clock.now(), days, platform.settings.utc_offset_hours
+        ),
+        "versions": classifier_stats.versions(session),
+    }
 
 
 @router.get("/statistics", response_model=s.CaseStatistics)

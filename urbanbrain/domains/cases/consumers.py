@@ -32,6 +32,11 @@ INBOX_RULES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "cases.case.sla_breached": (("dept", "centre"), "案件已超时", "Case overdue"),
     "cases.case.escalated": (("dept", "centre"), "案件升级督办", "Case escalated"),
     "cases.case.triaged": (("centre",), "待人工分拣案件", "Case waiting in triage"),
+    "cases.case.emergency": (
+        ("centre", "dept"),
+        "紧急警情：已提示报警人拨打110/119/120",
+        "Emergency: the reporter was told to call 110/119/120",
+    ),
     "cases.case.returned": (("centre",), "部门退回案件，需重新派遣", "Case returned: route it again"),
     "cases.case.resolved": (("centre",), "案件已处置，待核查", "Case resolved: verify it"),
     "cases.case.suspension_requested": (("centre",), "挂起申请待审批", "Suspension request to approve"),

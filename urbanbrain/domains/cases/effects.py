@@ -15,7 +15,7 @@ from urbanbrain.core import sequence
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
-from urbanbrain.domains.cases import feedback, sla
+from urbanbrain.domains.cases import feedback, knowledge, sla
 from urbanbrain.domains.cases.models import CalendarDay, Case, CaseLink
 from urbanbrain.domains.cases.schemas import TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
@@ -72,7 +72,7 @@ def _register(s: Step) -> None:
     if s.req.category_code:
         case.category_code = s.req.category_code
     minor = taxonomy().minor(case.category_code or "")
-    case.major_code, case.priority = minor.major, minor.priority
+    case.major_code, case.priority = minor.major, 1 if case.emergency else minor.priority
     case.number = next_number(s.session, s.platform.settings.district_code, minor.code)
     case.registered_at, case.triage_reason = s.now, None
 
@@ -83,6 +83,17 @@ def _dispatch(s: Step) -> None:
         s.case.department_code = s.req.department_code
     s.case.dispatched_at, s.case.triage_reason = s.now, None
     set_deadlines(s.session, s.platform, s.case, s.now)
+
+
+def _answer(s: Step) -> None:
+    if s.req.answer_code:
+        if knowledge.load().by_code(s.req.answer_code) is None:
+            raise UrbanBrainError("not_found", what=f"answer {s.req.answer_code}")
+        s.case.answer_code = s.req.answer_code
+    if s.req.department_code:
+        _require_department(s.session, s.req.department_code)
+        s.case.department_code = s.req.department_code
+    s.case.closed_at, s.case.triage_reason = s.now, None
 
 
 def _accept(s: Step) -> None:
@@ -211,6 +222,7 @@ def _merge(s: Step) -> None:
 EFFECTS: dict[str, Callable[[Step], None]] = {
     "register": _register,
     "dispatch": _dispatch,
+    "answer": _answer,
     "accept": _accept,
     "start": _nothing,
     "resolve": _resolve,

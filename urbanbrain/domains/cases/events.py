@@ -4,6 +4,7 @@
 TRANSITION_EVENTS: dict[str, str] = {
     "register": "cases.case.registered",
     "dispatch": "cases.case.dispatched",
+    "answer": "cases.case.answered",
     "accept": "cases.case.accepted",
     "start": "cases.case.started",
     "resolve": "cases.case.resolved",
@@ -25,6 +26,8 @@ TRANSITION_EVENTS: dict[str, str] = {
 }
 REPORTED = "cases.case.reported"
 TRIAGED = "cases.case.triaged"
+# A report that needs 110/119/120 now: the command centre is told at once, whatever the case's route.
+EMERGENCY = "cases.case.emergency"
 NOTED = "cases.case.noted"
 SLA_WARNING = "cases.case.sla_warning"
 SLA_BREACHED = "cases.case.sla_breached"
@@ -36,6 +39,7 @@ FEEDBACK_ASKED = "cases.case.feedback_asked"
 EVENT_TYPES = frozenset(TRANSITION_EVENTS.values()) | {
     REPORTED,
     TRIAGED,
+    EMERGENCY,
     NOTED,
     SLA_WARNING,
     SLA_BREACHED,

@@ -39,7 +39,7 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.db import UTCDateTime
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.geodesy import haversine_m
-from urbanbrain.domains.cases import actions, events, lifecycle, routing, sla
+from urbanbrain.domains.cases import actions, events, knowledge, lifecycle, routing, sla
 from urbanbrain.domains.cases.actions import (
     CASE_PROTECTED,
     DISPATCHER,
@@ -51,6 +51,7 @@ from urbanbrain.domains.cases.effects import COUNTER, working_calendar
 from urbanbrain.domains.cases.models import Case, CaseHistory
 from urbanbrain.domains.cases.schemas import CaseReport, TransitionRequest
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
+from urbanbrain.domains.cases.understand import understand_many
 from urbanbrain.domains.registry import queries as registry
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class Filed:
     category_code: str | None
     department_code: str | None
     triage_reason: str | None
+    answer: str | None = None  # a consultation's knowledge-base answer
+    call_now: str | None = None  # an emergency: the number to call now
 
 
 @dataclass
@@ -89,7 +92,10 @@ class _Draft:
     actor: Principal
     row: dict[str, Any]
     facility: dict[str, Any] | None
+    unlocated: bool = False
     confidence: float | None = None
+    answer: knowledge.Answer | None = None
+    call_now: str | None = None
     route: routing.Route | None = None
     steps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (transition, row after it)
 
@@ -109,7 +115,7 @@ def file_reports(
             drafts.append(_draft(session, platform, pos, actor, filing.report, now))
         except UrbanBrainError as err:
             results[pos] = err
-    _classify([d for d in drafts if d.row["category_code"] is None and d.row["triage_reason"] is None])
+    _understand(platform, drafts)
     _dispatch_all(session, platform, drafts, now)
     _write(session, platform, drafts, now)
     for d in drafts:
@@ -122,6 +128,8 @@ def file_reports(
             r["category_code"],
             r["department_code"],
             r["triage_reason"],
+            d.answer.answer if d.answer is not None and r["state"] == "closed" else None,
+            d.call_now,
         )
     assert all(r is not None for r in results)  # every report is filed or refused
     return results  # type: ignore[return-value]
@@ -152,27 +160,34 @@ def _draft(
     checked = actions.check_report(session, platform, actor, data)
     row: dict[str, Any] = dict.fromkeys(CASE_KEYS)
     row.update(actions.new_case_values(platform, actor, data, checked, now), version=1)
-    row.update(actions.class_values(checked.category, data.title, data.description))
-    if not checked.category:
-        row["title"] = data.title  # given by _classify, once the class is known
-    return _Draft(pos, actor, row, checked.facility)
+    # The rest of the class's columns (and the default title) once the report is understood.
+    row["category_code"], row["title"] = checked.category, data.title
+    return _Draft(pos, actor, row, checked.facility, unlocated=checked.unlocated)
 
 
-def _classify(drafts: list[_Draft]) -> None:
+def _understand(platform: Platform, drafts: list[_Draft]) -> None:
     """One classifier call for the batch; below the threshold a person decides (triage), never a guess."""
     if not drafts:
         return
-    from urbanbrain.domains.cases.classify import TRIAGE_THRESHOLD, load_default
-
-    predictions = load_default().predict_many([d.row["description"] for d in drafts])
-    for d, p in zip(drafts, predictions, strict=True):
-        d.row["classified_as"], d.row["classification_confidence"] = p.label, p.confidence
-        d.confidence = p.confidence
-        if p.confidence >= TRIAGE_THRESHOLD:
-            d.row.update(actions.class_values(p.label, d.row["title"], d.row["description"]))
-        else:
-            d.row["triage_reason"] = "low_confidence"
-            d.row.update(actions.class_values(None, d.row["title"], d.row["description"]))
+    rows = [d.row for d in drafts]
+    found = understand_many(
+        platform,
+        [r["description"] for r in rows],
+        [r["category_code"] for r in rows],
+        [r["source"] for r in rows],
+    )
+    for d, u in zip(drafts, found, strict=True):
+        row = d.row
+        d.confidence, d.answer, d.call_now = u.confidence, u.answer, u.call_now
+        triage = u.triage or ("location_unknown" if d.unlocated and u.answer is None else None)
+        row.update(
+            actions.class_values(u.category, row["title"], row["description"], emergency=u.emergency),
+            classified_as=u.classified_as,
+            classification_confidence=u.confidence,
+            triage_reason=triage,
+            request_kind=u.kind,
+            emergency=u.emergency,
+        )
 
 
 def _dispatch_all(session: Session, platform: Platform, drafts: list[_Draft], now: datetime) -> None:
@@ -188,13 +203,14 @@ def _dispatch_all(session: Session, platform: Platform, drafts: list[_Draft], no
         _numbers(session, platform.settings.district_code, [d.row["category_code"] for d in confident])
     )
     register, dispatch = lifecycle.TRANSITIONS["register"], lifecycle.TRANSITIONS["dispatch"]
+    answer = lifecycle.TRANSITIONS["answer"]
     for d in confident:
         row = d.row
         lifecycle.check(register, lifecycle.Attempt(SimpleNamespace(**row), DISPATCHER, dict(_REQUEST)))
         minor = taxonomy().minor(row["category_code"])
         row.update(
             major_code=minor.major,
-            priority=minor.priority,
+            priority=1 if row["emergency"] else minor.priority,
             number=next(numbers),
             registered_at=now,
             triage_reason=None,
@@ -203,6 +219,21 @@ def _dispatch_all(session: Session, platform: Platform, drafts: list[_Draft], no
             version=row["version"] + 1,
         )
         d.steps.append(("register", dict(row)))
+        if d.answer is not None and d.answer.department not in known:
+            d.answer = None  # the answering department is gone: dispatch it like any case
+        if d.answer is not None:  # a consultation answered from the department's knowledge base
+            params = dict(_REQUEST, department_code=d.answer.department, note=d.answer.answer)
+            lifecycle.check(answer, lifecycle.Attempt(SimpleNamespace(**row), DISPATCHER, params))
+            row.update(
+                department_code=d.answer.department,
+                answer_code=d.answer.code,
+                closed_at=now,
+                state="closed",
+                updated_at=now,
+                version=row["version"] + 1,
+            )
+            d.steps.append(("answer", dict(row)))
+            continue
         owner = d.facility["owner_department_code"] if d.facility else None
         d.route = routing.route_by(rules, SimpleNamespace(**row), owner, known)
         if d.route is None:
@@ -249,7 +280,7 @@ def _stored_duplicates(session: Session, drafts: list[_Draft]) -> dict[int, list
     dlat = DUPLICATE_RADIUS_M / METRES_PER_DEGREE
     for i, d in enumerate(drafts):
         r = d.row
-        if r["category_code"] is None:
+        if r["category_code"] is None or r["lat"] is None:
             continue
         dlon = dlat / math.cos(math.radians(r["lat"]))
         since = r["reported_at"] - DUPLICATE_WINDOW
@@ -301,7 +332,7 @@ def _duplicates(drafts: list[_Draft], stored: dict[int, list[tuple[datetime, int
     earlier: dict[str, list[dict[str, Any]]] = {}  # this batch's cases so far, by class
     for i, d in enumerate(drafts):
         r = d.row
-        if r["category_code"] is None:
+        if r["category_code"] is None or r["lat"] is None:
             continue
         same = earlier.setdefault(r["category_code"], [])
         near = stored.get(i, []) + [
@@ -353,6 +384,8 @@ def _write(session: Session, platform: Platform, drafts: list[_Draft], now: date
             after_row.update(id=case_id, duplicate_candidates=d.row["duplicate_candidates"])
             actor = d.actor if name == "report" else DISPATCHER
             note = f"auto: {d.route.reason}" if name == "dispatch" and d.route else None
+            if name == "answer" and d.answer is not None:
+                note = d.answer.answer
             history.append(
                 {
                     "case_id": case_id,
@@ -383,8 +416,16 @@ def _write(session: Session, platform: Platform, drafts: list[_Draft], now: date
             if name == "report":
                 payload.update(source=after_row["source"], confidence=d.confidence)
                 outbox.append((events.REPORTED, payload, now))
-                if d.row["triage_reason"] == "low_confidence":
-                    triaged = {"case_id": case_id, "reason": "low_confidence", "token": d.row["token"]}
+                if d.row["emergency"]:
+                    outbox.append(
+                        (
+                            events.EMERGENCY,
+                            actions.emergency_payload(SimpleNamespace(**after_row), d.call_now),
+                            now,
+                        )
+                    )
+                if d.row["triage_reason"] in ("low_confidence", "location_unknown"):
+                    triaged = {"case_id": case_id, "reason": d.row["triage_reason"], "token": d.row["token"]}
                     outbox.append((events.TRIAGED, triaged, now))
             else:
                 payload.update(from_state=from_state, note=note)

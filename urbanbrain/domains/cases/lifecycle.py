@@ -2,6 +2,7 @@
 source set, a target, a permission and a list of small named rules that must all pass.
 
 Main path: reported → registered (立案) → dispatched → accepted → in_progress → resolved → verified → closed.
+A consultation with a knowledge-base answer goes registered → closed by ``answer`` (答复).
 Beside it: returned, reassigned, escalated, suspended (with approval), extended (with approval), reopened,
 merged as a duplicate, cancelled.
 """
@@ -185,6 +186,17 @@ TRANSITIONS: dict[str, Transition] = {
             (RequireCategory(), RequireDepartment()),
             "派遣",
             "Dispatch",
+        ),
+        _t(
+            # A consultation answered from the department's knowledge base (or by a person at the centre):
+            # the answer is the note, public, and the case is done; the citizen may still ask again.
+            "answer",
+            {"registered", "returned"},
+            "closed",
+            "cases.cases.manage",
+            (RequireDepartment(), RequireNote()),
+            "答复",
+            "Answer",
         ),
         _t(
             "accept",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from urbanbrain.core.db import Base, JSONType, UTCDateTime
@@ -50,6 +50,13 @@ class Case(Base):
     classified_as: Mapped[str | None] = mapped_column(String(8))
     classification_confidence: Mapped[float | None] = mapped_column(Float)
     triage_reason: Mapped[str | None] = mapped_column(String(32), index=True)  # low_confidence|no_route|...
+    # consultation|complaint|help|report|suggestion (咨询/投诉/求助/举报/建议), as classified or as corrected
+    request_kind: Mapped[str | None] = mapped_column(String(16), index=True)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 110/119/120 now
+    answer_code: Mapped[str | None] = mapped_column(
+        String(40)
+    )  # the knowledge-base answer a consultation got
+    located_by: Mapped[str | None] = mapped_column(String(16))  # position|facility|address (words, geocoded)
     duplicate_candidates: Mapped[list[int]] = mapped_column(JSONType, default=list)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases_case.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
@@ -149,3 +156,22 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # holiday | workday
     name: Mapped[str | None] = mapped_column(String(100))
+
+
+class ClassifierVersion(Base):
+    """A trained classifier: its scores on the held evaluation set, and whether it was promoted to serve.
+
+    The model files live under the data directory (``classifier/<version>/``); only the active row's model
+    serves. A version is promoted only when it beats the active one (``classify/retrain.py``)."""
+
+    __tablename__ = "cases_classifier_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    n_corrections: Mapped[int] = mapped_column(Integer)  # dispatchers' decisions it learned from
+    scores: Mapped[dict[str, Any]] = mapped_column(JSONType)  # {"candidate": {...}, "active": {...}}
+    promoted: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(300))

@@ -406,8 +406,8 @@ def _filing(ctx: Ctx) -> intake.Filing:
     lat, lon = _coordinate(ctx, "lat"), _coordinate(ctx, "long")
     if (lat is None) != (lon is None):
         raise UrbanBrainError("open311.missing", name="long" if lon is None else "lat")
-    if lat is None and facility is None:
-        raise UrbanBrainError("open311.location_required")
+    if lat is None and facility is None and not (ctx.one("address_string") or "").strip():
+        raise UrbanBrainError("open311.location_required")  # words are enough: the registry places them
     first, last = ctx.one("first_name"), ctx.one("last_name")
     cjk = any(ord(ch) > 0x2E7F for ch in (first or "") + (last or ""))
     name = (f"{last or ''}{first or ''}" if cjk else " ".join(p for p in (first, last) if p)) or None
@@ -429,7 +429,16 @@ def _filing(ctx: Ctx) -> intake.Filing:
 def _created(filed: intake.Filed, ctx: Ctx) -> list[dict[str, Any]]:
     found = {"service_request_id": filed.number} if filed.number else {"token": filed.token}
     chosen = taxonomy().minors.get(filed.category_code or "")  # for "auto", the class the classifier chose
-    return [{**found, "service_notice": _notice(chosen), "account_id": ctx.one("account_id")}]
+    notice = _notice(chosen)
+    if filed.answer:  # a consultation answered at once: the answer is the notice
+        notice = filed.answer
+    if filed.call_now:  # an emergency: before anything else, call now
+        notice = (
+            f"紧急情况请立即拨打 {filed.call_now}！已同步通知区指挥中心。 / "
+            f"This is an emergency: call {filed.call_now} now. The command centre has been told."
+            + (f" {notice}" if notice else "")
+        )
+    return [{**found, "service_notice": notice, "account_id": ctx.one("account_id")}]
 
 
 def intake_queue(platform: Platform) -> intake.IntakeQueue:

@@ -141,9 +141,8 @@ register_messages(
         ),
         "open311.location_required": (
             400,
-            "请提供经纬度（lat 和 long）或设施二维码编号 attribute[facility_code]；仅凭地址文字或地址编号无法定位案件。",
-            "Give lat and long, or attribute[facility_code]: a request cannot be located from address_string "
-            "or address_id alone.",
+            "请提供经纬度（lat 和 long）、地址文字 address_string 或设施二维码编号 attribute[facility_code]。",
+            "Give lat and long, an address_string (an address or a place in words), or attribute[facility_code].",
         ),
         "open311.jurisdiction": (
             404,

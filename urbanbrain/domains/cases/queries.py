@@ -14,7 +14,7 @@ from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.protect import mask_name, mask_phone
-from urbanbrain.domains.cases import lifecycle
+from urbanbrain.domains.cases import knowledge, lifecycle
 from urbanbrain.domains.cases.models import Case, CaseHistory, CaseLink, CasePhoto
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 
@@ -74,6 +74,8 @@ def list_stmt(
     triage: bool | None = None,
     overdue: bool | None = None,
     q: str | None = None,
+    request_kind: str | None = None,
+    emergency: bool | None = None,
 ) -> Select[Any]:
     stmt = select(Case).where(scope_filter(principal))
     if state:
@@ -87,9 +89,12 @@ def list_stmt(
         (Case.street_code, street_code),
         (Case.community_code, community_code),
         (Case.source, source),
+        (Case.request_kind, request_kind),  # a department's consultation queue: request_kind=consultation
     ):
         if value:
             stmt = stmt.where(column == value)
+    if emergency is not None:
+        stmt = stmt.where(Case.emergency.is_(emergency))
     if category_code:
         stmt = stmt.where(or_(Case.category_code == category_code, Case.major_code == category_code))
     if triage:
@@ -101,6 +106,20 @@ def list_stmt(
     if q:
         stmt = stmt.where(or_(Case.description.contains(q), Case.title.contains(q), Case.number.contains(q)))
     return stmt
+
+
+def answer_public(code: str | None) -> dict[str, Any] | None:
+    """The knowledge-base answer a consultation was given (public: it was given to the citizen)."""
+    found = knowledge.load().by_code(code) if code else None
+    if found is None:
+        return None
+    return {
+        "code": found.code,
+        "department": found.department,
+        "title": found.title,
+        "answer": found.answer,
+        "answer_en": found.answer_en,
+    }
 
 
 def case_public(session: Session, platform: Platform, principal: Principal, case: Case) -> dict[str, Any]:
@@ -155,6 +174,10 @@ def case_public(session: Session, platform: Platform, principal: Principal, case
         "classified_as": case.classified_as,
         "classification_confidence": case.classification_confidence,
         "triage_reason": case.triage_reason,
+        "request_kind": case.request_kind,
+        "emergency": bool(case.emergency),
+        "answer": answer_public(case.answer_code),
+        "located_by": case.located_by,
         "duplicate_candidates": dup_numbers,
         "merged_into": merged_into,
         "escalation_level": case.escalation_level,

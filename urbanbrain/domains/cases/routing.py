@@ -17,6 +17,7 @@ from urbanbrain.domains.cases.taxonomy import load as taxonomy
 
 STREET_OFFICE = "@street_office"
 COMMUNITY_STATION = "@community_station"
+OWNER_OF_PLACE = {"street_office": STREET_OFFICE, "community_station": COMMUNITY_STATION}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def route_by(
         if dept and dept in known:
             return Route(dept, f"rule:{rule.id}")
     default = taxonomy().minors.get(case.category_code)
-    if default is not None and default.department in known:
-        return Route(default.department, "taxonomy")
+    if default is not None:
+        # A class the place's own office owns (a neighbour dispute: the street office where it happens).
+        dept = _resolve(OWNER_OF_PLACE.get(default.department, default.department), case)
+        if dept and dept in known:
+            return Route(dept, "taxonomy")
     return None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Source = Literal["app", "qr", "hotline", "grid", "sensor", "opinion", "operator"]
+RequestKind = Literal["consultation", "complaint", "help", "report", "suggestion"]
 MAX_DESCRIPTION = 4000
 
 
@@ -43,6 +44,9 @@ class TransitionRequest(_Strict):
     target_number: str | None = Field(default=None, description="merge: the case this one duplicates.")
     hours: float | None = Field(default=None, gt=0, le=24 * 90, description="extension: how many more hours.")
     satisfaction: int | None = Field(default=None, ge=1, le=5)
+    answer_code: str | None = Field(
+        default=None, max_length=40, description="answer: the knowledge-base answer given, if one was."
+    )
 
 
 class FeedbackCreate(_Strict):
@@ -76,11 +80,51 @@ class MajorClassPublic(BaseModel):
 
 
 class ClassifyPublic(BaseModel):
-    label: str = Field(description="The minor class the classifier chose.")
+    label: str = Field(description="The minor class the classifier chose (the best of its department).")
     confidence: float
+    department: str = Field(description="The department it would go to (street_office: the place's office).")
+    department_confidence: float
     top: list[tuple[str, float]] = Field(description="The best classes with their confidence, best first.")
-    threshold: float = Field(description="Below this confidence intake sends the case to triage.")
+    threshold: float = Field(description="Below this department confidence intake sends the case to triage.")
     confident: bool
+    kind: RequestKind
+    emergency: bool = Field(description="Something happening now that needs 110/119/120.")
+    call_now: str | None = Field(description="For an emergency: the number to call now.")
+    answer_code: str | None = Field(
+        description="A consultation's knowledge-base answer, when a good one exists."
+    )
+
+
+class ClassifierDay(BaseModel):
+    day: date
+    classified: int = Field(description="Reports the classifier read (no class given).")
+    sent_alone: int = Field(description="Of those, dispatched or answered without a person.")
+    corrected: int = Field(
+        description="Of those, later returned by the department or reassigned by a person."
+    )
+    triaged: int = Field(description="Of those, held for a dispatcher (unsure).")
+    accuracy: float | None = Field(description="Share of what was sent alone that nobody corrected.")
+
+
+class ClassifierVersionPublic(BaseModel):
+    version: str
+    created_at: datetime
+    created_by: str | None
+    n_corrections: int = Field(description="Dispatchers' decisions it learned from.")
+    scores: dict[str, Any] = Field(description="Its scores and the then active version's, on the held set.")
+    promoted: bool
+    active: bool
+    reason: str | None
+
+
+class ClassifierStatus(BaseModel):
+    version: str = Field(description="The version in service ('shipped…': the one in the package).")
+    threshold: float
+    out_of_writer: dict[str, Any] | None = Field(
+        description="Its calibration on writers it did not learn from."
+    )
+    daily: list[ClassifierDay]
+    versions: list[ClassifierVersionPublic]
 
 
 class HistoryPublic(BaseModel):
@@ -104,6 +148,14 @@ class PendingRequest(BaseModel):
     hours: float | None = Field(description="extend: how many more hours.")
     by: str
     at: datetime
+
+
+class AnswerPublic(BaseModel):
+    code: str
+    department: str
+    title: str
+    answer: str
+    answer_en: str
 
 
 class CasePublic(BaseModel):
@@ -132,6 +184,12 @@ class CasePublic(BaseModel):
     classified_as: str | None
     classification_confidence: float | None
     triage_reason: str | None
+    request_kind: RequestKind | None = Field(
+        description="咨询/投诉/求助/举报/建议, as classified or corrected."
+    )
+    emergency: bool = Field(description="Needs 110/119/120 now: the reporter was told, the centre flagged.")
+    answer: AnswerPublic | None = Field(description="The knowledge-base answer a consultation was given.")
+    located_by: str | None = Field(description="position, facility, or address (placed from words).")
     duplicate_candidates: list[str] = Field(description="Numbers of open cases this one may duplicate.")
     merged_into: str | None = Field(description="The number of the case this one was merged into.")
     escalation_level: int

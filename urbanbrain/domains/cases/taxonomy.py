@@ -23,6 +23,18 @@ class Minor:
     resolve_hours: float
     calendar: str  # calendar | working
     facility_kinds: tuple[str, ...]
+    examples: tuple[str, ...] = ()
+    """A few ways citizens say it: shown to dispatchers, and part of the classifier's corpus."""
+    emergency_call: str | None = None
+
+    @property
+    def call_now(self) -> str:
+        """The number an emergency of this class is told to call: the class's own, else by department."""
+        return self.emergency_call or {"fire": "119", "health": "120"}.get(self.department, "110")
+
+
+PLACE_DEPARTMENTS = ("street_office", "community_station")
+"""Class owners that are not one department but the office of the report's place (routing resolves them)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ def load() -> Taxonomy:
                 resolve_hours=float(m["resolve_hours"]),
                 calendar=m["calendar"],
                 facility_kinds=tuple(m.get("facility_kinds", ())),
+                examples=tuple(m.get("examples", ())),
+                emergency_call=m.get("emergency_call"),
             )
             for m in major["minor"]
         )

@@ -421,6 +421,13 @@ def public_facility(session: Session, code: str) -> dict[str, Any] | None:
     return facility_public(session, facility) if facility is not None else None
 
 
+def geocode(platform: Platform, session: Session, text: str) -> Any:
+    """The most precise place named in ``text`` (a ``geocode.Found``: lon, lat, precision, name), or None."""
+    from urbanbrain.domains.registry.geocode import get_geocoder
+
+    return get_geocoder(platform, session).find(text)
+
+
 def department_codes(session: Session) -> set[str]:
     return set(session.scalars(select(Department.code)))
 

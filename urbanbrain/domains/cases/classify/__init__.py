@@ -1,8 +1,8 @@
-"""Free Chinese case text to a minor class of the case taxonomy, with a confidence.
+"""Free Chinese report text to what dispatch needs: class, department, kind of request, emergency.
 
-``load_default().predict(text)`` returns a :class:`Prediction`; when its confidence is below
-:data:`TRIAGE_THRESHOLD` (``prediction.needs_triage``) the case goes to an operator's triage queue instead
-of being auto-classified. ``keyword_classify`` is the hand-written baseline the model is measured against.
+``load_default().predict(text)`` returns a :class:`Prediction`; when ``prediction.needs_triage`` the
+department is too unsure to act on and a dispatcher decides. ``keyword_classify`` is the hand-written
+baseline the model is measured against.
 """
 
 from urbanbrain.domains.cases.classify.keywords import keyword_classify
@@ -11,7 +11,6 @@ from urbanbrain.domains.cases.classify.model import (
     Classifier,
     Prediction,
     load_default,
-    train,
 )
 
-__all__ = ["TRIAGE_THRESHOLD", "Classifier", "Prediction", "keyword_classify", "load_default", "train"]
+__all__ = ["TRIAGE_THRESHOLD", "Classifier", "Prediction", "keyword_classify", "load_default"]
