@@ -47,3 +47,20 @@ def test_emergency_numbers_follow_the_service():
     assert minors["E0701"].call_now == "119"  # a fire
     assert minors["E0901"].call_now == "110"  # a fight
     assert minors["E3002"].call_now == "120"  # food poisoning
+
+
+def test_the_routing_rules_a_district_starts_with_agree_with_the_taxonomy(platform):
+    """A class's department in the taxonomy is what the classifier reports and the dispatcher sees; a default
+    rule that sends the class elsewhere would make the two tell different stories (street vending once
+    read urban management in the taxonomy and went to the street office by rule)."""
+    from sqlalchemy import select
+
+    from urbanbrain.domains.cases.models import RoutingRule
+
+    minors = load().minors
+    with platform.db.session() as session:
+        rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
+    by_class = [r for r in rules if r.category_code in minors and not r.area_code and not r.facility_owner]
+    assert by_class  # the district starts with some
+    for rule in by_class:
+        assert (rule.department_code or "").lstrip("@") == minors[rule.category_code].department, rule.note
