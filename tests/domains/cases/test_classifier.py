@@ -124,3 +124,72 @@ def test_training_learns_from_what_it_is_given():
     )
     assert small.predict("我们的工资老板一直拖着不发").department == "human_resources"
     assert small.predict("门口路灯坏了好几天").department == "roads_facilities"
+
+
+def test_the_batch_features_are_the_features_one_text_at_a_time(model: Classifier):
+    """The numpy gram lookup (what intake uses) makes the TF-IDF rows the training's dict lookup makes."""
+    from urbanbrain.domains.cases.classify.features import features
+    from urbanbrain.domains.cases.classify.numerics import vectorize_features
+
+    texts = [s.text for s in load_corpus()[::40]]
+    texts += [
+        "",
+        "   ",
+        "WiFi密码?？!!ｗｉｆｉ",
+        "x\x00中文",
+        "冇嘢呀佢哋",
+        "😀火灾😀了",
+        "3号楼2单元",
+        "abc",
+    ]
+    indptr, cols, vals = model.vectorize(texts)
+    want_ptr, want_cols, want_vals = vectorize_features((features(t) for t in texts), model.vocab, model.idf)
+    assert indptr.tolist() == want_ptr.tolist()
+    for i in range(len(texts)):
+        a, b = indptr[i], indptr[i + 1]
+        got = dict(zip(cols[a:b].tolist(), vals[a:b].tolist(), strict=True))
+        want = dict(zip(want_cols[a:b].tolist(), want_vals[a:b].tolist(), strict=True))
+        assert got.keys() == want.keys(), texts[i]
+        assert all(abs(got[j] - want[j]) < 1e-6 for j in got), texts[i]
+
+
+def test_the_shipped_model_is_small(model: Classifier):
+    """The model ships inside the package: its files stay a few megabytes (the wide heads are stored sparse)."""
+    from urbanbrain.domains.cases.classify.model import DEFAULT_MODEL_PATH
+
+    assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
+    assert DEFAULT_MODEL_PATH.with_suffix(".json").stat().st_size < 5_000_000
+
+
+def test_saving_keeps_every_head_whatever_the_size_of_its_weights(tmp_path: Path):
+    """Eight bits and a scale per feature keep a head of tiny weights too (float16 scales once rounded
+    naive Bayes' 1e-5 weights to nothing), and a saved model saved again loses nothing more."""
+    import numpy as np
+
+    from urbanbrain.domains.cases.classify.model import KEEP_SHARE, Head
+
+    samples = [Sample(t, "C0201", "report", False, "a") for t in ("路灯不亮", "灯坏了很黑", "路灯一闪一闪")]
+    samples += [Sample(t, "E4101", "complaint", False, "a") for t in ("老板欠工资", "工资拖了三个月", "欠薪")]
+    small = fit(
+        samples,
+        ["C0201", "E4101"],
+        {"C0201": "roads_facilities", "E4101": "human_resources"},
+        TrainConfig(min_df=1),
+    )
+    kind = small.heads["kind"]
+    small.heads["kind"] = Head(kind.labels, kind.weights * 1e-6, kind.bias, kind.temperature)
+    small.save(tmp_path / "m.npz")
+    again = Classifier.load(tmp_path / "m.npz")
+    for name, head in small.heads.items():
+        if name in KEEP_SHARE:  # the wide heads keep only their largest weights, by design
+            continue
+        w = head.weights - np.median(head.weights, axis=1, keepdims=True)  # stored centred: same softmax
+        got = again.heads[name].weights - np.median(again.heads[name].weights, axis=1, keepdims=True)
+        assert np.abs(got - w).max() <= 0.01 * np.abs(w).max(), name
+    again.save(tmp_path / "m2.npz")
+    twice = Classifier.load(tmp_path / "m2.npz")
+    for name, head in again.heads.items():
+        assert np.array_equal(np.count_nonzero(twice.heads[name].weights), np.count_nonzero(head.weights))
+        assert np.allclose(
+            twice.heads[name].weights - head.weights, (twice.heads[name].weights - head.weights)[:, :1]
+        )

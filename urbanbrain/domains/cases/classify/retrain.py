@@ -108,9 +108,12 @@ def better(candidate: dict[str, float], active: dict[str, float]) -> tuple[bool,
 
 
 def load_eval(folder: Path) -> list[dict[str, Any]]:
+    """The reports of a held set's ``*.jsonl`` files (lines with a text and a department; a file of other
+    labels beside them, such as ``remit_labels.jsonl``, is not a report file)."""
     rows: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.jsonl")):
-        rows.extend(json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+        lines = (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+        rows.extend(r for r in lines if "text" in r and "department" in r)
     return rows
 
 
