@@ -76,7 +76,7 @@ def _prepare(url: str, data_dir: Path) -> str:
 def _held_out() -> list[dict[str, Any]]:
     """The held evaluation set (reports written apart from the training corpus), labelled by department."""
     rows: list[dict[str, Any]] = []
-    for path in sorted((ROOT / "benchmarks" / "data" / "dispatch_eval").glob("*.jsonl")):
+    for path in sorted((ROOT / "benchmarks" / "data" / "dispatch_eval").glob("writer_*.jsonl")):
         rows.extend(json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
     return rows
 
@@ -250,7 +250,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--code",
+        type=Path,
+        help="run the intake and server of another build (a git worktree) on the same texts, to compare "
+        "builds in one session; the accuracy lines are skipped (an older classifier has another interface)",
+    )
     args = ap.parse_args(argv)
+    if args.code:
+        sys.path.insert(0, str(args.code.resolve()))
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(args.code.resolve()), os.environ.get("PYTHONPATH")])
+        )
 
     with tempfile.TemporaryDirectory(prefix="ub-dispatch-") as tmp:
         data_dir = Path(tmp)
@@ -260,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         key = _prepare(url, data_dir)
         samples = _held_out()
-        acc = accuracy(samples)
+        acc = accuracy(samples) if not args.code else None
         texts = [samples[i % len(samples)]["text"] for i in range(args.reports)]
 
         port = _free_port()
@@ -275,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         server = subprocess.Popen(
             [sys.executable, "-m", "urbanbrain.cli", "serve", "--workers", str(args.workers)],
             env=env,
-            cwd=ROOT,
+            cwd=args.code or ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -322,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'latency p50 (s)':<44}{p50:>14.4f}")
     print(f"{'latency p99 (s)':<44}{p99:>14.4f}")
+    if acc is None:
+        print(f"code: {args.code}")
+        return 0
     print(
         f"{'held-out department accuracy (n=' + str(acc['n']) + ')':<44}{acc['model']:>14.3f}{acc['keywords']:>14.3f}"
         f"{acc['model'] / max(acc['keywords'], 1e-9):>9.2f}   baseline: keyword rule"
