@@ -86,3 +86,13 @@ def test_retraining_promotes_only_a_better_model(seeded):
             select(AuditEntry.action).where(AuditEntry.entity_type == "classifier_version")
         ).all()
         assert actions_logged == ["cases.classifier.keep", "cases.classifier.promote"]
+
+
+def test_the_held_set_is_read_without_the_labels_beside_it():
+    """`classify retrain --eval DIR` scores on the reports of DIR; remit_labels.jsonl there is no report file."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "dispatch_eval"
+    assert (folder / "remit_labels.jsonl").exists()
+    rows = retrain.load_eval(folder)
+    assert len(rows) == 270 and all(r["text"] and r["department"] for r in rows)
