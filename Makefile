@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint typecheck plugins pytest bench clean
+.PHONY: demo test install web web-check browser services lint typecheck plugins pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install            ## migrate, load Futian, create accounts, serve on http://127.0.0.1:8000
+web: install             ## build the web UI (Node.js from the machine, or from PyPI into the venv)
+	scripts/web.sh
+
+web-check: install       ## the front end's lint, type check and unit tests, then the build
+	scripts/web.sh check
+
+browser:                 ## Debian's Chromium for the UI tests, when the machine lacks it
+	scripts/browser.sh
+
+demo: install web        ## migrate, load Futian, create accounts, serve on http://127.0.0.1:8000
 	$(BIN)/urbanbrain demo
 
 services:                ## start PostgreSQL+PostGIS, NATS JetStream, Mosquitto when they are down
@@ -30,10 +39,10 @@ typecheck: install
 plugins: install
 	$(BIN)/urbanbrain check-plugins --tests tests
 
-pytest: install services
+pytest: install services browser web
 	$(BIN)/python -m pytest
 
-test: lint typecheck plugins pytest   ## everything CI runs
+test: lint typecheck plugins web-check pytest   ## everything CI runs
 
 bench: install services  ## the performance programs; results go in docs/performance.md
 	$(BIN)/python benchmarks/geo_lookup.py
@@ -45,4 +54,4 @@ bench: install services  ## the performance programs; results go in docs/perform
 	$(BIN)/python benchmarks/geocode_bench.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/node_modules urbanbrain/webui

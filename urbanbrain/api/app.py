@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from urbanbrain import __version__
-from urbanbrain.api import auth, errors, live, metrics, notifications, system
+from urbanbrain.api import auth, errors, live, metrics, notifications, system, web
 from urbanbrain.core import plugins
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
@@ -75,10 +75,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         if setup is not None:
             services.extend(setup(app, platform) or [])
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    web.install(app, platform.settings.map_tile_url)  # the UI's pages after the APIs: / is the command centre
     return app
 
 
@@ -110,4 +107,5 @@ def _offline_docs(app: FastAPI) -> None:
             title="UrbanBrain API",
             redoc_js_url=f"{assets}/redoc.standalone.js",
             redoc_favicon_url=f"{assets}/favicon.png",
+            with_google_fonts=False,  # nothing is fetched from outside the machine
         )

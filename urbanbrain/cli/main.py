@@ -262,9 +262,18 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
     path = platform.settings.data_dir / "demo-credentials.json"
     saved: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
     accounts = dict(saved.get("accounts", {}))  # type: ignore[call-overload]
-    wanted = [("operator", "operator", None), ("admin", "admin", None)]
+    # One account per kind of user the UI serves: the centre's operator, two departments' handlers (to see
+    # that each sees only its own work), the verifier, and the grid worker of 水围 community.
+    wanted = [
+        ("operator", "operator", None, None),
+        ("admin", "admin", None, None),
+        ("handler", "dept_handler", "urban_management", None),
+        ("water", "dept_handler", "water", None),
+        ("verifier", "verifier", None, None),
+        ("grid", "grid_worker", None, "440304004028"),
+    ]
     with platform.db.session() as session:
-        for username, role, dept in wanted:
+        for username, role, dept, area in wanted:
             exists = session.scalar(select(User.id).where(User.username == username)) is not None
             if exists and username in accounts:
                 continue
@@ -284,6 +293,7 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
                     password=password,
                     role=role,
                     department_code=dept,
+                    area_code=area,
                     full_name=f"Demo {role}",
                 )
             accounts[username] = {"username": username, "password": password, "role": role}
@@ -454,7 +464,10 @@ def demo(
     accounts = creds["accounts"]
     assert isinstance(accounts, dict)
     console.print()
-    console.print(f"[bold green]Open {creds['docs']}[/bold green] and click Authorize to log in:")
+    console.print(
+        f"[bold green]Open {creds['url']}/[/bold green] (the command centre; /work the workbench, /m/ the citizens' "
+        f"pages) or the API at {creds['docs']}, and log in as:"
+    )
     for acc in accounts.values():
         console.print(
             f"  {acc['role']:9} username [bold]{acc['username']}[/bold]  password [bold]{acc['password']}[/bold]"
@@ -478,6 +491,8 @@ def demo(
     import uvicorn
 
     os.environ["URBANBRAIN_MQTT_URL"] = mqtt_url  # the served app builds its own settings
+    # the citizens' pages file their reports through Open311 with the demo's client key
+    os.environ.setdefault("URBANBRAIN_WEB_OPEN311_KEY", str(open311["api_key"]))
     building = devices.start_live_devices(settings, str(gateway["api_key"]), mqtt_url)
     console.print(
         f"Live: the 水围村 devices report every minute over MQTT. One to two minutes after the server is up a fire "

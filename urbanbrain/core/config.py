@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Where citizens reach this server: links in the messages sent to them start with it.",
     )
+    web_open311_key: str | None = Field(
+        default=None,
+        description="The Open311 API key (scope open311) the citizens' pages file reports with; unset: the "
+        "report page says reporting online is not open. `urbanbrain demo` sets the demo's.",
+    )
+    map_tile_url: str | None = Field(
+        default=None,
+        description="An XYZ raster tile URL ({z}/{x}/{y}) drawn under the map's layers, in the registry's "
+        "datum (docs/operations.md); unset: the map draws only the registry's own shapes.",
+    )
     smtp_url: str | None = Field(default=None, description="smtp://host:port for e-mail notifications.")
     smtp_from: str = "urbanbrain@localhost"
     sms_gateway_url: str | None = Field(default=None, description="HTTP endpoint taking {to, text} as JSON.")

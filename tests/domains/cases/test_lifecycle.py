@@ -231,7 +231,7 @@ def _sent_to_reporter(desk) -> list[tuple[str, str, str]]:
 
 
 def _key_in(text: str) -> str:
-    return re.search(r"/api/v1/cases/feedback/([A-Za-z0-9_-]+)", text).group(1)
+    return re.search(r"/m/feedback/([A-Za-z0-9_-]+)", text).group(1)  # the citizens' page
 
 
 def test_reporter_satisfaction_callback_verifies_or_sends_back(desk):

@@ -231,13 +231,55 @@ def test_post_in_xml_and_multipart(api, key):
     r = api.client.post(
         f"{BASE}/requests.json",
         data={"api_key": key, "service_code": "C0205", "lat": "22.5262", "long": "114.0665"},
-        files={"media": ("p.png", b"\x89PNG", "image/png")},
+        files={"media": ("p.png", PNG, "image/png")},
     )
     assert r.status_code == 200, r.text
     assert r.json()[0]["service_request_id"].startswith("440304-C0205-")
     [req] = _get(api, f"requests/{r.json()[0]['service_request_id']}.json")
     assert req["description"] == "道路破损坑洼"  # no description: the service's name
     assert req["agency_responsible"] != URBAN
+
+
+def _png() -> bytes:
+    """A real 2×2 PNG, as a phone's camera file would be (smaller)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\xff\x80\x00" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))  # fmt: skip
+
+
+PNG = _png()
+
+
+def test_a_citizens_photo_is_kept_with_the_report(api, key):
+    form = {"api_key": key, "service_code": "E0101", "lat": SHUIWEI[1], "long": SHUIWEI[0],
+            "description": "垃圾桶盖子掉了"}  # fmt: skip
+    r = api.client.post(f"{BASE}/requests.json", data=form, files={"media": ("bin.png", PNG, "image/png")})
+    assert r.status_code == 200, r.text
+    number = r.json()[0]["service_request_id"]
+    operator = api.user("operator")
+    case = api.client.get(f"/api/v1/cases/{number}", headers=operator).json()
+    [photo] = [p for h in case["history"] for p in h["photos"]]
+    assert case["history"][0]["photos"] == [photo]  # with the report itself
+    got = api.client.get(f"/api/v1/cases/{number}/photos/{photo}", headers=operator)
+    assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"
+
+
+def test_a_media_file_that_is_not_a_photo_files_nothing(api, key):
+    form = {"api_key": key, "service_code": "E0101", "lat": SHUIWEI[1], "long": SHUIWEI[0],
+            "description": "垃圾桶盖子掉了"}  # fmt: skip
+    before = _get(api, "requests.json")
+    r = api.client.post(
+        f"{BASE}/requests.json", data=form, files={"media": ("x.png", b"MZ\x90\x00", "image/png")}
+    )
+    assert r.status_code == 415
+    assert "JPEG" in _spec_error(r.json(), 415)
+    assert _get(api, "requests.json") == before
 
 
 def test_post_with_a_facility_code_instead_of_coordinates(api, key):

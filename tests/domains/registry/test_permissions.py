@@ -15,6 +15,7 @@ HOUSEHOLD = {"admin", "operator", "street_officer", "grid_worker"}
 ADMIN = {"admin"}
 LOCAL_WRITERS = {"admin", "street_officer", "grid_worker"}
 FACILITY_WRITERS = {"admin", "operator", "dept_handler", "street_officer"}
+EVERYONE = set(ALL_ROLES) | {"api_key", "anonymous"}  # public pages: the QR landing page, the outlines
 _n = itertools.count()
 
 
@@ -191,6 +192,9 @@ def _endpoints(t):
         ),
         ("PATCH", f"/facilities/{f['code']}", lambda: {"status": "damaged"}, FACILITY_WRITERS),
         ("GET", "/summary", None, READERS),
+        ("GET", f"/facilities/labels.svg?area={SHUIWEI_COMMUNITY}&kind=street_light", None, READERS),
+        ("GET", f"/public/facilities/{f['code']}", None, EVERYONE),
+        ("GET", "/public/areas.geojson?level=street", None, EVERYONE),
     ]
 
 
@@ -202,7 +206,9 @@ def test_every_role_on_every_registry_endpoint(api):
         r = api.client.request(
             method, "/api/v1/registry" + path, headers=headers, json=body() if body else None
         )
-        if who == "anonymous":
+        if allowed is EVERYONE:
+            expected = {200}  # a public page's data: no login, and a login changes nothing
+        elif who == "anonymous":
             expected = {401}
         elif who in allowed:
             expected = {200, 201}

@@ -103,6 +103,8 @@ def _announce(
         "category_code": case.category_code,
         "street_code": case.street_code,
         "priority": case.priority,
+        "lon": case.lon,  # where it is: the centre's map places it as the event arrives
+        "lat": case.lat,
     }
     if case.source_ref:  # what opened it, for the domain that waits for its case (an alarm)
         payload["source_ref"] = case.source_ref

@@ -16,11 +16,13 @@ from urbanbrain.api.paging import page_query
 from urbanbrain.api.params import Id, IsoDateTime, Ref, aware
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.bus import Event
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.core.live import feed
 from urbanbrain.core.loops import Sweep
 from urbanbrain.core.paging import Page, PageRequest, paged
-from urbanbrain.domains.cases import actions, feedback, lifecycle, metrics, open311, photos, queries
+from urbanbrain.domains.cases import actions, events, feedback, lifecycle, metrics, open311, photos, queries
 from urbanbrain.domains.cases import schemas as s
 from urbanbrain.domains.cases.models import CalendarDay, Case, CasePhoto, RoutingRule
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
@@ -39,9 +41,49 @@ def setup(app: FastAPI, platform: Platform) -> list[Any]:
     """Open311 at /open311/v2; cases by state on /metrics; the SLA sweep when background work is on."""
     metrics.register(platform)
     app.include_router(open311.router, prefix="/open311/v2")
+    # The centre's live feed: cases as they move, SLA warnings and breaches. Only for the centre (manage):
+    # the feed checks a permission, not a department's scope.
+    live = feed(platform)
+    live.show(
+        "cases.case.*", name="case", permission="cases.cases.manage", render=case_item, id_field="case_id"
+    )
+    for pattern in (events.SLA_WARNING, events.SLA_BREACHED):
+        live.show(pattern, name="sla", permission="cases.cases.manage", render=sla_item, id_field="case_id")
     if platform.settings.worker_seconds > 0:
         return [Sweep("cases-sla", platform, actions.sla_sweep, platform.settings.worker_seconds)]
     return []
+
+
+SHOWN_CASE_EVENTS = {
+    "reported",
+    "registered",
+    "dispatched",
+    "accepted",
+    "resolved",
+    "verified",
+    "closed",
+    "returned",
+    "reassigned",
+    "escalated",
+    "emergency",
+    "triaged",
+    "answered",
+}
+
+
+def case_item(event: Event) -> dict[str, Any] | None:
+    """A case event as the centre's feed shows it (SLA events go out as ``sla`` items instead)."""
+    what = event.type.rsplit(".", 1)[1]
+    if what not in SHOWN_CASE_EVENTS:
+        return None
+    return {"event": what, **{k: v for k, v in event.payload.items() if k != "case_id"}}
+
+
+def sla_item(event: Event) -> dict[str, Any]:
+    return {
+        "event": event.type.rsplit(".", 1)[1],
+        **{k: v for k, v in event.payload.items() if k != "case_id"},
+    }
 
 
 def _page(
@@ -92,9 +134,11 @@ def states(principal: CurrentPrincipal) -> dict[str, Any]:
     return workflow.describe(lifecycle.STATES, lifecycle.TRANSITIONS)
 
 
-@router.post("/classify", response_model=s.ClassifyPublic)
-def classify(body: dict[str, str], principal: Reader, platform: PlatformDep) -> dict[str, Any]:
-    """Preview what intake would make of a text: class, department, kind of request, emergency, answer."""
+@router.post("/classify", response_model=s.ClassifyPublic, openapi_extra={"security": []})
+def classify(body: dict[str, str], platform: PlatformDep) -> dict[str, Any]:
+    """Preview what intake would make of a text: class, department, kind of request, emergency, answer. No
+    login: the citizens' report page suggests the category as they type (it reveals only the taxonomy, which
+    Open311's services list publishes anyway)."""
     from urbanbrain.domains.cases import knowledge
     from urbanbrain.domains.cases.classify.retrain import current
 
@@ -195,6 +239,22 @@ def triage(session: SessionDep, platform: PlatformDep, principal: Manager, page:
 def overdue(session: SessionDep, platform: PlatformDep, principal: Reader, page: Paging) -> dict[str, Any]:
     stmt = queries.list_stmt(principal, platform.clock.now(), overdue=True)
     return _page(session, platform, principal, stmt, page, Case.resolve_due_at)
+
+
+@router.get("/map", response_model=s.CaseMap)
+def case_map(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    at: Annotated[
+        IsoDateTime | None, Query(description="A past moment (district local time without offset).")
+    ] = None,
+) -> dict[str, Any]:
+    """Located open cases in the reader's scope for the map, one short row each: ``[lon, lat, number,
+    category, state, sla, department]``; with ``at``, the cases open at that moment as they stood then
+    (the centre's time slider)."""
+    when = aware(at, platform.settings.utc_offset_hours)
+    return queries.case_map(session, principal, platform.clock.now(), when)
 
 
 @router.get("/by-area", response_model=list[s.AreaCounts])

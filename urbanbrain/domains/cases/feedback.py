@@ -35,7 +35,7 @@ register_messages(
     }
 )
 
-PATH = "/api/v1/cases/feedback/"
+PATH = "/m/feedback/"  # the citizens' page; it reads and answers /api/v1/cases/feedback/<key>
 
 
 def digest(key: str) -> str:

@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 
 from urbanbrain.api.deps import language
 from urbanbrain.api.errors import allowed_methods
+from urbanbrain.core.auth.actions import find_api_key, principal_for_key
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.models import Department
-from urbanbrain.domains.cases import actions, intake, lifecycle
+from urbanbrain.domains.cases import actions, intake, lifecycle, photos
 from urbanbrain.domains.cases.models import Case, CaseHistory
 from urbanbrain.domains.cases.open311_format import (
     ERRORS,
@@ -512,11 +513,17 @@ FORM_FIELDS = [
     "attribute[facility_code]",
 ]
 FORM_SCHEMA = {"type": "object", "properties": {n: {"type": "string"} for n in FORM_FIELDS}}
+# multipart may carry the reporter's photo as a file (``media``), kept with the case
+MULTIPART_SCHEMA = {
+    "type": "object",
+    "properties": {**FORM_SCHEMA["properties"], "media": {"type": "string", "format": "binary"}},  # type: ignore[dict-item]
+}
+BODY_SCHEMAS = {"application/x-www-form-urlencoded": FORM_SCHEMA, "multipart/form-data": MULTIPART_SCHEMA}
 
 
 @router.post(
     "/requests.{fmt}",
-    openapi_extra={"requestBody": {"content": {t: {"schema": FORM_SCHEMA} for t in FORM_TYPES}}},
+    openapi_extra={"requestBody": {"content": {t: {"schema": BODY_SCHEMAS[t]} for t in FORM_TYPES}}},
     **answers(list[Open311Created], "service_requests"),
 )
 async def post_request(request: Request, fmt: Fmt) -> Response:
@@ -525,7 +532,7 @@ async def post_request(request: Request, fmt: Fmt) -> Response:
     for key, value in request.query_params.multi_items():
         ctx.values.setdefault(key, []).append(value)
     try:
-        fields = await _form_fields(request)
+        fields, media = await _form_fields(request)
     except UrbanBrainError as err:
         return error(spec_status(err), err.render(language(request)), fmt.lower())
     seen: set[str] = set()  # a form field replaces the same name in the query string
@@ -542,23 +549,48 @@ async def post_request(request: Request, fmt: Fmt) -> Response:
     try:
         _check_request(ctx, fmt)
         filed = await asyncio.wrap_future(intake_queue(ctx.platform).submit(_filing(ctx)))
+        if media is not None:
+            await asyncio.to_thread(_attach_media, ctx, filed, media)
         return render(_created(filed, ctx), fmt, "service_requests")
     except Exception as exc:
         return _failure(request, fmt, exc)
 
 
-async def _form_fields(request: Request) -> list[tuple[str, str]]:
-    """The form's text fields (files are ignored: photos go by media_url)."""
+async def _form_fields(request: Request) -> tuple[list[tuple[str, str]], bytes | None]:
+    """The form's text fields, and the photo of a multipart ``media`` file (checked before anything is
+    filed: a photo that is not one refuses the request); other files are ignored."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not ctype:
-        return []
+        return [], None
     if ctype not in FORM_TYPES:
         raise UrbanBrainError("open311.form_required")
     try:
-        form = await request.form()
+        form = await request.form(max_part_size=photos.MAX_BYTES + 1)
     except Exception:
         raise UrbanBrainError("open311.form_required") from None
-    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    media = None
+    upload = form.get("media")
+    if upload is not None and not isinstance(upload, str):
+        media = await upload.read(photos.MAX_BYTES + 1)
+        if len(media) > photos.MAX_BYTES:
+            raise UrbanBrainError("cases.photo_too_large", max_mb=photos.MAX_BYTES // (1024 * 1024))
+        if media:
+            photos.sniff(media)  # JPEG, PNG or WebP, by its bytes
+        else:
+            media = None
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)], media
+
+
+def _attach_media(ctx: Ctx, filed: intake.Filed, media: bytes) -> None:
+    """The reporter's photo, kept with the case as the first photo of its report."""
+    with ctx.platform.db.session() as session:
+        case = session.get(Case, filed.id)
+        assert case is not None and ctx.api_key is not None
+        actor = principal_for_key(find_api_key(session, ctx.api_key))
+        first = session.scalar(
+            select(CaseHistory.id).where(CaseHistory.case_id == case.id).order_by(CaseHistory.id).limit(1)
+        )
+        photos.do_attach_photo(session, ctx.platform, actor, case, media, history_id=first)
 
 
 @router.get("/requests.{fmt}", openapi_extra=LIST_PARAMS, **answers(list[Open311Request], "service_requests"))

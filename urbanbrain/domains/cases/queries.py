@@ -189,6 +189,8 @@ def case_public(session: Session, platform: Platform, principal: Principal, case
         "closed_at": case.closed_at,
         "accept_due_at": case.accept_due_at,
         "resolve_due_at": case.resolve_due_at,
+        "resolve_warn_at": case.resolve_warn_at,
+        "sla": sla_at(case, now) if case.state in ("dispatched", "accepted", "in_progress") else None,
         "overdue": overdue,
         "verification_passed": case.verification_passed,
         "satisfaction": case.satisfaction,
@@ -215,6 +217,7 @@ def history(session: Session, case: Case, *, public_only: bool = False) -> list[
             "to_state": h.to_state,
             "department_code": h.department_code,
             "note": h.note,
+            "public": bool(h.public),
             "photos": photos.get(h.id, []),
         }
         for h in rows
@@ -334,3 +337,52 @@ def feedback_case(session: Session, case: Case) -> dict[str, Any]:
         "resolved_at": case.resolved_at,
         "resolution": note,
     }
+
+
+# --- the map's compact layer ---------------------------------------------------------------------------------
+
+MAP_LIMIT = 20_000
+
+
+def sla_at(case: Case, at: datetime) -> str:
+    """ok, warning (past 80% of the time to resolve) or breached, as it stood at ``at``."""
+    done = case.resolved_at is not None and case.resolved_at <= at
+    if done or case.resolve_due_at is None:
+        return "ok"
+    if case.resolve_due_at <= at:
+        return "breached"
+    return "warning" if case.resolve_warn_at is not None and case.resolve_warn_at <= at else "ok"
+
+
+def state_at(case: Case, at: datetime) -> str:
+    """The case's state at ``at`` from its milestones (the full history is in case_history; the milestones
+    are enough to colour a map)."""
+    if case.closed_at is not None and case.closed_at <= at:
+        return "closed"
+    for state, when in (("verified", case.verified_at), ("resolved", case.resolved_at),
+                        ("accepted", case.accepted_at), ("dispatched", case.dispatched_at),
+                        ("registered", case.registered_at)):  # fmt: skip
+        if when is not None and when <= at:
+            return state
+    return "reported"
+
+
+def case_map(session: Session, principal: Principal, now: datetime, at: datetime | None) -> dict[str, Any]:
+    """Located cases open at ``at`` (default now) within the reader's scope, one short row each."""
+    stmt = select(Case).where(scope_filter(principal), Case.lon.is_not(None))
+    open_states = tuple(lifecycle.OPEN_STATES)
+    if at is None:
+        stmt = stmt.where(Case.state.in_(open_states))
+    else:
+        stmt = stmt.where(Case.reported_at <= at, or_(Case.closed_at.is_(None), Case.closed_at > at))
+        stmt = stmt.where(or_(Case.state.not_in(("cancelled", "merged")), Case.updated_at > at))
+    when = at or now
+    rows = []
+    for c in session.scalars(stmt.order_by(Case.reported_at.desc()).limit(MAP_LIMIT)):
+        state = c.state if at is None else state_at(c, when)
+        if state in ("closed", "cancelled", "merged"):
+            continue
+        rows.append([round(c.lon or 0.0, 6), round(c.lat or 0.0, 6), c.number or c.token, c.category_code, state,
+                     sla_at(c, when), c.department_code])  # fmt: skip
+    return {"as_of": when, "columns": ["lon", "lat", "number", "category", "state", "sla", "department"],
+            "rows": rows}  # fmt: skip

@@ -137,6 +137,7 @@ class HistoryPublic(BaseModel):
     to_state: str
     department_code: str | None
     note: str | None
+    public: bool = Field(description="Shown to the citizen (Open311 updates) or kept inside the government.")
     photos: list[int] = Field(default=[], description="Ids of the photos attached to this step.")
 
 
@@ -201,6 +202,10 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
     accept_due_at: datetime | None
     resolve_due_at: datetime | None
+    resolve_warn_at: datetime | None = Field(description="When the SLA warning (80% of the time) falls due.")
+    sla: Literal["ok", "warning", "breached"] | None = Field(
+        description="Where the time to resolve stands now, for a case being worked; null otherwise."
+    )
     overdue: bool
     verification_passed: bool | None
     satisfaction: int | None
@@ -309,3 +314,13 @@ class CalendarDayCreate(_Strict):
     day: date | None = Field(default=None, description="Optional; must equal the day in the path.")
     kind: Literal["holiday", "workday"]
     name: str | None = None
+
+
+class CaseMap(BaseModel):
+    """Open cases as the map draws them: one short row each (see ``columns``)."""
+
+    as_of: datetime
+    columns: list[str]
+    rows: list[list[Any]] = Field(
+        description="[lon, lat, number, category, state, sla (ok|warning|breached), department]"
+    )

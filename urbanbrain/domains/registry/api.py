@@ -8,16 +8,18 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from urbanbrain.api.crud import Resource, add_routes
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
+from urbanbrain.api.errors import responses
 from urbanbrain.api.paging import page_query
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.models import Department
 from urbanbrain.core.paging import PageOf, PageRequest, paged
-from urbanbrain.domains.registry import actions, queries
+from urbanbrain.domains.registry import actions, labels, queries
 from urbanbrain.domains.registry import schemas as s
 from urbanbrain.domains.registry.models import Area, Building, Facility, Resident, Unit, Venue
 
@@ -27,6 +29,7 @@ Reader = Annotated[Principal, require("registry.read")]
 Lon = Annotated[float, Query(description="Longitude (east), e.g. 114.059.")]
 Lat = Annotated[float, Query(description="Latitude (north), e.g. 22.543.")]
 Layer = Literal["buildings", "venues", "facilities"]
+PUBLIC: dict[str, Any] = {"security": []}  # anyone may call it: no login
 
 
 def _place_filters(f: s.PlaceFilters | None, **more: Any) -> dict[str, Any]:
@@ -219,6 +222,54 @@ def add_licence(
 ) -> Any:
     venue = queries.get_by_code(session, principal, Venue, code, "venue")
     return actions.do_add_licence(session, platform, principal, venue, body)
+
+
+@router.get("/public/areas.geojson", response_model=s.FeatureCollection, openapi_extra=PUBLIC)
+def public_outlines(
+    session: SessionDep,
+    level: Literal["district", "street"] = "street",
+    simplify_m: Annotated[float, Query(ge=0, le=500)] = 20,
+) -> dict[str, Any]:
+    """The district's and the streets' outlines, public (they are on every map): the citizens' report page
+    draws them to let a reporter place a pin. Communities, grid cells and everything else need a login."""
+    p = paged(session, queries.areas_stmt(s.AreaFilters(level=level)), PageRequest(1, 100), Area.code)
+    return _collection(p, [queries.area_feature(a, simplify_m) for a in p.rows])
+
+
+@router.get(
+    "/public/facilities/{code}",
+    response_model=s.FacilityLanding,
+    responses=responses(404),
+    openapi_extra=PUBLIC,
+)
+def facility_landing(code: str, session: SessionDep) -> dict[str, Any]:
+    """A facility's QR landing page (亮身份), for anyone who scans its label: what it is, who owns it, who is
+    responsible (the phone masked) and its settings. No login."""
+    return queries.facility_landing(session, code)
+
+
+@router.get(
+    "/facilities/labels.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}},
+)
+def facility_labels(
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+    area: Annotated[str, Query(description="A street, community or grid cell code.")],
+    kind: Annotated[s.FacilityKind | None, Query(description="Only this kind of facility.")] = None,
+    limit: Annotated[int, Query(ge=1, le=2400)] = 240,
+) -> Response:
+    """Printable QR label sheets for the facilities of an area: A4 pages of 3 × 8 labels, each linking to the
+    facility's landing page under ``URBANBRAIN_PUBLIC_URL``, in SVG that prints at true size."""
+    found = queries.facilities_for_labels(session, principal, area, kind, limit)
+    title = f"UrbanBrain QR labels {area} {kind or ''}".strip()
+    body = labels.sheet(found, platform.settings.public_url, title)
+    name = f"labels-{area}-{kind or 'all'}.svg"
+    return Response(
+        body, media_type="image/svg+xml", headers={"Content-Disposition": f'inline; filename="{name}"'}
+    )
 
 
 @router.get("/summary", response_model=s.RegistrySummary)

@@ -15,9 +15,17 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.geodesy import haversine_m_array
 from urbanbrain.core.models import Department
+from urbanbrain.core.protect import mask_phone
 from urbanbrain.domains.registry import access, spatial
+from urbanbrain.domains.registry.labels import Label
 from urbanbrain.domains.registry.models import Area, Building, Facility, Licence, Resident, Unit, Venue
-from urbanbrain.domains.registry.schemas import AreaFilters, DepartmentFilters, ResidentFilters, UnitFilters
+from urbanbrain.domains.registry.schemas import (
+    FACILITY_KIND_NAMES,
+    AreaFilters,
+    DepartmentFilters,
+    ResidentFilters,
+    UnitFilters,
+)
 
 MAX_RADIUS_M = 5000.0
 LAYERS: dict[str, Any] = {"buildings": Building, "venues": Venue, "facilities": Facility}
@@ -475,3 +483,59 @@ def buildings_in_village(session: Session, village_code: str) -> list[dict[str, 
         }
         for b in rows
     ]
+
+
+def facility_landing(session: Session, code: str) -> dict[str, Any]:
+    """A facility as its QR landing page shows it to anyone: the responsible person's phone masked."""
+    f = session.scalar(select(Facility).where(Facility.code == code))
+    if f is None or f.status == "removed":
+        raise _not_found(f"facility {code}")
+    dept = session.get(Department, f.owner_department_id)
+    names = dict(
+        session.execute(
+            select(Area.code, Area.name).where(Area.code.in_([f.street_code, f.community_code]))
+        ).all()
+    )
+    zh, en = FACILITY_KIND_NAMES.get(f.kind, (f.kind, f.kind))
+    return {
+        "code": f.code,
+        "kind": f.kind,
+        "kind_name": {"zh-CN": zh, "en": en},
+        "name": f.name,
+        "status": f.status,
+        "owner_department_name": dept.name if dept else "",
+        "responsible_person": f.responsible_person,
+        "responsible_phone": mask_phone(f.responsible_phone),
+        "settings": f.settings or {},
+        "installed_on": f.installed_on,
+        "lon": f.lon,
+        "lat": f.lat,
+        "street_name": names.get(f.street_code or ""),
+        "community_name": names.get(f.community_code or ""),
+    }
+
+
+def facilities_for_labels(
+    session: Session, principal: Principal, area_code: str, kind: str | None, limit: int
+) -> list[Any]:
+    """The facilities of an area (street, community or grid cell) in the reader's scope, as labels."""
+    area = get_area(session, area_code)
+    column = {"street": Facility.street_code, "community": Facility.community_code,
+              "grid_cell": Facility.grid_code}.get(area.level)  # fmt: skip
+    if column is None:
+        raise UrbanBrainError(
+            "request.invalid",
+            summary=f"area: {area_code} 不是街道、社区或网格 (not a street, community or grid cell)",
+        )
+    stmt = select(Facility).where(
+        column == area_code, Facility.status != "removed", access.row_filter(principal, Facility)
+    )
+    if kind:
+        stmt = stmt.where(Facility.kind == kind)
+    depts = departments_by_id(session)
+    out = []
+    for f in session.scalars(stmt.order_by(Facility.code).limit(limit)):
+        dept = depts.get(f.owner_department_id)
+        out.append(Label(f.code, f.name, FACILITY_KIND_NAMES.get(f.kind, (f.kind, f.kind))[0],
+                         dept.name if dept else ""))  # fmt: skip
+    return out

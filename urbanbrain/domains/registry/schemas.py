@@ -37,6 +37,20 @@ FACILITY_CODE_PREFIX: dict[str, str] = {
     "public_toilet": "PT",
     "camera_pole": "CP",
 }
+# What each kind is called, for the QR landing page and the labels (zh-CN, en).
+FACILITY_KIND_NAMES: dict[str, tuple[str, str]] = {
+    "street_light": ("路灯", "Street light"),
+    "manhole_cover": ("井盖", "Manhole cover"),
+    "rubbish_bin": ("垃圾桶", "Rubbish bin"),
+    "newsstand": ("报刊亭", "Newsstand"),
+    "fire_hydrant": ("消火栓", "Fire hydrant"),
+    "guard_rail": ("护栏", "Guard rail"),
+    "bus_shelter": ("公交候车亭", "Bus shelter"),
+    "traffic_signal": ("交通信号灯", "Traffic signal"),
+    "bench": ("座椅", "Bench"),
+    "public_toilet": ("公共厕所", "Public toilet"),
+    "camera_pole": ("监控杆", "Camera pole"),
+}
 AreaLevel = Literal["district", "street", "community", "grid_cell", "village"]
 DepartmentKind = Literal["functional", "street_office", "community_station"]
 LicenceKind = Literal["business", "food", "fire_safety", "special_trade", "entertainment"]
@@ -469,3 +483,22 @@ class DistrictLoad:
     licences: list[Row] = field(default_factory=list)
     facilities: list[Row] = field(default_factory=list)
     note: dict[str, Any] = field(default_factory=dict)  # recorded in the audit row (scale, seed, source)
+
+
+class FacilityLanding(BaseModel):
+    """What anyone who scans a facility's QR label sees: no login, the phone masked."""
+
+    code: str
+    kind: str
+    kind_name: dict[str, str] = Field(description="The kind in zh-CN and en.")
+    name: str
+    status: str
+    owner_department_name: str
+    responsible_person: str
+    responsible_phone: str | None = Field(description="Masked: the first three and last four digits.")
+    settings: dict[str, Any]
+    installed_on: date | None
+    lon: float
+    lat: float
+    street_name: str | None
+    community_name: str | None

@@ -5,6 +5,7 @@ rules, alarms, dead letters and the readings history. Alarms go live on the comm
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -421,6 +422,35 @@ def save_rule(
 
 def _alarm_public(a: Alarm) -> s.AlarmPublic:
     return s.AlarmPublic.model_validate(a, from_attributes=True)
+
+
+@router.get("/map/devices", response_model=s.DeviceMap)
+def device_map(session: SessionDep, platform: PlatformDep, _: Watcher) -> dict[str, Any]:
+    """Every located device for the command centre's map, one short row each: ``[lon, lat, state, type,
+    device_id, building_code]``, ``state`` an index into ``states`` (online, silent for 30 minutes, alarm,
+    disabled) and ``type`` into ``types``."""
+    return queries.device_map(session, platform.clock.now())
+
+
+@router.get("/alarms/timeline", response_model=s.AlarmTimeline)
+def alarm_timeline(
+    session: SessionDep,
+    platform: PlatformDep,
+    _: AlarmReader,
+    start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """Every alarm open at some moment between ``from`` and ``to`` (default: the last 24 hours), with the event
+    times it was raised and cleared: the centre's time slider replays the day from it."""
+    offset = platform.settings.utc_offset_hours
+    until = aware(end, offset) or platform.clock.now()
+    since = aware(start, offset) or until - timedelta(hours=24)
+    if since > until:
+        raise UrbanBrainError("request.invalid", summary="from > to (from 晚于 to)")
+    return {"items": queries.alarm_timeline(session, since, until, TIMELINE_LIMIT)}
+
+
+TIMELINE_LIMIT = 20_000  # a day of a district's alarms; an alarm storm beyond it shows its first 20,000
 
 
 @router.get("/alarms", response_model=Page[s.AlarmPublic])

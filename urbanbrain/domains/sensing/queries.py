@@ -195,3 +195,72 @@ def alarm_counts(session: Session) -> dict[str, Any]:
     )
     total = session.scalar(select(func.count()).select_from(Alarm)) or 0
     return {"open_by_level": by_level, "open_by_type": by_type, "raised_total": total}
+
+
+# --- the map's compact layers ------------------------------------------------------------------------------
+
+DEVICE_STATES = ("online", "silent", "alarm", "disabled")
+SILENT_AFTER_S = 30 * 60  # no reading for half an hour: drawn as silent (the absence rules say when to alarm)
+
+
+def device_map(session: Session, now: datetime) -> dict[str, Any]:
+    """Every located device as one short row ``[lon, lat, state, type, device_id, building_code]`` (state and
+    type as indexes into ``states`` and ``types``): 50,000 devices are ~2.5 MB of JSON this way rather than
+    ~40 MB as GeoJSON features with every property, and the map draws them in one WebGL layer."""
+    last_seen = dict(
+        session.execute(select(Latest.device_id, func.max(Latest.ts)).group_by(Latest.device_id)).all()
+    )
+    open_origins = set(session.scalars(select(Alarm.origin).where(Alarm.status != "cleared").distinct()))
+    types: dict[str, int] = {}
+    rows: list[list[Any]] = []
+    stale = now.timestamp() - SILENT_AFTER_S
+    cols = (Device.device_id, Device.type_code, Device.lon, Device.lat, Device.status, Device.building_code)
+    for device_id, type_code, lon, lat, status, building in session.execute(
+        select(*cols).where(Device.lon.is_not(None)).order_by(Device.id)
+    ):
+        if status != "active":
+            state = 3
+        elif device_id in open_origins or (building is not None and building in open_origins):
+            state = 2  # its own alarm, or its building's group alarm (a confirmed fire)
+        elif (last_seen.get(device_id) or 0.0) < stale:
+            state = 1
+        else:
+            state = 0
+        rows.append([round(lon or 0.0, 6), round(lat or 0.0, 6), state, types.setdefault(type_code, len(types)), device_id,
+                     building])  # fmt: skip
+    return {
+        "as_of": now,
+        "columns": ["lon", "lat", "state", "type", "device_id", "building_code"],
+        "states": list(DEVICE_STATES),
+        "types": list(types),
+        "rows": rows,
+    }
+
+
+def alarm_timeline(session: Session, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
+    """Every alarm open at some moment of [since, until], in event time (a replay puts each where its
+    readings were): raised at ``event_at``, cleared at ``cleared_event_at`` (or when a person cleared it)."""
+    cleared = func.coalesce(Alarm.cleared_event_at, Alarm.cleared_at)
+    stmt = (
+        select(Alarm)
+        .where(Alarm.event_at <= until, (cleared.is_(None)) | (cleared >= since))
+        .order_by(Alarm.event_at)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": a.id,
+            "alarm_type": a.alarm_type,
+            "level": a.level,
+            "status": a.status,
+            "origin": a.origin,
+            "building_code": a.building_code,
+            "lon": a.lon,
+            "lat": a.lat,
+            "raised_at": a.event_at,
+            "acknowledged_at": a.acknowledged_at,
+            "cleared_at": a.cleared_event_at or a.cleared_at,
+            "case_number": a.case_number,
+        }
+        for a in session.scalars(stmt)
+    ]

@@ -238,3 +238,32 @@ class IngestReceipt(BaseModel):
     duplicates: int
     dead_lettered: int
     reasons: dict[str, int]
+
+
+class DeviceMap(BaseModel):
+    """The devices as the map draws them: one short row each (see ``columns``)."""
+
+    as_of: datetime
+    columns: list[str]
+    states: list[str] = Field(description="What a row's state index means: online, silent, alarm, disabled.")
+    types: list[str] = Field(description="What a row's type index means: device type codes.")
+    rows: list[list[Any]] = Field(description="[lon, lat, state index, type index, device_id, building_code]")
+
+
+class TimelineAlarm(BaseModel):
+    id: int
+    alarm_type: str
+    level: str
+    status: str
+    origin: str
+    building_code: str | None
+    lon: float | None
+    lat: float | None
+    raised_at: datetime = Field(description="The event time of the reading that raised it.")
+    acknowledged_at: datetime | None
+    cleared_at: datetime | None = Field(description="The event time it cleared, or when a person cleared it.")
+    case_number: str | None
+
+
+class AlarmTimeline(BaseModel):
+    items: list[TimelineAlarm]
