@@ -9,9 +9,12 @@ worker) and the citizens' Open311 client key; one server per backend for the ses
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,13 +215,42 @@ class Watch:
         return page
 
 
+@contextlib.contextmanager
+def watching(district: District) -> Iterator[Watch]:
+    """A Watch over the pages opened inside; fails if any of them went wrong."""
+    w = Watch(district.base)
+    try:
+        yield w
+    finally:
+        for p in w.pages:
+            p.context.close()
+    assert not w.problems, "\n".join(w.problems)
+
+
 @pytest.fixture
 def watch(district: District) -> Iterator[Watch]:
-    w = Watch(district.base)
-    yield w
-    for p in w.pages:
-        p.context.close()
-    assert not w.problems, "\n".join(w.problems)
+    with watching(district) as w:
+        yield w
+
+
+def login(page: Page, base: str, path: str, username: str) -> None:
+    """Open ``path``, be sent to the login form, log in there, and land back on ``path``."""
+    page.goto(base + path)
+    page.get_by_test_id("username").fill(username)
+    page.get_by_test_id("password").fill(PASSWORD)
+    page.get_by_test_id("login").click()
+    page.wait_for_url(base + path)
+
+
+def png() -> bytes:
+    """A real PNG (16×16, orange), as a phone camera's file would be (smaller)."""
+    raw = b"".join(b"\x00" + b"\xff\x80\x00" * 16 for _ in range(16))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))  # fmt: skip
 
 
 SCREENSHOTS = os.environ.get("UB_SCREENSHOTS")  # a folder: the tests leave their screenshots there too
