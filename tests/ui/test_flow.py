@@ -40,7 +40,7 @@ def test_a_report_from_a_facility_qr_code_to_closed(make_district, browser, back
     with watching(d) as w:
         centre = w.page(browser, width=1920, height=1080, token=d.token("operator"))
         centre.goto(d.base + "/")
-        expect(centre.get_by_test_id("feed")).to_be_visible()
+        expect(centre.get_by_test_id("stream-state")).to_have_class(re.compile(r"\bon\b"))  # live
 
         # 1. the citizen scans the bin's QR code: its identity, then one tap to report it, with a photo
         phone = w.page(browser, width=390, height=844, scale=2)
