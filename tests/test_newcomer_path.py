@@ -85,6 +85,13 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         summary = httpx.get(base + "/api/v1/registry/summary", headers=auth).json()
         assert summary["buildings"] > 4000 and summary["areas"]["community"] == 93
         assert httpx.get(base + "/docs").status_code == 200
+        # `make demo` built the web UI: the command centre is at /, with its scripts served from the machine
+        page = httpx.get(base + "/")
+        assert page.status_code == 200 and '<div id="app">' in page.text
+        for asset in re.findall(r'src="(/assets/[^"]+\.js)"', page.text):
+            assert httpx.get(base + asset).status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert httpx.get(base + "/api/v1/ui/config").json()["open311_key"] == creds["open311"]["api_key"]
         # The simulated month gives the centre's statistics real figures from the first start.
         month = httpx.get(base + "/api/v1/cases/statistics", headers=auth).json()
         assert month["totals"]["dispatched"] > 500 and month["totals"]["closed"] > 300
@@ -150,6 +157,7 @@ def _printed_whole(path: Path, creds: dict, base: str) -> str:
         creds["open311"]["api_key"],
         creds["devices"]["api_key"],
         f"{base}/docs",
+        f"{base}/ (the command centre",
         f"{base}/open311/v2/",
         f"{base}/api/v1/alerts/stream",
         f"{base}/api/v1/fire_safety/villages/440304004028-V01/fire-map",

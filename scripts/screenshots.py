@@ -1,0 +1,85 @@
+"""Screenshots of the running demo for the README and docs/images: the command centre's big screen, a case on
+the department workbench, the citizen's report page and a facility's QR page, in Debian's Chromium.
+
+Run `make demo` in one terminal, then `.venv/bin/python scripts/screenshots.py` in another (it reads the demo's
+accounts from var/demo-credentials.json). Chinese text needs a CJK font on the machine (Debian:
+fonts-wqy-microhei, which `make browser` installs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--no-sandbox", "--disable-gpu", "--use-gl=swiftshader", "--enable-unsafe-swiftshader",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def token(base: str, account: dict[str, str]) -> str:
+    r = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": account["username"], "password": account["password"]}
+    )
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--url", default="http://127.0.0.1:8000")
+    ap.add_argument("--credentials", type=Path, default=ROOT / "var" / "demo-credentials.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    a = ap.parse_args()
+    accounts = json.loads(a.credentials.read_text())["accounts"]
+    base = a.url.rstrip("/")
+    operator, handler = token(base, accounts["operator"]), token(base, accounts["handler"])
+    inbox = httpx.get(f"{base}/api/v1/cases/inbox", params={"page_size": 20},
+                      headers={"Authorization": f"Bearer {handler}"}).json()["items"]  # fmt: skip
+    case = next((c for c in inbox if c["state"] == "in_progress"), inbox[0])
+    facility = httpx.get(f"{base}/api/v1/registry/facilities", params={"kind": "rubbish_bin", "page_size": 1},
+                         headers={"Authorization": f"Bearer {operator}"}).json()["items"][0]  # fmt: skip
+    a.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=a.chromium, args=ARGS)
+
+        def page(width: int, height: int, tok: str | None = None, scale: float = 1):  # noqa: ANN202
+            ctx = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale,
+                                      locale="zh-CN", timezone_id="Asia/Shanghai")  # fmt: skip
+            if tok:
+                ctx.add_init_script(f"window.sessionStorage.setItem('urbanbrain.token', {tok!r})")
+            return ctx.new_page()
+
+        centre = page(1920, 1080, operator)
+        centre.goto(base + "/")
+        centre.wait_for_function("() => window.__ubMap && window.__ubMap.loaded()", timeout=60_000)
+        centre.wait_for_timeout(4000)  # the panels' charts and the feed fill in
+        centre.screenshot(path=str(a.out / "command-centre.png"))
+
+        desk = page(1366, 900, handler)
+        desk.goto(f"{base}/work/cases/{case['number']}")
+        desk.get_by_test_id("case-state").wait_for()
+        desk.wait_for_timeout(1000)
+        desk.screenshot(path=str(a.out / "workbench.png"))
+
+        phone = page(390, 844, scale=2)
+        phone.goto(f"{base}/f/{facility['code']}")
+        phone.get_by_test_id("facility-name").wait_for()
+        phone.wait_for_timeout(500)
+        phone.screenshot(path=str(a.out / "qr-page.png"))
+        phone.get_by_test_id("report-here").click()
+        phone.get_by_test_id("report-description").fill("垃圾桶盖子坏了，垃圾满出来了，味道很大")
+        phone.get_by_test_id("report-suggestion").wait_for(timeout=10_000)
+        phone.wait_for_timeout(500)
+        phone.screenshot(path=str(a.out / "citizen-report.png"))
+        browser.close()
+    for name in ("command-centre", "workbench", "qr-page", "citizen-report"):
+        print(a.out / f"{name}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
