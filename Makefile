@@ -52,6 +52,8 @@ bench: install services  ## the performance programs; results go in docs/perform
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/classify_bench.py
 	$(BIN)/python benchmarks/geocode_bench.py
+	$(MAKE) web browser
+	$(BIN)/python benchmarks/ui_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/node_modules urbanbrain/webui

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
+from urbanbrain.api.bulk import bulk_json
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
 from urbanbrain.api.paging import page_query
 from urbanbrain.api.params import Id, IsoDateTime, Ref, aware
@@ -249,12 +250,12 @@ def case_map(
     at: Annotated[
         IsoDateTime | None, Query(description="A past moment (district local time without offset).")
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Located open cases in the reader's scope for the map, one short row each: ``[lon, lat, number,
     category, state, sla, department]``; with ``at``, the cases open at that moment as they stood then
     (the centre's time slider)."""
     when = aware(at, platform.settings.utc_offset_hours)
-    return queries.case_map(session, principal, platform.clock.now(), when)
+    return bulk_json(queries.case_map(session, principal, platform.clock.now(), when))
 
 
 @router.get("/by-area", response_model=list[s.AreaCounts])

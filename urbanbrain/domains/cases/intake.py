@@ -412,6 +412,8 @@ def _write(session: Session, platform: Platform, drafts: list[_Draft], now: date
                 "category_code": after_row["category_code"],
                 "street_code": after_row["street_code"],
                 "priority": after_row["priority"],
+                "lon": after_row["lon"],  # as actions._record's: the centre's map places it at once
+                "lat": after_row["lat"],
             }
             if name == "report":
                 payload.update(source=after_row["source"], confidence=d.confidence)

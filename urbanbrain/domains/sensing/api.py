@@ -9,9 +9,10 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
+from urbanbrain.api.bulk import bulk_json
 from urbanbrain.api.deps import PlatformDep, SessionDep, WaitingPrincipal, oauth2, principal_now, require
 from urbanbrain.api.errors import error_response, responses
 from urbanbrain.api.paging import PageDep
@@ -425,11 +426,11 @@ def _alarm_public(a: Alarm) -> s.AlarmPublic:
 
 
 @router.get("/map/devices", response_model=s.DeviceMap)
-def device_map(session: SessionDep, platform: PlatformDep, _: Watcher) -> dict[str, Any]:
+def device_map(session: SessionDep, platform: PlatformDep, _: Watcher) -> Response:
     """Every located device for the command centre's map, one short row each: ``[lon, lat, state, type,
     device_id, building_code]``, ``state`` an index into ``states`` (online, silent for 30 minutes, alarm,
     disabled) and ``type`` into ``types``."""
-    return queries.device_map(session, platform.clock.now())
+    return bulk_json(queries.device_map(session, platform.clock.now()))
 
 
 @router.get("/alarms/timeline", response_model=s.AlarmTimeline)
@@ -439,7 +440,7 @@ def alarm_timeline(
     _: AlarmReader,
     start: Annotated[IsoDateTime | None, Query(alias="from")] = None,
     end: Annotated[IsoDateTime | None, Query(alias="to")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Every alarm open at some moment between ``from`` and ``to`` (default: the last 24 hours), with the event
     times it was raised and cleared: the centre's time slider replays the day from it."""
     offset = platform.settings.utc_offset_hours
@@ -447,7 +448,7 @@ def alarm_timeline(
     since = aware(start, offset) or until - timedelta(hours=24)
     if since > until:
         raise UrbanBrainError("request.invalid", summary="from > to (from 晚于 to)")
-    return {"items": queries.alarm_timeline(session, since, until, TIMELINE_LIMIT)}
+    return bulk_json({"items": queries.alarm_timeline(session, since, until, TIMELINE_LIMIT)})
 
 
 TIMELINE_LIMIT = 20_000  # a day of a district's alarms; an alarm storm beyond it shows its first 20,000

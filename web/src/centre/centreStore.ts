@@ -95,6 +95,7 @@ export function createCentre() {
   // live layers
   const devices = shallowRef<DeviceMap | null>(null)
   const alarms = shallowRef<MapAlarm[]>([])
+  const FLUSH_MS = 250
   const fresh = shallowRef(new Map<number, number>()) // alarm id -> when it started pulsing (browser ms)
   const cases = shallowRef<CaseRow[]>([])
 
@@ -197,41 +198,68 @@ export function createCentre() {
   function bump(): void {
     // Many items arrive together in a storm: the panels refresh once, a few seconds after the last.
     clearTimeout(bumpTimer)
+    clearTimeout(flushTimer)
     bumpTimer = setTimeout(() => kpiBump.value++, 4000)
   }
 
+  // An alarm storm brings hundreds of items a second: they are applied together, a few times a second,
+  // so that the 50,000 devices, the alarm layer and the lists change once per batch, not once per item.
+  let pending: FeedItem[] = []
+  let flushTimer: ReturnType<typeof setTimeout> | undefined
   function onItem(item: FeedItem): void {
-    const entry = toEntry(item, serverNow(), seq++)
-    if (!entry) return
-    feed.value = pushEntry(feed.value, entry)
-    if (entry.kind === 'alarm' && entry.alarm) {
-      alarms.value = applyAlarmEvent(alarms.value, entry.event, entry.alarm)
-      if (entry.event === 'raised') {
-        const f = new Map(fresh.value)
-        f.set(entry.alarm.id, Date.now())
-        fresh.value = f
+    pending.push(item)
+    flushTimer ??= setTimeout(flush, FLUSH_MS)
+  }
+
+  function flush(): void {
+    flushTimer = undefined
+    const items = pending
+    pending = []
+    let nextFeed = feed.value
+    let nextAlarms = alarms.value
+    let nextCases = cases.value
+    const raised = new Map<number, number>()
+    const marks = new Map<string, 'raised' | 'cleared'>()
+    const seen = new Map<number, MapAlarm>()
+    const entries: FeedEntry[] = []
+    for (const item of items) {
+      const entry = toEntry(item, serverNow(), seq++)
+      if (!entry) continue
+      entries.push(entry)
+      nextFeed = pushEntry(nextFeed, entry)
+      if (entry.kind === 'alarm' && entry.alarm) {
+        nextAlarms = applyAlarmEvent(nextAlarms, entry.event, entry.alarm)
+        if (entry.event === 'raised') raised.set(entry.alarm.id, Date.now())
+        // The device (or the building's devices) behind the alarm turns to alarm / back at once.
+        marks.set(entry.alarm.origin, entry.event === 'cleared' ? 'cleared' : 'raised')
+        seen.set(entry.alarm.id, { ...entry.alarm, cleared_at: entry.event === 'cleared' ? (entry.alarm.cleared_at ?? new Date(serverNow()).toISOString()) : null })
+      } else {
+        const d = item.data as CaseEventData
+        nextCases = applyCaseEvent(nextCases, { ...d, event: entry.event })
       }
-      // The device (or the building's devices) behind the alarm turns to alarm / back at once.
-      markDevices(entry.alarm.origin, entry.event === 'cleared' ? 'cleared' : 'raised')
-      // Keep the replay's day complete: the timeline learns the new alarm too.
-      if (timeline.value) timeline.value = [...timeline.value.filter((a) => a.id !== entry.alarm!.id), { ...entry.alarm, cleared_at: entry.event === 'cleared' ? (entry.alarm.cleared_at ?? new Date(serverNow()).toISOString()) : null }]
-    } else {
-      const d = item.data as CaseEventData
-      cases.value = applyCaseEvent(cases.value, { ...d, event: entry.event })
     }
-    onFeedEntry?.(entry)
+    if (!entries.length) return
+    feed.value = nextFeed
+    if (nextAlarms !== alarms.value) alarms.value = nextAlarms
+    if (nextCases !== cases.value) cases.value = nextCases
+    if (raised.size) fresh.value = new Map([...fresh.value, ...raised])
+    if (marks.size) markDevices(marks)
+    // Keep the replay's day complete: the timeline learns the new alarms too.
+    if (timeline.value && seen.size) timeline.value = [...timeline.value.filter((a) => !seen.has(a.id)), ...seen.values()]
+    for (const e of entries) onFeedEntry?.(e)
     bump()
   }
   let onFeedEntry: ((e: FeedEntry) => void) | null = null
 
-  function markDevices(origin: string, what: 'raised' | 'cleared'): void {
+  function markDevices(marks: Map<string, 'raised' | 'cleared'>): void {
     const d = devices.value
     if (!d) return
     const alarm = d.states.indexOf('alarm')
     const online = d.states.indexOf('online')
     let changed = false
     const rows = d.rows.map((r) => {
-      if (r[4] !== origin && r[5] !== origin) return r
+      const what = marks.get(r[4]) ?? (r[5] === null ? undefined : marks.get(r[5]))
+      if (!what) return r
       const next = what === 'raised' ? alarm : r[2] === alarm ? online : r[2]
       if (next === r[2]) return r
       changed = true
@@ -331,6 +359,7 @@ export function createCentre() {
     clearInterval(clockTimer)
     clearInterval(refreshTimer)
     clearTimeout(bumpTimer)
+    clearTimeout(flushTimer)
     clearTimeout(caseTimer)
     casePending = null
   }
