@@ -12,7 +12,7 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('../urbanbrain/webui', import.meta.url)),
     emptyOutDir: true,
     // maplibre-gl and echarts are large single modules; they load only on the pages that draw maps/charts
-    chunkSizeWarningLimit: 1200,
+    chunkSizeWarningLimit: 1600,
     sourcemap: false,
   },
   server: {
