@@ -50,8 +50,9 @@ def probe_body(device: str, k: int) -> bytes:
     return msgspec.json.encode({"id": f"probe{k}", "device": device, "ts": time.time(), "values": values})
 
 
-def smoke_probes(url: str, data_dir: Path, n: int) -> list[str]:
-    """``n`` smoke detectors in the district's buildings, for probes whose alarm opens no case."""
+def smoke_probes(url: str, data_dir: Path, n: int, prefix: str = "SMK-P") -> list[str]:
+    """``n`` smoke detectors in the district's buildings, for probes whose alarm opens no case (``prefix``:
+    a new one makes new detectors, when earlier ones are in alarm already)."""
     from sqlalchemy import text
 
     from urbanbrain.core.auth.principal import SYSTEM
@@ -64,10 +65,10 @@ def smoke_probes(url: str, data_dir: Path, n: int) -> list[str]:
     try:
         with p.db.session() as s:
             buildings = [r[0] for r in s.execute(text("SELECT code FROM registry_building ORDER BY code"))]
-            ids = [f"SMK-P{i:05d}" for i in range(n)]
+            ids = [f"{prefix}{i:05d}" for i in range(n)]
             for i, device in enumerate(ids):
                 do_provision_device(s, p, SYSTEM, DeviceCreate(device_id=device, type_code="smoke_detector",
-                                    building_code=buildings[-1 - i % len(buildings)], key=f"smokeprobe{i:08d}"))  # fmt: skip
+                                    building_code=buildings[-1 - i % len(buildings)], key=f"{prefix}probe{i:08d}"))  # fmt: skip
     finally:
         p.close()
     return ids

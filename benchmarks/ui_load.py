@@ -36,6 +36,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import bearer, start_server  # noqa: E402
+from alert_latency import smoke_probes  # noqa: E402
 from ingest import prepare  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--use-gl=swiftshader", "--enable-unsafe-swiftshader",
@@ -67,31 +68,6 @@ def open_cases(url: str, data_dir: Path, n: int) -> None:
                         lon=lon + rnd.uniform(-2e-4, 2e-4), lat=lat + rnd.uniform(-2e-4, 2e-4)))  # fmt: skip
     finally:
         p.close()
-
-
-def fresh_detectors(url: str, data_dir: Path, n: int) -> list[str]:
-    """``n`` new smoke detectors in the district's buildings (new ids each run: a detector already in alarm
-    would raise nothing new)."""
-    from sqlalchemy import text
-
-    from urbanbrain.core.auth.principal import SYSTEM
-    from urbanbrain.core.config import Settings
-    from urbanbrain.core.context import Platform
-    from urbanbrain.domains.sensing.actions import do_provision_device
-    from urbanbrain.domains.sensing.schemas import DeviceCreate
-
-    run = f"{int(time.time()) % 100000:05d}"
-    p = Platform.build(Settings(database_url=url, data_dir=data_dir))
-    try:
-        with p.db.session() as s:
-            buildings = [r[0] for r in s.execute(text("SELECT code FROM registry_building ORDER BY code"))]
-            ids = [f"SMK-R{run}-{i:05d}" for i in range(n)]
-            for i, device in enumerate(ids):
-                do_provision_device(s, p, SYSTEM, DeviceCreate(device_id=device, type_code="smoke_detector",
-                                    building_code=buildings[-1 - i % len(buildings)]))  # fmt: skip
-    finally:
-        p.close()
-    return ids
 
 
 def online(base: str, key: str, ids: list[str]) -> None:
@@ -195,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             open_cases(url, data_dir, a.cases)
             if a.keep:
                 made.write_text(json.dumps([key, ids]))
-        smoke = fresh_detectors(url, data_dir, n_alarm + PROBES)  # each raises one alarm, once
+        # new detectors each run: one already in alarm raises nothing new
+        smoke = smoke_probes(url, data_dir, n_alarm + PROBES, prefix=f"SMK-R{int(time.time()) % 100000:05d}-")
         print(f"district: {len(ids):,} monitors + {len(smoke):,} smoke detectors, {a.cases:,} cases "
               f"({time.perf_counter() - t0:.0f} s to prepare)")  # fmt: skip
         server, base = start_server(url, data_dir)
