@@ -7,18 +7,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, File, Query, UploadFile
+from fastapi.responses import FileResponse
 
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
 from urbanbrain.api.paging import page_query
-from urbanbrain.api.params import IsoDateTime, Ref, aware
-from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecycle, queries
+from urbanbrain.api.params import Id, IsoDateTime, Ref, aware
+from urbanbrain.apps.fire_safety import actions, fire_map, hazard_types, lifecycle, photos, queries
 from urbanbrain.apps.fire_safety import schemas as s
-from urbanbrain.apps.fire_safety.models import Hazard, Inspection
+from urbanbrain.apps.fire_safety.models import Hazard, HazardPhoto, Inspection
 from urbanbrain.apps.fire_safety.statistics import statistics as compute_statistics
+from urbanbrain.core import photos as core_photos
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
+from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.core.loops import Sweep
 from urbanbrain.core.paging import Page, PageRequest, paged
 
@@ -180,6 +183,39 @@ def escalate(
     hazard = queries.get_hazard(session, principal, ref)
     actions.do_escalate_hazard(session, platform, principal, hazard, body.note, body.version)
     return _detail(session, platform, hazard)
+
+
+@router.post("/hazards/{ref}/photos", status_code=201, response_model=s.HazardDetail)
+def attach_photos(
+    ref: Ref,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Annotated[Principal, require("fire_safety.inspections.write")],
+    files: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP, 10 MB each")],
+) -> dict[str, Any]:
+    """Photos of the hazard's latest step: send them after recording the inspection (the hazard as found)
+    or after reporting the rectification (the fix). All are checked before any is kept; at most 20 per
+    hazard. The history lists each step's photo ids."""
+    hazard = queries.get_hazard(session, principal, ref)
+    data = [f.file.read(core_photos.MAX_BYTES + 1) for f in files]
+    photos.do_attach_photos(session, platform, principal, hazard, data)
+    return _detail(session, platform, hazard)
+
+
+@router.get(
+    "/hazards/{ref}/photos/{photo_id}",
+    response_class=FileResponse,
+    responses={200: {"content": core_photos.CONTENT, "description": "The photo."}},
+)
+def get_photo(
+    ref: Ref, photo_id: Id, session: SessionDep, platform: PlatformDep, principal: Reader
+) -> FileResponse:
+    """One photo of a hazard of your area, in the type it was taken."""
+    hazard = queries.get_hazard(session, principal, ref)
+    photo = session.get(HazardPhoto, photo_id)
+    if photo is None or photo.hazard_id != hazard.id:
+        raise UrbanBrainError("not_found", what=f"photo {photo_id}")
+    return FileResponse(photos.photo_path(platform, photo), media_type=photo.content_type)
 
 
 @router.get("/villages/{village_code}/fire-map", response_model=s.FireMap)

@@ -3,6 +3,7 @@
 INSPECTION_RECORDED = "fire_safety.inspection.recorded"
 HAZARD_FOUND = "fire_safety.hazard.found"
 HAZARD_OVERDUE = "fire_safety.hazard.overdue"
+HAZARD_PHOTOGRAPHED = "fire_safety.hazard.photographed"
 
 # Transition name -> the event it emits (past tense, as the bus reads).
 TRANSITION_EVENTS: dict[str, str] = {
@@ -12,4 +13,9 @@ TRANSITION_EVENTS: dict[str, str] = {
     "escalate": "fire_safety.hazard.escalated",
 }
 
-EVENT_TYPES = frozenset(TRANSITION_EVENTS.values()) | {INSPECTION_RECORDED, HAZARD_FOUND, HAZARD_OVERDUE}
+EVENT_TYPES = frozenset(TRANSITION_EVENTS.values()) | {
+    INSPECTION_RECORDED,
+    HAZARD_FOUND,
+    HAZARD_OVERDUE,
+    HAZARD_PHOTOGRAPHED,
+}

@@ -90,3 +90,19 @@ class HazardHistory(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the deadline in force after the step
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class HazardPhoto(Base):
+    """A photo of a hazard, tied to the step it shows: as found, as rectified, at re-inspection."""
+
+    __tablename__ = "fire_safety_photo"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("fire_safety_hazard.id"), index=True)
+    history_id: Mapped[int] = mapped_column(ForeignKey("fire_safety_history.id"))
+    path: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by: Mapped[str] = mapped_column(String(128))

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from urbanbrain.apps.fire_safety import hazard_types, lifecycle
-from urbanbrain.apps.fire_safety.models import Hazard, HazardHistory, Inspection
+from urbanbrain.apps.fire_safety.models import Hazard, HazardHistory, HazardPhoto, Inspection
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 
@@ -194,6 +194,13 @@ def history(session: Session, hazard: Hazard) -> list[dict[str, Any]]:
         .where(HazardHistory.hazard_id == hazard.id)
         .order_by(HazardHistory.id)
     ).all()
+    photos: dict[int, list[int]] = {}
+    for photo_id, history_id in session.execute(
+        select(HazardPhoto.id, HazardPhoto.history_id)
+        .where(HazardPhoto.hazard_id == hazard.id)
+        .order_by(HazardPhoto.id)
+    ):
+        photos.setdefault(history_id, []).append(photo_id)
     return [
         {
             "at": h.at,
@@ -204,6 +211,7 @@ def history(session: Session, hazard: Hazard) -> list[dict[str, Any]]:
             "deadline": h.deadline,
             "note": h.note,
             "inspection_code": code,
+            "photos": photos.get(h.id, []),
         }
         for h, code in rows
     ]

@@ -74,6 +74,9 @@ class HazardHistoryPublic(BaseModel):
     deadline: datetime | None
     note: str | None
     inspection_code: str | None
+    photos: list[int] = Field(
+        default=[], description="Ids of the photos of this step (GET /hazards/{ref}/photos/{id})."
+    )
 
 
 class HazardPublic(BaseModel):

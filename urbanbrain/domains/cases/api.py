@@ -15,6 +15,7 @@ from urbanbrain.api.bulk import bulk_json
 from urbanbrain.api.deps import CurrentPrincipal, PlatformDep, SessionDep, require
 from urbanbrain.api.paging import page_query
 from urbanbrain.api.params import Id, IsoDateTime, Ref, aware
+from urbanbrain.core import photos as core_photos
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.bus import Event
@@ -32,10 +33,7 @@ router = APIRouter(tags=["cases"])
 Reader = Annotated[Principal, require("cases.cases.read")]
 Manager = Annotated[Principal, require("cases.cases.manage")]
 Paging = Annotated[PageRequest, Depends(page_query(50))]
-# A photo goes back in the type it was stored as: one of those photos.py accepts.
-PHOTO_CONTENT = {
-    media: {"schema": {"type": "string", "format": "binary"}} for _, media, _ in photos.SIGNATURES
-}
+PHOTO_CONTENT = core_photos.CONTENT
 
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
@@ -409,7 +407,7 @@ def add_note(
     case = queries.get_case(session, principal, ref)
     h = actions.do_add_note(session, platform, principal, case, note, public)
     for f in files or []:
-        data = f.file.read(photos.MAX_BYTES + 1)
+        data = f.file.read(core_photos.MAX_BYTES + 1)
         photos.do_attach_photo(session, platform, principal, case, data, history_id=h.id)
     return _full(session, platform, principal, case)
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from urbanbrain.api.deps import language
 from urbanbrain.api.errors import allowed_methods
+from urbanbrain.core import photos as core_photos
 from urbanbrain.core.auth.actions import find_api_key, principal_for_key
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
@@ -565,17 +566,15 @@ async def _form_fields(request: Request) -> tuple[list[tuple[str, str]], bytes |
     if ctype not in FORM_TYPES:
         raise UrbanBrainError("open311.form_required")
     try:
-        form = await request.form(max_part_size=photos.MAX_BYTES + 1)
+        form = await request.form(max_part_size=core_photos.MAX_BYTES + 1)
     except Exception:
         raise UrbanBrainError("open311.form_required") from None
     media = None
     upload = form.get("media")
     if upload is not None and not isinstance(upload, str):
-        media = await upload.read(photos.MAX_BYTES + 1)
-        if len(media) > photos.MAX_BYTES:
-            raise UrbanBrainError("cases.photo_too_large", max_mb=photos.MAX_BYTES // (1024 * 1024))
+        media = await upload.read(core_photos.MAX_BYTES + 1)
         if media:
-            photos.sniff(media)  # JPEG, PNG or WebP, by its bytes
+            core_photos.check(media)  # JPEG, PNG or WebP, by its bytes, at most 10 MB
         else:
             media = None
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)], media

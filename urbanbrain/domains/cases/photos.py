@@ -1,48 +1,17 @@
-"""Photos on cases: type checked by content (not by the name the client sent), size limited, stored under
-the data directory by content hash."""
+"""Photos on cases (checked and stored by :mod:`urbanbrain.core.photos`), each tied to the case and to the
+step of its history it shows."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from urbanbrain.core import photos as core_photos
 from urbanbrain.core.actions import record
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
-from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.domains.cases.models import Case, CasePhoto
-
-MAX_BYTES = 10 * 1024 * 1024
-SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"RIFF", "image/webp", "webp"),  # confirmed below by the WEBP tag at offset 8
-)
-
-register_messages(
-    {
-        "cases.photo_type": (
-            415,
-            "照片格式不支持：只接受 JPEG、PNG 或 WebP。",
-            "Unsupported photo: send JPEG, PNG or WebP.",
-        ),
-        "cases.photo_too_large": (
-            413,
-            "照片过大：最大 {max_mb} MB。",
-            "The photo is too large: at most {max_mb} MB.",
-        ),
-        "cases.photo_empty": (422, "照片文件为空。", "The photo file is empty."),
-    }
-)
-
-
-def sniff(data: bytes) -> tuple[str, str]:
-    for magic, content_type, ext in SIGNATURES:
-        if data.startswith(magic) and (ext != "webp" or data[8:12] == b"WEBP"):
-            return content_type, ext
-    raise UrbanBrainError("cases.photo_type")
 
 
 def do_attach_photo(
@@ -53,26 +22,14 @@ def do_attach_photo(
     data: bytes,
     history_id: int | None = None,
 ) -> CasePhoto:
-    if not data:
-        raise UrbanBrainError("cases.photo_empty")
-    if len(data) > MAX_BYTES:
-        raise UrbanBrainError("cases.photo_too_large", max_mb=MAX_BYTES // (1024 * 1024))
-    content_type, ext = sniff(data)
-    digest = hashlib.sha256(data).hexdigest()
-    relative = Path("photos") / str(case.id) / f"{digest}.{ext}"
-    path = platform.settings.data_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)  # atomic: a reader never sees half a photo
+    stored = core_photos.store(platform.settings.data_dir, Path("photos") / str(case.id), data)
     photo = CasePhoto(
         case_id=case.id,
         history_id=history_id,
-        path=str(relative),
-        content_type=content_type,
-        size=len(data),
-        sha256=digest,
+        path=stored.path,
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
         uploaded_at=platform.clock.now(),
         uploaded_by=actor.actor,
     )
@@ -86,7 +43,7 @@ def do_attach_photo(
         entity_type="case",
         entity_id=case.id,
         before=None,
-        after={"photo_id": photo.id, "sha256": digest, "size": len(data)},
+        after={"photo_id": photo.id, "sha256": stored.sha256, "size": stored.size},
     )
     return photo
 
