@@ -1,6 +1,7 @@
 // The fire-safety hazard loop as the inspections page offers it (apps/fire_safety/lifecycle.py): which
 // steps a user may take on a hazard, and the checks an inspection form makes before it is sent.
-import type { Hazard } from './types'
+import { request } from '../lib/api'
+import type { Hazard, HazardDetail } from './types'
 
 export type HazardAction = 'rectify' | 'reinspect' | 'escalate'
 
@@ -17,6 +18,8 @@ export interface HazardDraft {
   type_code: string
   severity: 'general' | 'major'
   description: string
+  /** Taken on the spot; sent after the inspection is recorded, once the hazard has its code. */
+  photos?: File[]
 }
 
 export interface InspectionDraft {
@@ -45,4 +48,36 @@ export function inspectionBody(d: InspectionDraft): Record<string, unknown> {
     note: d.note.trim() || null,
     hazards: d.hazards.map((h) => ({ type_code: h.type_code, severity: h.severity, description: h.description.trim() })),
   }
+}
+
+/** Photos of a hazard's latest step (as found, or as fixed): POST /fire_safety/hazards/{code}/photos. */
+export function uploadHazardPhotos(code: string, files: File[]): Promise<HazardDetail> {
+  const form = new FormData()
+  files.forEach((f) => form.append('files', f, f.name))
+  return request<HazardDetail>(`/api/v1/fire_safety/hazards/${encodeURIComponent(code)}/photos`, { method: 'POST', form })
+}
+
+/**
+ * Send each hazard's photos after the inspection that found them is recorded. The platform lists an
+ * inspection's hazards in the order they were sent, so the i-th draft is the i-th hazard. Goes on past a
+ * failed upload (the inspection stands; the worker adds the photos later from the hazard's card) and
+ * returns the hazards whose photos did not arrive, with the reason.
+ */
+export async function sendFoundPhotos(drafts: HazardDraft[], made: { code: string }[]): Promise<{ code: string; error: unknown }[]> {
+  const failed: { code: string; error: unknown }[] = []
+  for (const [i, d] of drafts.entries()) {
+    const code = made[i]?.code
+    if (!code || !d.photos?.length) continue
+    try {
+      await uploadHazardPhotos(code, d.photos)
+    } catch (error) {
+      failed.push({ code, error })
+    }
+  }
+  return failed
+}
+
+/** A hazard's photos step by step (found, rectify, ...), in order, for the card's photo strip. */
+export function photoSteps(h: Pick<HazardDetail, 'history'>): { transition: string; at: string; photos: number[] }[] {
+  return h.history.filter((s) => s.photos.length).map((s) => ({ transition: s.transition, at: s.at, photos: s.photos }))
 }

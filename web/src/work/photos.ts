@@ -1,4 +1,4 @@
-// What the platform accepts as a case photo (cases/photos.py): JPEG, PNG or WebP, 10 MB each. Checked here
+// What the platform accepts as a photo (core/photos.py: cases and fire hazards): JPEG, PNG or WebP, 10 MB each. Checked here
 // first so that a worker on a phone learns before a slow upload, not after it.
 export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp']
 export const MAX_PHOTO_BYTES = 10 * 1024 * 1024

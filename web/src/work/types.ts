@@ -182,6 +182,23 @@ export interface Hazard {
   version: number
 }
 
+export interface HazardStep {
+  at: string
+  actor: string
+  transition: string
+  from_state: string | null
+  to_state: string
+  note: string | null
+  inspection_code: string | null
+  photos: number[]
+}
+
+export interface HazardDetail extends Hazard {
+  inspection_code: string
+  history: HazardStep[]
+  allowed_actions: string[]
+}
+
 export interface HazardType {
   code: string
   name: Names
