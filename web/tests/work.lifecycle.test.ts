@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { actionBody, ACTIONS, availableActions, resolveDepartment } from '../src/work/lifecycle'
+import { actionBody, ACTIONS, availableActions, reclassified, resolveDepartment } from '../src/work/lifecycle'
 
 const HANDLER = ['cases.cases.read', 'cases.cases.handle']
 const OPERATOR = ['cases.cases.read', 'cases.cases.manage']
@@ -56,9 +56,11 @@ describe('the body an action is sent with', () => {
   it('sends the version read and the trimmed note', () => {
     expect(actionBody(spec('resolve'), 7, { note: '  fixed  ', department: 'water' })).toEqual({ version: 7, note: 'fixed' })
   })
-  it('sends the department for dispatch and the class for register', () => {
-    expect(actionBody(spec('dispatch'), 2, { department: 'water', category: 'C0101' })).toEqual({ version: 2, department_code: 'water' })
+  it('sends the class for register, and the department with the class for dispatch and reassign', () => {
     expect(actionBody(spec('register'), 1, { category: 'C0101' })).toEqual({ version: 1, category_code: 'C0101' })
+    expect(actionBody(spec('dispatch'), 2, { department: 'water', category: 'C0101' })).toEqual({ version: 2, department_code: 'water', category_code: 'C0101' })
+    expect(actionBody(spec('reassign'), 3, { department: 'water', category: 'C0101' })).toEqual({ version: 3, department_code: 'water', category_code: 'C0101' })
+    expect(actionBody(spec('accept'), 4, { department: 'water', category: 'C0101' })).toEqual({ version: 4 })
   })
   it('leaves an empty note out', () => {
     expect(actionBody(spec('accept'), 3, { note: '   ' })).toEqual({ version: 3 })
@@ -74,5 +76,15 @@ describe('the department a class goes to at a place', () => {
     expect(resolveDepartment('street_office', place)).toBe('street-440304004')
     expect(resolveDepartment('community_station', place)).toBe('station-440304004028')
     expect(resolveDepartment('community_station', { street_code: null, community_code: null })).toBeNull()
+  })
+})
+
+describe('a class change in the timeline', () => {
+  it('reads the classes from and to of a reclassify step', () => {
+    expect(reclassified({ transition: 'reclassify', note: 'E0101 → C0101' })).toEqual({ from: 'E0101', to: 'C0101' })
+  })
+  it('reads nothing from another step, whatever its note says', () => {
+    expect(reclassified({ transition: 'dispatch', note: 'E0101 → C0101' })).toBeNull()
+    expect(reclassified({ transition: 'reclassify', note: null })).toBeNull()
   })
 })

@@ -377,25 +377,30 @@ def apply_transition(
     attempt = lifecycle.Attempt(case, actor, params, actor.department_code)
     lifecycle.check(transition, attempt)
     before = snapshot(case, protected=CASE_PROTECTED)
-    from_state = case.state
+    from_state, from_class = case.state, case.category_code
     now = platform.clock.now()
     EFFECTS[name](Step(session, platform, case, req, params, now, actor))
     if transition.target is not None:
         case.state = transition.target
     case.updated_at = now
     session.flush()  # the mapper's version check: a concurrent change to this case fails here
+    extra: dict[str, Any] = {"from_state": from_state, "note": req.note}
+    if from_class is not None and case.category_code != from_class:
+        _reclassified(session, case, actor, from_class, now)
+        extra["previous_category_code"] = from_class
     _history(session, case, actor, name, from_state, req.note, now, public=name not in INTERNAL_TRANSITIONS)
     _announce(
-        session,
-        platform,
-        actor,
-        case,
-        f"cases.case.{name}",
-        before,
-        events.TRANSITION_EVENTS[name],
-        {"from_state": from_state, "note": req.note},
+        session, platform, actor, case, f"cases.case.{name}", before, events.TRANSITION_EVENTS[name], extra
     )
     return case
+
+
+def _reclassified(session: Session, case: Case, actor: Principal, from_class: str, at: datetime) -> None:
+    """The class change as a step of its own, written before the action's: its note is ``E0101 → C0201`` (the
+    codes, which the timeline reads back: the history has no class column). Staff only; it moves no state
+    (the action's step shows the move)."""
+    note = f"{from_class} → {case.category_code}"
+    _history(session, case, actor, lifecycle.RECLASSIFY, case.state, note, at, public=False)
 
 
 def _case_by_ref(session: Session, ref: str) -> Case:

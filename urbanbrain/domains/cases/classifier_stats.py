@@ -1,9 +1,9 @@
 """How the classifier does in service, day by day, as dispatchers correct it (for the command centre).
 
 A report the classifier sent on its own (dispatched by the automatic dispatcher) and that a department then
-returned as not its own, or a dispatcher reassigned, was wrong; one a person had to classify was unsure
-(triage). The share of automatic dispatches nobody corrected is the accuracy the centre watches fall or
-rise, beside the versions that were trained and which one serves.
+returned as not its own, or a dispatcher reassigned or filed under another class, was wrong; one a person
+had to classify was unsure (triage). The share of automatic dispatches nobody corrected is the accuracy the
+centre watches fall or rise, beside the versions that were trained and which one serves.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from urbanbrain.domains.cases.classify.retrain import AUTOMATIC
+from urbanbrain.domains.cases.lifecycle import RECLASSIFY
 from urbanbrain.domains.cases.models import Case, CaseHistory, ClassifierVersion
 
-CORRECTIONS = ("return", "reassign")
+CORRECTIONS = ("return", "reassign", RECLASSIFY)
 
 
 def daily(session: Session, now: datetime, days: int, utc_offset_hours: int) -> list[dict[str, Any]]:

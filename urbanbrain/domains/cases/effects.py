@@ -67,17 +67,37 @@ def _require_department(session: Session, code: str) -> None:
         raise UrbanBrainError("not_found", what=f"department {code}")
 
 
+def set_class(case: Case, code: str) -> None:
+    """File the case under minor class ``code`` (an unknown code is refused) with what follows from the class:
+    its major class, its priority (1 for an emergency, less each time it was escalated) and the title when
+    the title was the old class's name. The number keeps the class the case was registered with."""
+    minor = taxonomy().minor(code)
+    old = taxonomy().minors.get(case.category_code or "")
+    if old is not None and case.title == old.name:
+        case.title = minor.name
+    case.category_code, case.major_code = minor.code, minor.major
+    case.priority = 1 if case.emergency else max(1, minor.priority - (case.escalation_level or 0))
+
+
+def _reclassify(s: Step) -> bool:
+    """A route is a class and a department: the class named with a dispatch or reassignment, when it is not
+    the case's own, replaces it. True when the class changed (the time limits then follow the new class)."""
+    code = s.req.category_code
+    if not code or code == s.case.category_code:
+        return False
+    set_class(s.case, code)
+    return True
+
+
 def _register(s: Step) -> None:
     case = s.case
-    if s.req.category_code:
-        case.category_code = s.req.category_code
-    minor = taxonomy().minor(case.category_code or "")
-    case.major_code, case.priority = minor.major, 1 if case.emergency else minor.priority
-    case.number = next_number(s.session, s.platform.settings.district_code, minor.code)
+    set_class(case, s.req.category_code or case.category_code or "")
+    case.number = next_number(s.session, s.platform.settings.district_code, case.category_code or "")
     case.registered_at, case.triage_reason = s.now, None
 
 
 def _dispatch(s: Step) -> None:
+    _reclassify(s)
     if s.req.department_code:
         _require_department(s.session, s.req.department_code)
         s.case.department_code = s.req.department_code
@@ -135,11 +155,13 @@ def _return(s: Step) -> None:
 
 def _reassign(s: Step) -> None:
     case = s.case
+    reclassified = _reclassify(s)
     _require_department(s.session, s.req.department_code or "")
     case.department_code, case.triage_reason = s.req.department_code, None
     case.accepted_at = None
     case.dispatched_at = s.now
-    if case.resolve_due_at is None:
+    # The old class's limits were the wrong ones: a new class brings its own, counted from now.
+    if case.resolve_due_at is None or reclassified:
         set_deadlines(s.session, s.platform, case, s.now)
     else:  # a new department gets a fresh time to accept; the time to resolve keeps running
         minor = taxonomy().minor(case.category_code or "")

@@ -36,6 +36,9 @@ STATES: dict[str, State] = {
 }
 OPEN_STATES = workflow.open_states(STATES)
 WORKING_STATES = frozenset({"dispatched", "accepted", "in_progress", "suspended"})  # the SLA clock applies
+RECLASSIFY = "reclassify"
+"""The history step written beside an action that changed a registered case's class (a dispatcher's route
+naming another class): not a transition of its own; the classifier's statistics count it as a correction."""
 
 
 @dataclass

@@ -100,7 +100,7 @@ class ClassifierDay(BaseModel):
     classified: int = Field(description="Reports the classifier read (no class given).")
     sent_alone: int = Field(description="Of those, dispatched or answered without a person.")
     corrected: int = Field(
-        description="Of those, later returned by the department or reassigned by a person."
+        description="Of those, later returned by the department, or reassigned or reclassified by a person."
     )
     triaged: int = Field(description="Of those, held for a dispatcher (unsure).")
     accuracy: float | None = Field(description="Share of what was sent alone that nobody corrected.")

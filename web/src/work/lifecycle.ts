@@ -1,7 +1,7 @@
 // The case lifecycle's actions as the workbench offers them: a mirror of urbanbrain/domains/cases/lifecycle.py
 // (source states, the permission each needs, what it asks for). The server checks everything again; this
 // only decides which buttons to show, so a handler is not offered the centre's steps and vice versa.
-import type { CaseItem } from './types'
+import type { CaseItem, HistoryItem } from './types'
 
 export type Need = 'none' | 'optional' | 'required'
 
@@ -23,7 +23,7 @@ const OPEN = ['reported', 'registered', 'dispatched', 'accepted', 'in_progress',
 /** In the order the buttons are shown: the main path first. */
 export const ACTIONS: ActionSpec[] = [
   { name: 'register', sources: ['reported'], permission: 'cases.cases.manage', note: 'optional', category: 'required', tone: 'primary' },
-  { name: 'dispatch', sources: ['registered', 'returned'], permission: 'cases.cases.manage', note: 'optional', department: 'required', tone: 'primary' },
+  { name: 'dispatch', sources: ['registered', 'returned'], permission: 'cases.cases.manage', note: 'optional', department: 'required', category: 'optional', tone: 'primary' },
   { name: 'accept', sources: ['dispatched'], permission: 'cases.cases.handle', note: 'optional', tone: 'primary' },
   { name: 'start', sources: ['accepted'], permission: 'cases.cases.handle', note: 'optional', tone: 'primary' },
   { name: 'resolve', sources: ['accepted', 'in_progress'], permission: 'cases.cases.handle', note: 'required', tone: 'primary' },
@@ -38,7 +38,7 @@ export const ACTIONS: ActionSpec[] = [
   { name: 'approve_extension', sources: ['accepted', 'in_progress'], permission: 'cases.cases.manage', note: 'optional', hours: true, tone: 'primary' },
   { name: 'approve_suspend', sources: ['accepted', 'in_progress'], permission: 'cases.cases.manage', note: 'optional', tone: 'primary' },
   { name: 'reject_request', sources: ['accepted', 'in_progress'], permission: 'cases.cases.manage', note: 'required', tone: 'plain' },
-  { name: 'reassign', sources: [...WORKABLE, 'returned'], permission: 'cases.cases.manage', note: 'optional', department: 'required', tone: 'plain' },
+  { name: 'reassign', sources: [...WORKABLE, 'returned'], permission: 'cases.cases.manage', note: 'optional', department: 'required', category: 'optional', tone: 'plain' },
   { name: 'escalate', sources: OPEN.filter((s) => s !== 'reported'), permission: 'cases.cases.read', note: 'required', tone: 'plain' },
   { name: 'reopen', sources: ['closed'], permission: 'cases.cases.manage', note: 'required', department: 'optional', tone: 'plain' },
   { name: 'merge', sources: OPEN, permission: 'cases.cases.manage', note: 'optional', target: true, tone: 'plain' },
@@ -48,7 +48,18 @@ export const ACTIONS: ActionSpec[] = [
 /** Steps between the centre and departments: their notes stay off the reporter's view. */
 export const INTERNAL = new Set([
   'escalate', 'request_suspend', 'approve_suspend', 'request_extension', 'approve_extension', 'reject_request', 'return', 'reassign',
+  'reclassify',
 ])
+
+/**
+ * The classes of a "reclassify" step (written beside the dispatch or reassignment that changed the case's
+ * class): its note is "E0101 → C0101", the codes from and to. Null for any other step.
+ */
+export function reclassified(h: Pick<HistoryItem, 'transition' | 'note'>): { from: string; to: string } | null {
+  if (h.transition !== 'reclassify') return null
+  const m = /^(\S+) → (\S+)$/.exec(h.note ?? '')
+  return m ? { from: m[1], to: m[2] } : null
+}
 
 export type CaseLike = Pick<CaseItem, 'state' | 'pending_request' | 'verification_passed' | 'request_kind'>
 

@@ -39,8 +39,9 @@ export function suggestedRoutes(
 
 /**
  * Route a case from triage: a case not yet registered is registered with the class first (that gives it its
- * number), then dispatched to the department; a registered or returned case keeps its class and is
- * dispatched. Returns the case as the platform last answered.
+ * number), then dispatched to the department. The dispatch names the class too, so a registered or returned
+ * case filed under the wrong class is dispatched under the chosen one (the platform records the change).
+ * Returns the case as the platform last answered.
  */
 export async function routeCase(c: Pick<CaseItem, 'id' | 'state' | 'version'>, route: { category: string; department: string }): Promise<CaseDetail> {
   const path = (name: string) => `/api/v1/cases/${c.id}/actions/${name}`
@@ -49,5 +50,5 @@ export async function routeCase(c: Pick<CaseItem, 'id' | 'state' | 'version'>, r
     const registered = await request<CaseDetail>(path('register'), { method: 'POST', body: { version, category_code: route.category } })
     version = registered.version
   }
-  return request<CaseDetail>(path('dispatch'), { method: 'POST', body: { version, department_code: route.department } })
+  return request<CaseDetail>(path('dispatch'), { method: 'POST', body: { version, department_code: route.department, category_code: route.category } })
 }

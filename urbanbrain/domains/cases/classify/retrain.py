@@ -26,9 +26,10 @@ from urbanbrain.core.actions import record
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.cases.classify.model import TARGET_PRECISION, Classifier, load_default
+from urbanbrain.domains.cases.lifecycle import RECLASSIFY
 from urbanbrain.domains.cases.models import Case, CaseHistory, ClassifierVersion
 
-PERSON_DECISIONS = ("register", "reassign", "dispatch", "reclassify")
+PERSON_DECISIONS = ("register", "reassign", "dispatch", RECLASSIFY)
 """History transitions that, done by a person (not the automatic dispatcher), decide a case's class."""
 AUTOMATIC = "system:dispatcher"
 ACTIVE_FILE = "ACTIVE"
