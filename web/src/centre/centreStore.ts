@@ -329,10 +329,14 @@ export function createCentre() {
     }, 1000)
     await Promise.all([loadBase(), loadNames(), loadDevices(), loadAlarms(), loadCases()])
     now.value = serverNow()
-    stopFeed = follow(() => auth.token.value, onItem, (c) => {
-      connected.value = c
-      // After a gap the feed may have missed items: read the layers again.
-      if (c) void refreshLive()
+    stopFeed = follow(() => auth.token.value, onItem, {
+      onState: (c) => (connected.value = c),
+      // A reconnect gets what it missed from the platform; when that is lost (away too long, a restarted or
+      // another server, a screen too slow), the layers and the figures are read again.
+      onGap: () => {
+        void refreshLive()
+        kpiBump.value++
+      },
     })
     void loadTimeline()
     refreshTimer = setInterval(() => {
@@ -340,12 +344,7 @@ export function createCentre() {
       void loadTimeline()
     }, 60_000)
   }
-  let firstConnect = true
   async function refreshLive(): Promise<void> {
-    if (firstConnect) {
-      firstConnect = false
-      return
-    }
     await Promise.all([loadDevices(), loadAlarms(), loadCases()])
   }
 
