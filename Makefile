@@ -39,8 +39,11 @@ typecheck: install
 plugins: install
 	$(BIN)/urbanbrain check-plugins --tests tests
 
+# Two processes: the tests own their databases, brokers' subjects and ports, and the suite is half waiting on
+# PostgreSQL, browsers and subprocesses. PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
 pytest: install services browser web
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck plugins web-check pytest   ## everything CI runs
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 from sqlalchemy import select
 
 from tests.conftest import START, TEST_PII_KEY, TEST_SECRET, Templates
@@ -40,6 +40,10 @@ from urbanbrain.core.context import Platform
 from urbanbrain.domains.registry.models import Building
 from urbanbrain.domains.sensing.actions import do_provision_device
 from urbanbrain.domains.sensing.schemas import DeviceCreate
+
+# A page waits as long as a person would on a loaded machine (the suite runs in two processes, and the
+# software renderer shares the cores): how long is not what these tests check; benchmarks/ui_load.py is.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # As root and without a screen; no background traffic (this machine's network is closed: it would be refused)
