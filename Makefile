@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# JuPedSim declares its GUI stack (PySide6, vtk: 1.4 GB) as dependencies; simulating needs only numpy, shapely
+# and deprecated, which pyproject pins (docs/crowd_simulation.md)
+	$(BIN)/python -m pip install --quiet --no-deps jupedsim==1.4.2
 	touch $(STAMP)
 
 install: $(STAMP)
