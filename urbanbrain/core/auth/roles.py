@@ -44,6 +44,10 @@ FIRE = FIRE_READ | FIRE_INSPECT
 SENSING_WATCH = {"sensing.devices.read", "sensing.alarms.read", "sensing.alarms.handle"}
 SENSING_ADMIN = SENSING_WATCH | {"sensing.devices.write", "sensing.rules.write", "sensing.readings.write"}
 
+# Crowd zones (domains/crowd): the centre sets zones up and watches them; streets and communities watch theirs.
+CROWD_READ = {"crowd.read"}
+CROWD_ADMIN = CROWD_READ | {"crowd.zones.write"}
+
 ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read",
               "core.subscriptions.write"}
 GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
@@ -52,17 +56,19 @@ ROLES: dict[str, Role] = {
     r.code: r
     for r in [
         Role("admin", "系统管理员", "Administrator", "all",
-             frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY | FIRE | SENSING_ADMIN)),
+             frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY | FIRE | SENSING_ADMIN
+                       | CROWD_ADMIN)),
         Role("operator", "指挥中心值班员", "Command-centre operator", "all",
-             frozenset(READ | PEOPLE | CASES_READ | FIRE_READ | FIRE_REVIEW | SENSING_WATCH
+             frozenset(READ | PEOPLE | CASES_READ | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_ADMIN
                        | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
         Role("dept_handler", "部门处置员", "Department handler", "department",
              frozenset(READ | CASES_READ | {"registry.facilities.write", "cases.cases.handle", "sensing.alarms.read"})),
         Role("street_officer", "街道工作人员", "Street officer", "street",
              frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ
-                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH)),
+                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ)),
         Role("grid_worker", "网格员", "Grid worker", "community",
-             frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ | FIRE_READ | FIRE_INSPECT | SENSING_WATCH)),
+             frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ | FIRE_READ | FIRE_INSPECT | SENSING_WATCH
+                       | CROWD_READ)),
         Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ | CASES_READ | {"cases.cases.verify"})),
         Role("data_steward", "数据管理员", "Data steward", "all",
              frozenset(READ | {"core.audit.read", "cases.cases.read"})),

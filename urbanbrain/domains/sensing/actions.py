@@ -372,6 +372,7 @@ def alarm_payload(alarm: Alarm) -> dict[str, Any]:
         "lat": alarm.lat,
         "measurement": alarm.measurement,
         "value": alarm.value,
+        "detail": alarm.detail or {},  # what the rule saw (a crowd warning: its zone, forecast and lead)
         "count": alarm.count,
         "event_at": alarm.event_at.isoformat(),
         "raised_at": alarm.raised_at.isoformat(),

@@ -264,3 +264,11 @@ def alarm_timeline(session: Session, since: datetime, until: datetime, limit: in
         }
         for a in session.scalars(stmt)
     ]
+
+
+def device_types_of(session: Session, device_ids: list[str]) -> dict[str, str]:
+    """The type code of each of these devices that exists (for domains that check their inputs)."""
+    if not device_ids:
+        return {}
+    rows = session.execute(select(Device.device_id, Device.type_code).where(Device.device_id.in_(device_ids)))
+    return {d: t for d, t in rows}
