@@ -48,6 +48,12 @@ SENSING_ADMIN = SENSING_WATCH | {"sensing.devices.write", "sensing.rules.write",
 CROWD_READ = {"crowd.read"}
 CROWD_ADMIN = CROWD_READ | {"crowd.zones.write"}
 
+# Emergency linkage (apps/linkage): the centre starts, escalates and stands down plans; departments (and
+# street offices) work their tasks; an admin edits the plans.
+LINKAGE_MANAGE = {"linkage.read", "linkage.incidents.manage"}
+LINKAGE_WORK = {"linkage.read", "linkage.tasks.work"}
+LINKAGE = LINKAGE_MANAGE | LINKAGE_WORK | {"linkage.plans.write"}
+
 ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read",
               "core.subscriptions.write"}
 GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
@@ -57,15 +63,16 @@ ROLES: dict[str, Role] = {
     for r in [
         Role("admin", "系统管理员", "Administrator", "all",
              frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY | FIRE | SENSING_ADMIN
-                       | CROWD_ADMIN)),
+                       | CROWD_ADMIN | LINKAGE)),
         Role("operator", "指挥中心值班员", "Command-centre operator", "all",
              frozenset(READ | PEOPLE | CASES_READ | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_ADMIN
-                       | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
+                       | LINKAGE_MANAGE | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
         Role("dept_handler", "部门处置员", "Department handler", "department",
-             frozenset(READ | CASES_READ | {"registry.facilities.write", "cases.cases.handle", "sensing.alarms.read"})),
+             frozenset(READ | CASES_READ | LINKAGE_WORK
+                       | {"registry.facilities.write", "cases.cases.handle", "sensing.alarms.read"})),
         Role("street_officer", "街道工作人员", "Street officer", "street",
              frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ
-                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ)),
+                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ | LINKAGE_WORK)),
         Role("grid_worker", "网格员", "Grid worker", "community",
              frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ | FIRE_READ | FIRE_INSPECT | SENSING_WATCH
                        | CROWD_READ)),
