@@ -8,6 +8,8 @@ import csv
 import hashlib
 import io
 import secrets
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +27,13 @@ from urbanbrain.domains.sensing import events
 from urbanbrain.domains.sensing.engine import RuleSpec
 from urbanbrain.domains.sensing.engine.specs import check_rule_set
 from urbanbrain.domains.sensing.models import Alarm, Device, DeviceType, Rule
-from urbanbrain.domains.sensing.schemas import DeviceCreate, DeviceTypeCreate, DeviceUpdate, RuleCreate
+from urbanbrain.domains.sensing.schemas import (
+    AlarmChange,
+    DeviceCreate,
+    DeviceTypeCreate,
+    DeviceUpdate,
+    RuleCreate,
+)
 
 register_messages(
     {
@@ -379,3 +387,52 @@ def alarm_payload(alarm: Alarm) -> dict[str, Any]:
         "cleared_at": alarm.cleared_at.isoformat() if alarm.cleared_at else None,
         "case_number": alarm.case_number,
     }
+
+
+def watch_readings(platform: Platform, device_types: set[str], handler: Callable[[list[Any]], None]) -> None:
+    """Have ``handler`` called with the readings of these device types, as messages ``(device id, event
+    time, {measurement: value})``, on the writer thread after each group is recorded (see ingest/taps.py)."""
+    from urbanbrain.domains.sensing.ingest import taps
+
+    taps.register(platform, device_types, handler)
+
+
+def do_record_alarm_changes(session: Session, platform: Platform, changes: list[AlarmChange]) -> Counter[str]:
+    """Raise and clear alarms judged outside the rules engine, through the same path as the rules' alarms
+    (replays are recorded once); returns how many were raised by level, for :func:`count_raised_alarms`
+    once committed."""
+    from urbanbrain.domains.sensing import alarms
+    from urbanbrain.domains.sensing.engine import Transition
+
+    transitions = [
+        Transition(
+            rule_code=c.rule_code,
+            kind=c.kind,
+            device=c.origin,
+            group=None,
+            measurement=c.measurement,
+            event_ts=c.event_ts,
+            value=c.value,
+            alarm_type=c.alarm_type,
+            severity=c.severity,
+            level=c.level,
+            detail=c.detail,
+            scope=c.scope,
+        )  # fmt: skip
+        for c in changes
+    ]
+    places = {
+        c.origin: alarms.Place(None, c.community_code, c.lon, c.lat, address=c.address) for c in changes
+    }
+    raised = alarms.apply(
+        session, platform, transitions, places,
+        {c.rule_code: c.case_category for c in changes}, {c.rule_code: c.description or "" for c in changes},
+    )  # fmt: skip
+    return raised
+
+
+def count_raised_alarms(platform: Platform, raised: Counter[str]) -> None:
+    """Add committed raises to the platform's alarm metrics."""
+    from urbanbrain.domains.sensing import alarms
+
+    alarms.count_raised(platform, raised)

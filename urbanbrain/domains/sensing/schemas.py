@@ -267,3 +267,27 @@ class TimelineAlarm(BaseModel):
 
 class AlarmTimeline(BaseModel):
     items: list[TimelineAlarm]
+
+
+class AlarmChange(BaseModel):
+    """An alarm another domain judged (a crowd zone's warning), raised or cleared through the sensing
+    platform's own alarm path: one open alarm per ``origin`` and ``alarm_type``, audited, on the live feed,
+    opening a case when ``case_category`` is given."""
+
+    kind: Literal["raise", "clear"]
+    origin: str = Field(max_length=64)
+    scope: str = Field(default="zone", max_length=8)
+    alarm_type: str = Field(max_length=64)
+    rule_code: str = Field(max_length=64)
+    level: str = "yellow"
+    severity: str = "major"
+    event_ts: float
+    measurement: str | None = None
+    value: float | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    case_category: str | None = None
+    description: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    community_code: str | None = None
+    address: str | None = None

@@ -18,7 +18,7 @@ import pyarrow as pa
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.sensing import alarms
 from urbanbrain.domains.sensing.engine import RuleEngine, Transition
-from urbanbrain.domains.sensing.ingest import writes
+from urbanbrain.domains.sensing.ingest import taps, writes
 from urbanbrain.domains.sensing.ingest.catalog import Catalog
 from urbanbrain.domains.sensing.ingest.wire import Dead, Parsed
 from urbanbrain.domains.sensing.lake import Lake
@@ -118,6 +118,9 @@ class GroupProcessing:
                 self.lake.append(device_col, measurement, values, ts, recv, message_ids)
                 writes.latest_merge_columns(self._pending_latest, self.catalog.ids, by_code, dev, codes, values,
                                            ts, message_ids)  # fmt: skip
+                taps.deliver(
+                    self.platform, self.catalog.ids, self.catalog.types, by_code, dev, codes, values, ts
+                )
             self.stats["readings"] += len(values)
         self.stats["dead"] += len(dead)
         self._record(transitions)

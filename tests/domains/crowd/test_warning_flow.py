@@ -1,0 +1,88 @@
+"""A crowd building up on the plaza, reported by its counters and camera through the sensing platform's
+HTTP door: the zone's estimate follows it in event time, a forecast warning comes well before the danger
+density and escalates as it nears, and the warnings are ordinary sensing alarms (stream, case)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.domains.crowd.conftest import AREA
+from urbanbrain.domains.sensing.models import Alarm
+
+
+def _build_up(plaza, t0: float, minutes: int, start: float, net_per_min: float, *, batch: int = 48) -> dict:
+    """Two entrances and an exit every 10 s, the camera every 30 s (missing some in the crowd)."""
+    truth, n, pending = {}, start, []
+    for k in range(1, minutes * 6 + 1):
+        ts = t0 + 10 * k
+        inflow, outflow = (net_per_min + 20) / 6, 20 / 6
+        n += inflow - outflow
+        truth[ts] = n
+        pending += [plaza.message("PZ-E1", ts, {"in": inflow * 0.6, "out": 0}),
+                    plaza.message("PZ-E2", ts, {"in": inflow * 0.4, "out": 0}),
+                    plaza.message("PZ-X1", ts, {"in": 0, "out": outflow})]  # fmt: skip
+        if k % 3 == 0:
+            density = n / AREA
+            pending.append(plaza.message("PZ-CAM1", ts, {"head_count": round(n * (1 - 0.05 * density) + 3)}))
+        if len(pending) >= batch:
+            plaza.send(pending)
+            pending = []
+    if pending:
+        plaza.send(pending)
+    return truth
+
+
+def _alarms(plaza):
+    with plaza.platform.db.session() as s:
+        return list(s.scalars(select(Alarm).where(Alarm.origin == "crowd:FT-CIVIC-PLAZA").order_by(Alarm.id)))
+
+
+def test_a_building_crowd_is_warned_of_minutes_before_danger(plaza):
+    plaza.put_zone()
+    t0 = plaza.platform.clock.now().timestamp() - 3600
+    # 4,000 on the plaza and 150 more each minute: 5 persons/m² (10,000) at minute 40
+    truth = _build_up(plaza, t0, 32, start=4000, net_per_min=150)
+    plaza.settle(until=t0 + 32 * 60)
+
+    zone = plaza.client.get("/api/v1/crowd/zones/FT-CIVIC-PLAZA", headers=plaza.head("operator")).json()
+    assert datetime.fromisoformat(zone["as_of"]).timestamp() == t0 + 32 * 60  # judged in event time
+    assert zone["occupancy"] == pytest.approx(truth[t0 + 32 * 60], rel=0.05)
+    assert zone["level"] == "yellow"  # 8,800 on 2,000 m²: 4.4 persons/m² now
+    ten = next(f for f in zone["forecast"] if f["minutes_ahead"] == 10)
+    assert ten["low"] < 5.0 < ten["density"] < ten["high"]
+    assert zone["minutes_to_danger"] == pytest.approx(8, abs=1.5)
+
+    alarms = _alarms(plaza)
+    forecast = [a for a in alarms if a.alarm_type == "crowd.forecast"]
+    # yellow when danger was 15 minutes away, then orange at 10: each step a new alarm, the old one cleared
+    assert [a.level for a in forecast] == ["yellow", "orange"]
+    assert forecast[0].status == "cleared" and forecast[1].status == "active"
+    first = forecast[0].event_at.timestamp() - t0
+    assert 24 * 60 <= first <= 26 * 60  # danger at minute 40: warned about 15 minutes before
+    assert forecast[1].detail["zone_code"] == "FT-CIVIC-PLAZA" and forecast[1].scope == "zone"
+    assert forecast[1].detail["minutes_to_danger"] <= 10
+    density = [a for a in alarms if a.alarm_type == "crowd.density"]
+    assert [a.level for a in density] == ["blue", "yellow"]  # 2 then 3.5 persons/m²
+
+
+def test_an_orange_warning_opens_a_crush_risk_case_for_the_police(plaza):
+    plaza.put_zone()
+    t0 = plaza.platform.clock.now().timestamp() - 3600
+    _build_up(plaza, t0, 32, start=4000, net_per_min=150)
+    plaza.settle(until=t0 + 32 * 60)
+    orange = next(a for a in _alarms(plaza) if a.alarm_type == "crowd.forecast" and a.level == "orange")
+    assert orange.case_number, "the orange warning opened a case"
+    case = plaza.client.get(f"/api/v1/cases/{orange.case_number}", headers=plaza.head("operator")).json()
+    assert case["category_code"] == "E0401" and case["department_code"] == "police"
+
+
+def test_a_steady_crowd_raises_no_forecast_warning(plaza):
+    plaza.put_zone()
+    t0 = plaza.platform.clock.now().timestamp() - 3600
+    _build_up(plaza, t0, 20, start=5000, net_per_min=0)  # 2.5 persons/m², as many leave as come
+    plaza.settle(until=t0 + 20 * 60)
+    alarms = _alarms(plaza)
+    assert [a.alarm_type for a in alarms] == ["crowd.density"] and alarms[0].level == "blue"

@@ -1,0 +1,6 @@
+"""Event types the crowd domain emits, ``crowd.<noun>.<verb>``; must equal the manifest's list. Its warnings
+are sensing alarms (``sensing.alarm.raised`` with ``alarm_type`` ``crowd.*``), not events of its own."""
+
+ZONE_SAVED = "crowd.zone.saved"
+
+EVENT_TYPES = frozenset({ZONE_SAVED})
