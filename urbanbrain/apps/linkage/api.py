@@ -16,7 +16,9 @@ from urbanbrain.apps.linkage import schemas as s
 from urbanbrain.apps.linkage.models import Incident, Task
 from urbanbrain.core import workflow
 from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.bus import Event
 from urbanbrain.core.context import Platform
+from urbanbrain.core.live import feed
 from urbanbrain.core.loops import Sweep
 from urbanbrain.core.paging import Page, PageRequest, paged
 
@@ -29,10 +31,21 @@ PlanCode = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z][a-z
 
 
 def setup(app: FastAPI, platform: Platform) -> list[Any]:
-    """A worker for the acknowledgement sweep when background work is on."""
+    """Incidents and tasks on the centre's live feed; a worker for the acknowledgement sweep when background
+    work is on."""
+    # Only for the centre (manage): the feed checks a permission, not which incidents a department works.
+    live = feed(platform)
+    live.show("linkage.incident.*", name="incident", permission=lifecycle.MANAGE, render=_item, id_field="code")
+    live.show("linkage.task.*", name="task", permission=lifecycle.MANAGE, render=_item, id_field="task_id")
     if platform.settings.worker_seconds > 0:
         return [Sweep("linkage-ack", platform, actions.acknowledge_sweep, platform.settings.worker_seconds)]
     return []
+
+
+def _item(event: Event) -> dict[str, Any]:
+    """A linkage event as the screens show it: ``event`` says what happened (started, escalated, stood_down,
+    attached; assigned, acknowledged, reported, completed, overdue)."""
+    return {"event": event.type.rsplit(".", 1)[1], **event.payload}
 
 
 def _detail(session: Any, platform: Platform, incident: Incident) -> dict[str, Any]:
@@ -112,7 +125,7 @@ def get_incident(ref: Ref, session: SessionDep, platform: PlatformDep, principal
 
 @router.post("/incidents/{ref}/escalate", response_model=s.IncidentDetail)
 def escalate(
-    ref: Ref, body: s.EscalationCreate, session: SessionDep, platform: PlatformDep, principal: Manager
+    ref: Ref, body: s.LevelChange, session: SessionDep, platform: PlatformDep, principal: Manager
 ) -> dict[str, Any]:
     """Raise the response to a higher level: the higher levels' tasks not yet given go out at once."""
     incident = queries.get_incident(session, principal, ref)
@@ -143,7 +156,12 @@ def attach(
 @router.get(
     "/incidents/{ref}/cap.xml",
     response_class=Response,
-    responses={200: {"content": {"application/cap+xml": {}}, "description": "A CAP 1.2 alert."}},
+    responses={
+        200: {
+            "content": {"application/cap+xml": {"schema": {"type": "string"}}},
+            "description": "A CAP 1.2 alert (OASIS urn:oasis:names:tc:emergency:cap:1.2).",
+        }
+    },
 )
 def cap_alert(ref: Ref, session: SessionDep, platform: PlatformDep, principal: Reader) -> Response:
     """The incident as a Common Alerting Protocol 1.2 ``<alert>``: ``Alert`` at the start, ``Update``

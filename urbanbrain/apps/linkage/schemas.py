@@ -112,7 +112,7 @@ class IncidentCreate(_Strict):
         return self
 
 
-class EscalationCreate(_Strict):
+class LevelChange(_Strict):
     level: Level
     note: str | None = Field(default=None, max_length=MAX_TEXT)
     version: int | None = None
