@@ -35,7 +35,9 @@ def setup(app: FastAPI, platform: Platform) -> list[Any]:
     work is on."""
     # Only for the centre (manage): the feed checks a permission, not which incidents a department works.
     live = feed(platform)
-    live.show("linkage.incident.*", name="incident", permission=lifecycle.MANAGE, render=_item, id_field="code")
+    live.show(
+        "linkage.incident.*", name="incident", permission=lifecycle.MANAGE, render=_item, id_field="code"
+    )
     live.show("linkage.task.*", name="task", permission=lifecycle.MANAGE, render=_item, id_field="task_id")
     if platform.settings.worker_seconds > 0:
         return [Sweep("linkage-ack", platform, actions.acknowledge_sweep, platform.settings.worker_seconds)]
