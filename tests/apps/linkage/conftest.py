@@ -82,10 +82,12 @@ class Desk:
                 )
             )
 
-    def raise_alarm(self, alarm_id: int, level: str, zone: str, alarm_type: str = "crowd.forecast") -> None:
+    def raise_alarm(
+        self, alarm_id: int, level: str, zone: str, alarm_type: str = "crowd.forecast", origin: str = "crowd"
+    ) -> None:
         """A crowd warning as sensing publishes it (``alarm_payload``), through the outbox and the bus."""
         payload = {
-            "alarm_id": alarm_id, "origin": "crowd", "scope": "zone", "alarm_type": alarm_type,
+            "alarm_id": alarm_id, "origin": origin, "scope": "zone", "alarm_type": alarm_type,
             "rule_code": None, "severity": None, "level": level, "status": "open", "building_code": None,
             "community_code": SHUIWEI_COMMUNITY, "lon": PLAZA[0], "lat": PLAZA[1],
             "measurement": "density", "value": 5.2, "detail": {"zone_code": zone, "minutes_ahead": 10},

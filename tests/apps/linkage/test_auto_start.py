@@ -39,9 +39,9 @@ def test_a_crowd_warning_starts_the_plan_once_per_zone_and_a_higher_one_raises_i
 def test_the_zone_falls_back_to_the_origin_and_other_alarms_are_ignored(desk):
     desk.raise_alarm(201, "red", "", alarm_type="smoke.detected")  # no plan for smoke alarms
     assert _open(desk) == []
-    desk.raise_alarm(202, "red", "")  # no zone in the detail: the alarm's origin stands for it
+    desk.raise_alarm(202, "red", "", origin="crowd:shennan_road")  # no zone in the detail: the origin's
     [incident] = _open(desk)
-    assert incident["zone_code"] == "crowd"
+    assert incident["zone_code"] == "shennan_road"
 
 
 def test_after_stand_down_a_new_warning_starts_a_new_incident(desk):

@@ -391,10 +391,13 @@ def acknowledge_sweep(session: Session, platform: Platform) -> dict[str, int]:
 
 
 def alarm_zone(payload: dict[str, Any]) -> str | None:
-    """The zone an alarm is about: a crowd warning's ``detail.zone_code``, else its origin."""
+    """The zone an alarm is about: a crowd warning's ``detail.zone_code``, else its origin (``crowd:<zone>``
+    names the zone after the colon)."""
     detail = payload.get("detail") or {}
     zone = detail.get("zone_code") if isinstance(detail, dict) else None
-    return str(zone or payload.get("origin") or "") or None
+    if not zone:
+        zone = str(payload.get("origin") or "").rpartition(":")[2]
+    return str(zone) or None
 
 
 def do_answer_alarm(session: Session, platform: Platform, payload: dict[str, Any]) -> Incident | None:
