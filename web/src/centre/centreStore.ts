@@ -5,6 +5,7 @@ import type { FeatureCollection } from 'geojson'
 import { ApiError, get, qs } from '../lib/api'
 import { auth } from '../lib/auth'
 import { follow, type FeedItem } from '../lib/stream'
+import { crowdZoneOf, incidentsByUrgency, type Incident, type Task, type Zone } from './crowd'
 import { pushEntry, seedEntries, toEntry, type FeedEntry } from './feedText'
 import {
   alarmsActiveAt,
@@ -63,6 +64,8 @@ export type Target =
   | { kind: 'case'; number: string }
   | { kind: 'device'; index: number }
   | { kind: 'building'; code: string }
+  | { kind: 'zone'; code: string }
+  | { kind: 'incident'; code: string }
 
 export function createCentre() {
   const config = ref<UiConfig>({ tile_url: null, district_code: null, utc_offset_hours: 8 })
@@ -98,6 +101,13 @@ export function createCentre() {
   const FLUSH_MS = 250
   const fresh = shallowRef(new Map<number, number>()) // alarm id -> when it started pulsing (browser ms)
   const cases = shallowRef<CaseRow[]>([])
+
+  // crowd zones and the emergency plans under way
+  const zones = shallowRef<Zone[]>([])
+  const incidents = shallowRef<Incident[]>([])
+  const incidentTasks = shallowRef(new Map<number, Task[]>()) // each open incident's tasks (acknowledged of all)
+  const crowdBump = ref(0) // a zone's estimate may have changed: its drawer reads it again
+  const linkageBump = ref(0) // an incident or a task moved: its drawer reads it again
 
   // replay
   const timeline = shallowRef<MapAlarm[] | null>(null)
@@ -179,6 +189,38 @@ export function createCentre() {
     if (m) cases.value = m.rows
   }
 
+  async function loadZones(): Promise<void> {
+    if (!auth.can('crowd.read')) return
+    const page = await safely(get<Page<Zone>>('/api/v1/crowd/zones?page_size=100'))
+    if (!page) return
+    zones.value = page.items
+    crowdBump.value++
+  }
+
+  async function loadIncidents(): Promise<void> {
+    if (!auth.can('linkage.read')) return
+    const page = await safely(get<Page<Incident>>('/api/v1/linkage/incidents?state=open&page_size=50'))
+    if (!page) return
+    // The few open incidents' tasks, so the panel can say how many departments have acknowledged.
+    const tasks = await Promise.all(page.items.map((i) => get<Page<Task>>(`/api/v1/linkage/tasks?incident=${i.id}&page_size=200`).catch(() => null)))
+    incidentTasks.value = new Map(page.items.map((i, k) => [i.id, tasks[k]?.items ?? []]))
+    incidents.value = incidentsByUrgency(page.items)
+    linkageBump.value++
+  }
+
+  // Feed items that say a zone or a plan changed: read them again once, shortly after the last.
+  let zonesTimer: ReturnType<typeof setTimeout> | undefined
+  let incidentsTimer: ReturnType<typeof setTimeout> | undefined
+  function soon(which: 'zones' | 'incidents'): void {
+    if (which === 'zones') {
+      clearTimeout(zonesTimer)
+      zonesTimer = setTimeout(() => void loadZones(), 500)
+    } else {
+      clearTimeout(incidentsTimer)
+      incidentsTimer = setTimeout(() => void loadIncidents(), 500)
+    }
+  }
+
   async function loadTimeline(): Promise<void> {
     if (!auth.can('sensing.alarms.read')) return
     windowEnd.value = serverNow()
@@ -223,6 +265,7 @@ export function createCentre() {
     const seen = new Map<number, MapAlarm>()
     const entries: FeedEntry[] = []
     for (const item of items) {
+      if (item.event === 'incident' || item.event === 'task') soon('incidents')
       const entry = toEntry(item, serverNow(), seq++)
       if (!entry) continue
       entries.push(entry)
@@ -233,7 +276,8 @@ export function createCentre() {
         // The device (or the building's devices) behind the alarm turns to alarm / back at once.
         marks.set(entry.alarm.origin, entry.event === 'cleared' ? 'cleared' : 'raised')
         seen.set(entry.alarm.id, { ...entry.alarm, cleared_at: entry.event === 'cleared' ? (entry.alarm.cleared_at ?? new Date(serverNow()).toISOString()) : null })
-      } else {
+        if (crowdZoneOf({ ...entry.alarm, detail: (item.data as { detail?: { zone_code?: string } }).detail })) soon('zones')
+      } else if (entry.kind === 'case' || entry.kind === 'sla') {
         const d = item.data as CaseEventData
         nextCases = applyCaseEvent(nextCases, { ...d, event: entry.event })
       }
@@ -320,6 +364,8 @@ export function createCentre() {
   let stopFeed: (() => void) | null = null
   let clockTimer: ReturnType<typeof setInterval> | undefined
   let refreshTimer: ReturnType<typeof setInterval> | undefined
+  let zonesEvery: ReturnType<typeof setInterval> | undefined
+  let incidentsEvery: ReturnType<typeof setInterval> | undefined
 
   async function start(onEntry?: (e: FeedEntry) => void): Promise<void> {
     onFeedEntry = onEntry ?? null
@@ -327,7 +373,7 @@ export function createCentre() {
       now.value = serverNow()
       pruneFresh()
     }, 1000)
-    await Promise.all([loadBase(), loadNames(), loadDevices(), loadAlarms(), loadCases()])
+    await Promise.all([loadBase(), loadNames(), loadDevices(), loadAlarms(), loadCases(), loadZones(), loadIncidents()])
     now.value = serverNow()
     stopFeed = follow(() => auth.token.value, onItem, {
       onState: (c) => (connected.value = c),
@@ -335,6 +381,8 @@ export function createCentre() {
       // another server, a screen too slow), the layers and the figures are read again.
       onGap: () => {
         void refreshLive()
+        void loadZones()
+        void loadIncidents()
         kpiBump.value++
       },
     })
@@ -343,6 +391,9 @@ export function createCentre() {
       void refreshLive()
       void loadTimeline()
     }, 60_000)
+    // A zone's estimate moves with event time and a task's deadline with the clock: read them often.
+    zonesEvery = setInterval(() => void loadZones(), 30_000)
+    incidentsEvery = setInterval(() => void loadIncidents(), 15_000)
   }
   async function refreshLive(): Promise<void> {
     await Promise.all([loadDevices(), loadAlarms(), loadCases()])
@@ -357,6 +408,10 @@ export function createCentre() {
     stopFeed?.()
     clearInterval(clockTimer)
     clearInterval(refreshTimer)
+    clearInterval(zonesEvery)
+    clearInterval(incidentsEvery)
+    clearTimeout(zonesTimer)
+    clearTimeout(incidentsTimer)
     clearTimeout(bumpTimer)
     clearTimeout(flushTimer)
     clearTimeout(caseTimer)
@@ -400,6 +455,13 @@ export function createCentre() {
     reloadAlarms: loadAlarms,
     reloadCases: loadCases,
     reloadDevices: loadDevices,
+    zones,
+    incidents,
+    incidentTasks,
+    crowdBump,
+    linkageBump,
+    reloadZones: loadZones,
+    reloadIncidents: loadIncidents,
   }
 }
 

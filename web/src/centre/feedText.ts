@@ -3,7 +3,7 @@
 import type { FeedItem } from '../lib/stream'
 import { LEVELS, type Level, type MapAlarm } from './mapLayers'
 
-export type FeedKind = 'alarm' | 'case' | 'sla'
+export type FeedKind = 'alarm' | 'case' | 'sla' | 'incident'
 
 export interface FeedEntry {
   key: string
@@ -15,6 +15,7 @@ export interface FeedEntry {
   alarm: MapAlarm | null
   category: string | null
   department: string | null
+  title?: string | null // an incident's title
 }
 
 export const FEED_MAX = 100
@@ -65,8 +66,14 @@ export function toEntry(item: FeedItem, now: number, seq: number): FeedEntry | n
     const level: Level | null = event === 'sla_breached' || event === 'emergency' ? 'red' : event === 'sla_warning' ? 'orange' : null
     return { key, kind, event, at: now, level, number: str(d.number), alarm: null, category: str(d.category_code), department: str(d.department_code) }
   }
+  if (item.event === 'incident') {
+    if (!INCIDENT_EVENTS.has(event)) return null
+    const level = (LEVELS as readonly string[]).includes(str(d.level) ?? '') ? (d.level as Level) : null
+    return { key, kind: 'incident', event, at: now, level, number: str(d.code), alarm: null, category: null, department: null, title: str(d.title) }
+  }
   return null
 }
+const INCIDENT_EVENTS = new Set(['started', 'escalated', 'stood_down'])
 
 /** An alarm from the list or the day's timeline as a "raised" (or "cleared") entry. */
 export function entryOfAlarm(a: MapAlarm, event: 'raised' | 'cleared' = 'raised'): FeedEntry {
@@ -126,6 +133,7 @@ export function entryText(e: FeedEntry, names: Namer): string {
     if (e.event === 'case_opened' && e.number) parts.push(e.number)
     return parts.join(sep)
   }
+  if (e.kind === 'incident') return [e.number ?? '', e.title ?? ''].filter(Boolean).join(sep)
   const parts = [e.number ?? t('centre.feed.noNumber')]
   const cat = names.category(e.category)
   if (cat) parts.push(cat)

@@ -1,7 +1,9 @@
 import type { Catalogue } from '../i18n/catalogues'
+import { crowdMessages } from './crowdMessages'
 
 export const messages: Catalogue = {
   'zh-CN': {
+    ...crowdMessages['zh-CN'],
     title: '{district}城区大脑指挥中心',
     defaultDistrict: '福田区',
     subtitle: '城市运行一网统管',
@@ -32,6 +34,7 @@ export const messages: Catalogue = {
       cable_overheat_forecast: '线缆过热预警',
       sensor_fault: '传感器故障',
       offline: '设备离线',
+      crowd: { density: '人群密度告警', forecast: '人群密度预警' },
     },
     alarmStatus: { active: '待处置', acknowledged: '已确认', cleared: '已解除' },
     map: {
@@ -71,6 +74,7 @@ export const messages: Catalogue = {
           triaged: '待分拨',
         },
         sla: { sla_warning: '临近超时', sla_breached: '已超时' },
+        incident: { started: '启动预案', escalated: '响应升级', stood_down: '终止响应' },
       },
     },
     kpi: {
@@ -101,6 +105,8 @@ export const messages: Catalogue = {
       case: '案件详情',
       device: '设备详情',
       building: '楼栋详情',
+      zone: '人群区域',
+      incident: '应急事件',
       fields: {
         type: '类型',
         level: '等级',
@@ -163,6 +169,7 @@ export const messages: Catalogue = {
     },
   },
   en: {
+    ...crowdMessages.en,
     title: '{district} City Brain Command Centre',
     defaultDistrict: 'Futian',
     subtitle: 'One network for city operations',
@@ -193,6 +200,7 @@ export const messages: Catalogue = {
       cable_overheat_forecast: 'Cable overheating forecast',
       sensor_fault: 'Sensor fault',
       offline: 'Device offline',
+      crowd: { density: 'Crowd density', forecast: 'Crowd forecast' },
     },
     alarmStatus: { active: 'Open', acknowledged: 'Acknowledged', cleared: 'Cleared' },
     map: {
@@ -232,6 +240,7 @@ export const messages: Catalogue = {
           triaged: 'To triage',
         },
         sla: { sla_warning: 'Due soon', sla_breached: 'Overdue' },
+        incident: { started: 'Plan started', escalated: 'Escalated', stood_down: 'Stood down' },
       },
     },
     kpi: {
@@ -262,6 +271,8 @@ export const messages: Catalogue = {
       case: 'Case',
       device: 'Device',
       building: 'Building',
+      zone: 'Crowd zone',
+      incident: 'Emergency incident',
       fields: {
         type: 'Type',
         level: 'Level',
