@@ -18,6 +18,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'overdue', name: 'overdue', component: () => import('./work/OverdueView.vue'), meta: { screen: 'overdue' } },
       { path: 'alarms', name: 'alarms', component: () => import('./work/AlarmsView.vue'), meta: { screen: 'alarms' } },
       { path: 'inspections', name: 'inspections', component: () => import('./work/InspectionsView.vue'), meta: { screen: 'inspections' } },
+      { path: 'tasks', name: 'tasks', component: () => import('./work/TasksView.vue'), meta: { screen: 'tasks' } },
       { path: 'labels', name: 'labels', component: () => import('./work/LabelsView.vue'), meta: { screen: 'labels' } },
       { path: 'cases/:ref', name: 'case', component: () => import('./work/CaseView.vue'), props: true },
     ],

@@ -18,6 +18,7 @@ export const screens: Screen[] = [
   { key: 'alarms', to: '/work/alarms', area: 'work', anyOf: ['sensing.alarms.handle'] },
   { key: 'inspections', to: '/work/inspections', area: 'work', anyOf: ['fire_safety.inspections.write', 'fire_safety.hazards.reinspect'] },
   { key: 'labels', to: '/work/labels', area: 'work', anyOf: ['registry.facilities.write'] },
+  { key: 'tasks', to: '/work/tasks', area: 'work', anyOf: ['linkage.tasks.work'] },
 ]
 
 export function allowed(screen: Screen): boolean {
