@@ -168,9 +168,10 @@ class _Run:
         self.steer = (self.sim.add_journey(jps.JourneyDescription([steer])), steer)
         self.exit_journeys: dict[str, tuple[int, int]] = {}
         for g in venue.exits:
-            stage = self.sim.add_exit_stage(g.far)
-            self.exit_journeys[g.code] = (self.sim.add_journey(jps.JourneyDescription([stage])), stage)
+            if not g.closed:
+                self._exit_stage(g)
         self.exit_open = {g.code: not g.closed for g in venue.exits}
+        self.opened: set[str] = set()
         self.entrance_cap: dict[str, float | None] = {g.code: None for g in venue.entrances}
         shares = inflow.shares or (1.0,) * len(venue.entrances)
         total = sum(shares)
@@ -180,6 +181,10 @@ class _Run:
         self.leave_at: list[tuple[float, int]] = []  # heap
         self.leaving: dict[int, str] = {}  # agent -> exit code
         self.positions: dict[int, tuple[float, float]] = {}
+
+    def _exit_stage(self, g: Gate) -> None:
+        stage = self.sim.add_exit_stage(g.far)
+        self.exit_journeys[g.code] = (self.sim.add_journey(jps.JourneyDescription([stage])), stage)
 
     # ------------------------------------------------------------------ people
 
@@ -277,6 +282,10 @@ class _Run:
         elif m.kind == "meter_entrance":
             self.entrance_cap[m.gate] = float(m.rate_per_min or 0.0)
         elif m.kind == "open_exit":
+            if m.gate not in self.exit_journeys:  # a closed exit: its barrier goes, its corridor opens
+                self.opened.add(m.gate)
+                self.sim.switch_geometry(self.venue.walkable_with(self.opened))
+                self._exit_stage(self.venue.gate(m.gate))
             self.exit_open[m.gate] = True
         elif m.kind == "close_exit":
             self.exit_open[m.gate] = False

@@ -63,7 +63,13 @@ class Venue:
 
     @property
     def walkable(self) -> Polygon:
-        parts = [self.zone, *(g.corridor for g in (*self.entrances, *self.exits))]
+        """The zone and its corridors, a closed exit's left out (it is behind a barrier)."""
+        return self.walkable_with(())
+
+    def walkable_with(self, opened: tuple[str, ...] | set[str]) -> Polygon:
+        """The walkable area once the closed exits ``opened`` are open."""
+        gates = [g for g in (*self.entrances, *self.exits) if not g.closed or g.code in opened]
+        parts = [self.zone, *(g.corridor for g in gates)]
         merged = shapely.union_all(parts).buffer(0.01, join_style="mitre").buffer(-0.01, join_style="mitre")
         assert isinstance(merged, Polygon), f"{self.code}: the walkable area is not one polygon"
         return shapely.set_precision(merged, 0.001)
@@ -95,6 +101,10 @@ class Venue:
 
     def point(self, x: float, y: float) -> tuple[float, float]:
         return self.to_lonlat(x, y)
+
+    def with_closed(self, codes: tuple[str, ...]) -> Venue:
+        """The same venue with the exits ``codes`` closed (behind a barrier until a measure opens them)."""
+        return replace(self, exits=tuple(replace(g, closed=g.closed or g.code in codes) for g in self.exits))
 
     def with_exit_widths(self, factor: float) -> Venue:
         """The same venue with every exit corridor ``factor`` times as wide (the suite's exit capacity)."""
