@@ -23,6 +23,7 @@ from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.simulate.crowd.command import simulate_crowd
 
 app = typer.Typer(help="UrbanBrain, the district brain (城区大脑).", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 simulate_app = typer.Typer(help="Simulated activity for demos and load tests.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
 simulate_app.command("devices")(devices.simulate_devices)
+simulate_app.command("crowd")(simulate_crowd)  # JuPedSim crowd scenarios (urbanbrain/simulate/crowd)
 sensing_app = typer.Typer(help="Readings and early warning.", no_args_is_help=True)
 app.add_typer(sensing_app, name="sensing")
 sensing_app.command("work")(sensing.work)
