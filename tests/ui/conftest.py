@@ -3,8 +3,8 @@ Playwright (its own browser download is not reachable here). Every page a test o
 error, an uncaught exception or a request to another host fails the test.
 
 The district is the demo seed (水围村 in full, the rest at a small scale) with fire monitoring installed in a
-few 水围 buildings, the demo's accounts (centre operator, two departments' handlers, the verifier, 水围's grid
-worker) and the citizens' Open311 client key; one server per backend for the session.
+few 水围 buildings, the demo's accounts (centre operator, three departments' handlers, the verifier, 水围's
+grid worker) and the citizens' Open311 client key; one server per backend for the session.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ ACCOUNTS = {  # username: (role, department, area)
     "operator": ("operator", None, None),
     "handler": ("dept_handler", "urban_management", None),
     "water": ("dept_handler", "water", None),
+    "police": ("dept_handler", "police", None),  # works the crowd plan's tasks (/work/tasks)
     "verifier": ("verifier", None, None),
     "grid": ("grid_worker", None, "440304004028"),
 }

@@ -37,6 +37,7 @@ def _pages(d: District) -> list[tuple[str, str | None, tuple[int, int]]]:
         ("/work/alarms", "operator", DESKTOP),
         ("/work/labels", "operator", DESKTOP),
         ("/work/inspections", "grid", PHONE),
+        ("/work/tasks", "police", PHONE),
         ("/m/", None, PHONE),
         ("/m/report", None, PHONE),
         ("/m/track", None, PHONE),
