@@ -186,8 +186,15 @@ class ZoneEstimator:
         c = self._counters[device]
         net = values.get("in", 0.0) - values.get("out", 0.0)
         span = ts - c.last_ts if c.last_ts is not None and ts > c.last_ts else 0.0
-        # the count covers the whole time since the previous message: it replaces what was assumed
-        correction = net - c.assumed
+        correction = net
+        if c.assumed:
+            # Back from a silence. A counter that kept counting sends the whole silence's total (it replaces
+            # what was assumed); one that rebooted, or whose messages were lost, sends only its last interval
+            # (what was assumed stands: the flow went on). Told apart by size against the assumed flow.
+            if abs(net) >= 0.5 * abs(c.assumed):
+                correction = net - c.assumed
+            else:
+                span = min(span, self.params.counter_silence_s)
         if span:
             c.rate = net / span
         c.assumed = 0.0
