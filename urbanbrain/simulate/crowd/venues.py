@@ -12,11 +12,11 @@ and leaves the zone.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import shapely
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import Polygon, box
 
 EARTH_RADIUS_M = 6_378_137.0
 
@@ -58,8 +58,6 @@ class Venue:
     exits: tuple[Gate, ...]
     cameras: tuple[Camera, ...]
     cell: Polygon  # the phone-signal estimate's cell: zone, corridors and the streets around
-    notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def walkable(self) -> Polygon:
@@ -98,9 +96,6 @@ class Venue:
     def geojson(self, polygon: Polygon) -> dict[str, Any]:
         ring = [list(self.to_lonlat(x, y)) for x, y in polygon.exterior.coords]
         return {"type": "Polygon", "coordinates": [ring]}
-
-    def point(self, x: float, y: float) -> tuple[float, float]:
-        return self.to_lonlat(x, y)
 
     def with_closed(self, codes: tuple[str, ...]) -> Venue:
         """The same venue with the exits ``codes`` closed (behind a barrier until a measure opens them)."""
@@ -280,7 +275,3 @@ def venue(code: str) -> Venue:
         return VENUES[code]()
     except KeyError:
         raise KeyError(f"no venue {code!r}: one of {', '.join(VENUES)}") from None
-
-
-def counter_line(gate: Gate) -> LineString:
-    return LineString(gate.line)
