@@ -62,6 +62,19 @@ def test_a_scenario_streamed_through_the_http_door_lands_its_readings(api, door)
     assert [h["value"] for h in landed] == [m["values"]["in"] for m in e1]
     assert sum(h["value"] for h in landed) > 0
 
+    # paced on a clock that moves only while it waits: it waits out the simulated hour at 600x, moment by
+    # moment (resent, the messages are repeats)
+    slept = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        slept[0] += s
+
+    assert stream(api.client, sent, api_key=key, speed=600, sleep=sleep, clock=lambda: slept[0]) == len(sent)
+    assert len(waits) == len({m["ts"] for m in sent}) - 1
+    assert sum(waits) == pytest.approx((sent[-1]["ts"] - sent[0]["ts"]) / 600)
+
 
 def test_the_zone_is_declared_with_the_virtual_devices_as_inputs(api, door):
     admin, _ = door

@@ -90,6 +90,7 @@ def stream(
     speed: float = 0.0,
     batch: int = 500,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
     max_wait_s: float = 30.0,
 ) -> int:
     """Send the messages to the readings door in time order. ``speed``: simulated seconds per real second
@@ -98,7 +99,7 @@ def stream(
     if speed < 0:
         raise ValueError("speed must be 0 (as fast as possible) or positive")
     headers = {"X-API-Key": api_key}
-    began = time.monotonic()
+    began = clock()
     first_ts = messages[0]["ts"] if messages else 0.0
     i = sent = 0
     while i < len(messages):
@@ -107,7 +108,7 @@ def stream(
             j = i
             while j < len(messages) and messages[j]["ts"] == ts and j - i < batch:
                 j += 1
-            wait = (ts - first_ts) / speed - (time.monotonic() - began)
+            wait = (ts - first_ts) / speed - (clock() - began)
             if wait > 0:
                 sleep(wait)
         else:
