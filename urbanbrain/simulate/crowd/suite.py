@@ -130,7 +130,7 @@ def _scenario(which: SetName, i: int) -> Scenario:
     if code == "metro_exit" or rng.random() < 0.3:  # trains emptying, or a show ending nearby
         for k in range(int(rng.integers(1, 4))):
             at = float(rng.uniform(0.3, 0.9)) * rise + k * 240
-            extra = peak * float(rng.uniform(0.5, 1.5)) * (1.0 if dangerous else 0.4)
+            extra = peak * float(rng.uniform(0.5, 1.5)) * (1.0 if dangerous else 0.25)
             inflow = inflow.with_surge(at, extra, float(rng.uniform(40, 90)))
         notes.append("surges")
     crowd = Crowd(dwell_mean_s=dwell, dwell_min_s=min(60.0, dwell / 3))
