@@ -23,7 +23,8 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.entities import EntityKind
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.domains.registry import queries as registry
-from urbanbrain.domains.sensing import events
+from urbanbrain.domains.sensing import alarms, events
+from urbanbrain.domains.sensing.alarms import alarm_payload
 from urbanbrain.domains.sensing.engine import RuleSpec
 from urbanbrain.domains.sensing.engine.specs import check_rule_set
 from urbanbrain.domains.sensing.models import Alarm, Device, DeviceType, Rule
@@ -363,32 +364,6 @@ def do_clear_alarm(
     return alarm
 
 
-def alarm_payload(alarm: Alarm) -> dict[str, Any]:
-    """The alarm as events and the live stream carry it."""
-    return {
-        "alarm_id": alarm.id,
-        "origin": alarm.origin,
-        "scope": alarm.scope,
-        "alarm_type": alarm.alarm_type,
-        "rule_code": alarm.rule_code,
-        "severity": alarm.severity,
-        "level": alarm.level,
-        "status": alarm.status,
-        "building_code": alarm.building_code,
-        "community_code": alarm.community_code,
-        "lon": alarm.lon,
-        "lat": alarm.lat,
-        "measurement": alarm.measurement,
-        "value": alarm.value,
-        "detail": alarm.detail or {},  # what the rule saw (a crowd warning: its zone, forecast and lead)
-        "count": alarm.count,
-        "event_at": alarm.event_at.isoformat(),
-        "raised_at": alarm.raised_at.isoformat(),
-        "cleared_at": alarm.cleared_at.isoformat() if alarm.cleared_at else None,
-        "case_number": alarm.case_number,
-    }
-
-
 def watch_readings(platform: Platform, device_types: set[str], handler: Callable[[list[Any]], None]) -> None:
     """Have ``handler`` called with the readings of these device types, as messages ``(device id, event
     time, {measurement: value})``, on the writer thread after each group is recorded (see ingest/taps.py)."""
@@ -401,7 +376,6 @@ def do_record_alarm_changes(session: Session, platform: Platform, changes: list[
     """Raise and clear alarms judged outside the rules engine, through the same path as the rules' alarms
     (replays are recorded once); returns how many were raised by level, for :func:`count_raised_alarms`
     once committed."""
-    from urbanbrain.domains.sensing import alarms
     from urbanbrain.domains.sensing.engine import Transition
 
     transitions = [
@@ -433,6 +407,4 @@ def do_record_alarm_changes(session: Session, platform: Platform, changes: list[
 
 def count_raised_alarms(platform: Platform, raised: Counter[str]) -> None:
     """Add committed raises to the platform's alarm metrics."""
-    from urbanbrain.domains.sensing import alarms
-
     alarms.count_raised(platform, raised)

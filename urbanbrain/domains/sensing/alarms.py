@@ -25,7 +25,6 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.levels import NAMES_ZH as LEVEL_NAMES
 from urbanbrain.core.levels import at_least
 from urbanbrain.domains.sensing import events
-from urbanbrain.domains.sensing.actions import alarm_payload
 from urbanbrain.domains.sensing.engine import Transition
 from urbanbrain.domains.sensing.models import Alarm
 
@@ -61,6 +60,32 @@ class Place:
 
 def at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def alarm_payload(alarm: Alarm) -> dict[str, Any]:
+    """The alarm as events and the live stream carry it."""
+    return {
+        "alarm_id": alarm.id,
+        "origin": alarm.origin,
+        "scope": alarm.scope,
+        "alarm_type": alarm.alarm_type,
+        "rule_code": alarm.rule_code,
+        "severity": alarm.severity,
+        "level": alarm.level,
+        "status": alarm.status,
+        "building_code": alarm.building_code,
+        "community_code": alarm.community_code,
+        "lon": alarm.lon,
+        "lat": alarm.lat,
+        "measurement": alarm.measurement,
+        "value": alarm.value,
+        "detail": alarm.detail or {},  # what the rule saw (a crowd warning: its zone, forecast and lead)
+        "count": alarm.count,
+        "event_at": alarm.event_at.isoformat(),
+        "raised_at": alarm.raised_at.isoformat(),
+        "cleared_at": alarm.cleared_at.isoformat() if alarm.cleared_at else None,
+        "case_number": alarm.case_number,
+    }
 
 
 def apply(
