@@ -61,6 +61,7 @@ bench: install services  ## the performance programs; results go in docs/perform
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/classify_bench.py
 	$(BIN)/python benchmarks/geocode_bench.py
+	$(BIN)/python benchmarks/crowd_warning.py --control  # JuPedSim: 30-60 min the first time, cached after
 	$(MAKE) web browser
 	$(BIN)/python benchmarks/ui_load.py
 
