@@ -31,6 +31,7 @@ GRID = {
     "flow_window_s": (120.0, 180.0, 300.0),
     "yellow_within": (15.0, 20.0),
     "hold_ticks": (2, 3),
+    "yellow_hold_ticks": (2, 4, 6),
 }
 
 
@@ -60,12 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(results)} tune scenarios ({time.monotonic() - began:.0f} s to simulate or load)")
     start_ts = 1_700_000_000.0
     ranked = []
-    for miss, window, yellow, hold in itertools.product(*GRID.values()):
+    for miss, window, yellow, hold, yellow_hold in itertools.product(*GRID.values()):
         params = Params(camera_miss_per_density=miss, flow_window_s=window)
         policy = Policy(
             horizon_min=yellow,
             lead_levels=((5.0, "red"), (10.0, "orange"), (yellow, "yellow")),
             hold_ticks=hold,
+            yellow_hold_ticks=max(hold, yellow_hold),
         )
         leads, late, false = [], 0, 0
         for r in results:
@@ -78,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 leads.append((danger - warn) / 60)
         median = statistics.median(leads) if leads else 0.0
-        ranked.append((false, late, -median, (miss, window, yellow, hold)))
+        ranked.append((false, late, -median, (miss, window, yellow, hold, yellow_hold)))
     ranked.sort()
-    print("false  late/missed  median lead  camera_miss  flow_window  yellow_within  hold_ticks")
-    for false, late, neg, (miss, window, yellow, hold) in ranked:
+    print("false  late/missed  median lead  camera_miss  flow_window  yellow_within  hold_ticks  yellow_hold")
+    for false, late, neg, (miss, window, yellow, hold, yh) in ranked[:25]:
         print(
-            f"{false:5d}  {late:11d}  {-neg:8.1f} min  {miss:11.2f}  {window:9.0f} s  {yellow:9.0f} min  {hold:10d}"
+            f"{false:5d}  {late:11d}  {-neg:8.1f} min  {miss:11.2f}  {window:9.0f} s  {yellow:9.0f} min  "
+            f"{hold:10d}  {yh:11d}"
         )
     return 0
 

@@ -61,7 +61,8 @@ def test_a_building_crowd_is_warned_of_minutes_before_danger(plaza):
     assert [a.level for a in forecast] == ["yellow", "orange"]
     assert forecast[0].status == "cleared" and forecast[1].status == "active"
     first = forecast[0].event_at.timestamp() - t0
-    assert 24 * 60 <= first <= 26 * 60  # danger at minute 40: warned about 15 minutes before
+    # danger at minute 40: warned 11-16 minutes before (15 minutes away, held 3 minutes to be sure)
+    assert 11 * 60 <= 40 * 60 - first <= 16 * 60
     assert forecast[1].detail["zone_code"] == "FT-CIVIC-PLAZA" and forecast[1].scope == "zone"
     assert forecast[1].detail["minutes_to_danger"] <= 10
     density = [a for a in alarms if a.alarm_type == "crowd.density"]

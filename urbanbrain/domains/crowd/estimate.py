@@ -33,9 +33,9 @@ UNKNOWN = 1e12  # the variance of an occupancy nobody has counted yet
 class Params:
     tick_s: float = 30.0  # the zone is judged every tick of event time
     lateness_s: float = 60.0  # how late a message may arrive and still be applied in order
-    # the trend: net flow over the last minutes. 300 s, chosen on the tune scenarios (benchmarks/crowd_tune.py):
-    # 180 s followed surges faster but warned falsely in 3 of 15 safe evenings, 300 s in 1
-    flow_window_s: float = 300.0
+    # the trend: net flow over the last 2 minutes, chosen on the tune scenarios (benchmarks/crowd_tune.py)
+    # together with the yellow forecast's longer hold (warnings.Policy)
+    flow_window_s: float = 120.0
     counter_silence_s: float = 120.0  # a counter silent this long is carried on at its recent rate
     camera_miss_per_density: float = 0.05  # share of people a camera misses per person/m² (occlusion)
     camera_edge: float = 3.0  # people counted twice at the edges, on average

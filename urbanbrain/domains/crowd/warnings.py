@@ -27,6 +27,10 @@ class Policy:
     horizon_min: float = 15.0
     lead_levels: tuple[tuple[float, str], ...] = ((5.0, "red"), (10.0, "orange"), (15.0, "yellow"))
     hold_ticks: int = 2
+    # a yellow forecast (danger 10-15 minutes away) must hold for 3 minutes: a safe evening that is still
+    # filling up looks like that for a minute or two (on the tune scenarios: no false warning with 6 ticks,
+    # 1 of 15 with 4, 3 of 15 with 2; none late either way)
+    yellow_hold_ticks: int = 6
     clear_ticks: int = 4
     hysteresis: float = 0.9
 
@@ -84,7 +88,10 @@ class ZoneWarnings:
         self._pending[alarm_type] = (level, ticks)
         rising = rank(level) > rank(held)
         # a step up needs hold_ticks; a step down or an end needs clear_ticks (warn fast, calm down slowly)
-        if ticks < (self.policy.hold_ticks if rising else self.policy.clear_ticks):
+        hold = self.policy.hold_ticks
+        if alarm_type == FORECAST and level == "yellow":
+            hold = self.policy.yellow_hold_ticks
+        if ticks < (hold if rising else self.policy.clear_ticks):
             return []
         self._pending.pop(alarm_type, None)
         out = []
