@@ -14,12 +14,14 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from urbanbrain.api.app import create_app
@@ -123,6 +125,57 @@ class Templates:
         for name in reversed(self.pg_databases):
             with contextlib.suppress(psycopg.Error):
                 _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def serving(platform: Platform) -> Iterator[str]:
+    """The platform's app on a real HTTP server (a free port, a thread), for what a TestClient cannot do:
+    streams read while other requests come in. Yields its base URL; stops it after."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform=platform), host="127.0.0.1", port=0, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        threading.Event().wait(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class People:
+    """An API client with a user per role (``people``: name -> (role, scope keywords)), each logged in once,
+    on first use (logging in is slow on purpose: Argon2id), and a request helper under ``base``."""
+
+    api: Any
+    people: dict[str, tuple[str, dict[str, str]]]
+    heads: dict[str, dict[str, str]] = field(default_factory=dict)
+    base: ClassVar[str] = ""
+
+    @property
+    def client(self) -> Any:
+        return self.api.client
+
+    @property
+    def platform(self) -> Any:
+        return self.api.platform
+
+    def head(self, who: str) -> dict[str, str]:
+        if who not in self.heads:
+            role, scope = self.people[who]
+            self.heads[who] = self.api.user(role, **scope)
+        return self.heads[who]
+
+    def call(self, method: str, who: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        """``path`` under ``base`` as ``who``; the status must be ``expect``; the JSON (or text) answer."""
+        r = self.client.request(method, self.base + path, headers=self.head(who), **kw)
+        assert r.status_code == expect, r.text
+        return r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

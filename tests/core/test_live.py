@@ -6,7 +6,6 @@ what the live feed would have."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,9 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from urbanbrain.api.app import create_app
+from tests.conftest import serving
 from urbanbrain.core.auth.actions import do_create_user
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.live import RING_ITEMS, Item, LiveFeed, feed
@@ -130,23 +128,12 @@ def site(platform) -> Iterator[Site]:
         do_create_user(session, platform.clock, SYSTEM, username="centre", password=PASSWORD, role="operator")
         do_create_user(session, platform.clock, SYSTEM, username="street", password=PASSWORD,
                        role="street_officer", area_code="440304004")  # fmt: skip
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform=platform), host="127.0.0.1", port=0, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.05)
-    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    heads = {}
-    for who in ("centre", "street"):
-        token = httpx.post(base + "/api/v1/auth/token", data={"username": who, "password": PASSWORD})
-        heads[who] = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    try:
+    with serving(platform) as base:
+        heads = {}
+        for who in ("centre", "street"):
+            token = httpx.post(base + "/api/v1/auth/token", data={"username": who, "password": PASSWORD})
+            heads[who] = {"Authorization": f"Bearer {token.json()['access_token']}"}
         yield Site(base, feed(platform), heads)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_a_screen_that_reconnects_gets_what_it_missed_in_order_then_the_live_items(site):

@@ -3,10 +3,11 @@ the people who review the work, all acting through HTTP."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.conftest import People
 
 SHUIWEI_COMMUNITY = "440304004028"
 SHUIWEI_VILLAGE = "440304004028-V01"
@@ -14,33 +15,10 @@ SHUIWEI_STREET = "440304004"
 BASE = "/api/v1/fire_safety"
 
 
-@dataclass
-class Grid:
+class Grid(People):
     """An API client with a user per role, and shortcuts for the hazard loop."""
 
-    api: Any
-    people: dict[str, tuple[str, dict[str, str]]]
-    heads: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def client(self) -> Any:
-        return self.api.client
-
-    @property
-    def platform(self) -> Any:
-        return self.api.platform
-
-    def head(self, who: str) -> dict[str, str]:
-        # Logging in is slow on purpose (Argon2id): each person logs in once, on first use.
-        if who not in self.heads:
-            role, scope = self.people[who]
-            self.heads[who] = self.api.user(role, **scope)
-        return self.heads[who]
-
-    def call(self, method: str, who: str, path: str, expect: int = 200, **kw: Any) -> Any:
-        r = self.client.request(method, BASE + path, headers=self.head(who), **kw)
-        assert r.status_code == expect, r.text
-        return r.json()
+    base = BASE
 
     def buildings(self, n: int, *, village: str = SHUIWEI_VILLAGE) -> list[dict[str, Any]]:
         r = self.client.get(

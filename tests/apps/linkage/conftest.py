@@ -3,12 +3,12 @@ handlers of the departments a crowd plan calls on, all acting through HTTP."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import People
 from urbanbrain.apps.linkage.actions import acknowledge_sweep
 from urbanbrain.core.bus.outbox import emit
 from urbanbrain.core.models import Notification
@@ -19,33 +19,10 @@ SHUIWEI_STREET_OFFICE = "street-440304004"
 PLAZA = (114.0596, 22.5431)  # the Civic Center plaza (市民中心广场)
 
 
-@dataclass
-class Desk:
+class Desk(People):
     """An API client with a user per role, and shortcuts for plans, incidents and tasks."""
 
-    api: Any
-    people: dict[str, tuple[str, dict[str, str]]]
-    heads: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def client(self) -> Any:
-        return self.api.client
-
-    @property
-    def platform(self) -> Any:
-        return self.api.platform
-
-    def head(self, who: str) -> dict[str, str]:
-        # Logging in is slow on purpose (Argon2id): each person logs in once, on first use.
-        if who not in self.heads:
-            role, scope = self.people[who]
-            self.heads[who] = self.api.user(role, **scope)
-        return self.heads[who]
-
-    def call(self, method: str, who: str, path: str, expect: int = 200, **kw: Any) -> Any:
-        r = self.client.request(method, BASE + path, headers=self.head(who), **kw)
-        assert r.status_code == expect, r.text
-        return r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
+    base = BASE
 
     def start(
         self, level: str = "yellow", zone: str | None = "civic_plaza", expect: int = 201, **kw: Any

@@ -11,11 +11,10 @@ import uuid
 import aiomqtt
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
+from tests.conftest import serving
 from tests.domains.sensing.conftest import OWNER_PHONE, shuiwei_building
-from urbanbrain.api.app import create_app
 from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
 from urbanbrain.core.auth.actions import do_create_api_key, do_create_user
 from urbanbrain.core.auth.principal import SYSTEM
@@ -102,40 +101,26 @@ def test_the_command_centre_stream_shows_the_fire(seeded):
                                                                         building_code=building, key=device * 6))  # fmt: skip
         do_create_user(session, platform.clock, SYSTEM, username="centre", password="pw-" + "x" * 12,
                        role="operator")  # fmt: skip
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform=platform), host="127.0.0.1", port=0, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.05)
-    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post(
-                "/api/v1/auth/token", data={"username": "centre", "password": "pw-" + "x" * 12}
-            )
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            t = platform.clock.now().timestamp() - 30
-            fire = [{"id": "a", "device": "TMP-1", "ts": t - 60, "values": {"temp_c": 26.0}},
-                    {"id": "b", "device": "TMP-1", "ts": t, "values": {"temp_c": 38.0}},
-                    {"id": "c", "device": "SMK-1", "ts": t + 20, "values": {"smoke_obscuration": 5.5}}]  # fmt: skip
-            with client.stream("GET", "/api/v1/alerts/stream", headers=headers) as r:
-                assert r.status_code == 200
-                lines = r.iter_lines()
-                assert next(lines) == ": connected"
-                with httpx.Client(base_url=base, timeout=30) as gateway:
-                    key = {"X-API-Key": _readings_key(platform)}
-                    assert gateway.post("/api/v1/sensing/readings", json=fire, headers=key).status_code == 202
-                events = []
-                for line in lines:
-                    if line.startswith("data: "):
-                        events.append(json.loads(line[6:]))
-                        if any(e["alarm_type"] == "fire" for e in events):
-                            break
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(platform) as base, httpx.Client(base_url=base, timeout=30) as client:
+        token = client.post("/api/v1/auth/token", data={"username": "centre", "password": "pw-" + "x" * 12})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        t = platform.clock.now().timestamp() - 30
+        fire = [{"id": "a", "device": "TMP-1", "ts": t - 60, "values": {"temp_c": 26.0}},
+                {"id": "b", "device": "TMP-1", "ts": t, "values": {"temp_c": 38.0}},
+                {"id": "c", "device": "SMK-1", "ts": t + 20, "values": {"smoke_obscuration": 5.5}}]  # fmt: skip
+        with client.stream("GET", "/api/v1/alerts/stream", headers=headers) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            assert next(lines) == ": connected"
+            with httpx.Client(base_url=base, timeout=30) as gateway:
+                key = {"X-API-Key": _readings_key(platform)}
+                assert gateway.post("/api/v1/sensing/readings", json=fire, headers=key).status_code == 202
+            events = []
+            for line in lines:
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+                    if any(e["alarm_type"] == "fire" for e in events):
+                        break
     fire_event = next(e for e in events if e["alarm_type"] == "fire")
     assert (
         fire_event["event"] == "raised"
