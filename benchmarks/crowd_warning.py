@@ -49,12 +49,12 @@ from urbanbrain.demo.seed import do_seed_futian  # noqa: E402
 from urbanbrain.domains.crowd.actions import do_install_device_types, do_save_zone  # noqa: E402
 from urbanbrain.domains.crowd.engine import engine  # noqa: E402
 from urbanbrain.domains.crowd.estimate import ZoneEstimator  # noqa: E402
+from urbanbrain.domains.crowd.physics import Measure  # noqa: E402
 from urbanbrain.domains.crowd.schemas import ZoneSave  # noqa: E402
 from urbanbrain.domains.sensing.actions import do_provision_device  # noqa: E402
 from urbanbrain.domains.sensing.models import Alarm  # noqa: E402
 from urbanbrain.domains.sensing.schemas import DeviceCreate  # noqa: E402
 from urbanbrain.simulate.crowd import publish  # noqa: E402
-from urbanbrain.simulate.crowd.scenario import Measure  # noqa: E402
 from urbanbrain.simulate.crowd.suite import Result, run_set  # noqa: E402
 
 DANGER = 5.0

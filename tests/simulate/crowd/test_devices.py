@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from urbanbrain.domains.crowd.physics import Record
 from urbanbrain.simulate.crowd.devices import QUIET, Noise, messages, virtual_devices
-from urbanbrain.simulate.crowd.scenario import Record
 from urbanbrain.simulate.crowd.venues import venue
 
 PLAZA = venue("civic_plaza")

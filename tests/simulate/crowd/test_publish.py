@@ -9,9 +9,9 @@ import pytest
 
 from urbanbrain.core.auth.actions import do_create_api_key
 from urbanbrain.core.auth.principal import SYSTEM
+from urbanbrain.domains.crowd.physics import Crowd, Inflow, run
 from urbanbrain.simulate.crowd.devices import messages, virtual_devices
 from urbanbrain.simulate.crowd.publish import declare_zone, device_bodies, provision, stream, zone_body
-from urbanbrain.simulate.crowd.scenario import Crowd, Inflow, run
 from urbanbrain.simulate.crowd.venues import venue
 
 MEASUREMENTS = {"line_counter": ["in", "out"], "crowd_camera": ["head_count"], "cell_signal": ["persons"]}

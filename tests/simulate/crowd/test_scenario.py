@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from urbanbrain.simulate.crowd.scenario import Crowd, Inflow, Measure, StartState, run
+from urbanbrain.domains.crowd.physics import Crowd, Inflow, Measure, StartState, run
 from urbanbrain.simulate.crowd.venues import VENUES, venue, venue_of_zone
 
 NOBODY = Inflow(((0.0, 0.0),))

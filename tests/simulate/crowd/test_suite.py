@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from urbanbrain.domains.crowd.physics import Crowd, Inflow, Measure
 from urbanbrain.simulate.crowd.devices import QUIET
-from urbanbrain.simulate.crowd.scenario import Crowd, Inflow, Measure
 from urbanbrain.simulate.crowd.suite import Result, Scenario, scenarios
 
 

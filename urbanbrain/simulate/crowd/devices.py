@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from urbanbrain.simulate.crowd.scenario import Record
+from urbanbrain.domains.crowd.physics import Record
 from urbanbrain.simulate.crowd.venues import Venue
 
 Message = dict[str, Any]

@@ -22,9 +22,9 @@ from typing import Any, Literal
 import jupedsim
 import numpy as np
 
+from urbanbrain.domains.crowd.physics import Crowd, Inflow, Measure, Record, run
 from urbanbrain.simulate.crowd import devices
 from urbanbrain.simulate.crowd.devices import Message, Noise
-from urbanbrain.simulate.crowd.scenario import Crowd, Inflow, Measure, Record, run
 from urbanbrain.simulate.crowd.venues import Venue, venue
 
 SetName = Literal["tune", "report"]

@@ -19,7 +19,7 @@ import jupedsim as jps
 import numpy as np
 import shapely
 
-from urbanbrain.simulate.crowd.venues import Gate, Venue
+from urbanbrain.domains.crowd.geometry import Gate, Venue
 
 DT_S = 0.1  # 0.2 pushes agents through walls at 5 p/m² (CollisionFreeSpeedModel); 0.01 is 5x slower
 MeasureKind = Literal["close_entrance", "meter_entrance", "open_exit", "close_exit"]
