@@ -8,6 +8,7 @@ import {
   incidentsByUrgency,
   measureInputs,
   minutesToDanger,
+  settleWhatIf,
   taskProgress,
   tasksByDepartment,
   taskSteps,
@@ -116,6 +117,24 @@ describe('charts', () => {
     const inputs = [{ device_id: 'E1', role: 'entrance' as const }, { device_id: 'X1', role: 'exit' as const }, { device_id: 'C', role: 'camera' as const }]
     expect(measureInputs('meter_entrance', inputs)).toEqual(['E1'])
     expect(measureInputs('open_exit', inputs)).toEqual(['X1'])
+  })
+  it('asks again for a running what-if until it is done, and says why one failed', async () => {
+    const base = { zone: 'Z', as_of: '', minutes: 5, measure: { kind: 'close_entrance' as const, input: 'E1' }, without: null, with: null }
+    const run = { peak_density: 4, peak_minute: 3, series: [[0, 3], [3, 4]] as [number, number][] }
+    const answers = [{ ...base, id: 7, status: 'running' as const }, { ...base, id: 7, status: 'done' as const, without: run, with: run }]
+    const asked: number[] = []
+    const waits: number[] = []
+    const done = await settleWhatIf({ ...base, id: 7, status: 'running' }, async (id) => { asked.push(id); return answers.shift()! }, async (ms) => { waits.push(ms) })
+    expect(done.status).toBe('done')
+    expect(done.with?.peak_density).toBe(4)
+    expect(asked).toEqual([7, 7])
+    expect(waits).toEqual([1000, 1000])
+    await expect(settleWhatIf({ ...base, id: 8, status: 'failed', error: 'ValueError: no room' }, async () => base)).rejects.toThrow('no room')
+    const never = async () => ({ ...base, id: 9, status: 'running' as const })
+    await expect(settleWhatIf({ ...base, id: 9, status: 'running' }, never, async () => {}, 3000, 1000)).rejects.toThrow('timeout')
+    // an answer that is already done (an attachment) is returned as it is
+    const ready = { ...base, without: run, with: run }
+    expect(await settleWhatIf(ready, never)).toBe(ready)
   })
   it('draws an attachment as a what-if only when it is one', () => {
     const data = { without: { peak_density: 6, peak_minute: 1, series: [] }, with: { peak_density: 4, peak_minute: 1, series: [] } }

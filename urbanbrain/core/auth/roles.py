@@ -46,7 +46,7 @@ SENSING_ADMIN = SENSING_WATCH | {"sensing.devices.write", "sensing.rules.write",
 
 # Crowd zones (domains/crowd): the centre sets zones up and watches them; streets and communities watch theirs.
 CROWD_READ = {"crowd.read"}
-CROWD_ADMIN = CROWD_READ | {"crowd.zones.write"}
+CROWD_ADMIN = CROWD_READ | {"crowd.zones.write", "crowd.what_if.run"}
 
 # Emergency linkage (apps/linkage): the centre starts, escalates and stands down plans; departments (and
 # street offices) work their tasks; an admin edits the plans.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 
 from urbanbrain.api.deps import PlatformDep, SessionDep, require
 from urbanbrain.api.paging import page_query
@@ -19,6 +19,7 @@ from urbanbrain.domains.crowd.models import Zone
 router = APIRouter(tags=["crowd"])
 Reader = Annotated[Principal, require("crowd.read")]
 Writer = Annotated[Principal, require("crowd.zones.write")]
+Simulator = Annotated[Principal, require("crowd.what_if.run")]
 Paging = Annotated[PageRequest, Depends(page_query(100))]
 
 
@@ -59,3 +60,39 @@ def get_zone(code: Code, session: SessionDep, principal: Reader) -> dict[str, An
     """One zone: ``occupancy``, ``density``, ``level``, ``forecast`` (5, 10 and 15 minutes ahead, with a
     90% interval) and ``as_of``, the event time they were judged at."""
     return queries.zones_public(session, [queries.get_zone(session, principal, code)])[0]
+
+
+@router.post(
+    "/zones/{code}/what-if", response_model=s.WhatIfPublic, status_code=202, response_model_by_alias=True
+)
+def request_what_if(
+    code: Code,
+    body: s.WhatIfRequest,
+    response: Response,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Simulator,
+) -> dict[str, Any]:
+    """Try a control measure in simulation (JuPedSim) from the zone's current state: close or meter an
+    entrance, or open a closed exit, over the next ``minutes``. Answers 202 at once with ``status``
+    ``running`` and what the simulation assumes; ``GET`` the what-if (``Location``) until ``status`` is
+    ``done``: then ``without`` and ``with`` give each run's peak density, its minute and the series. A zone of
+    thousands runs as a miniature at the same density (``start.scale``)."""
+    zone = queries.get_zone(session, principal, code)
+    row = actions.do_request_what_if(session, platform, principal, zone, body)
+    response.headers["Location"] = f"/api/v1/crowd/zones/{zone.code}/what-if/{row.id}"
+    return queries.what_if_public(zone, row, platform.clock.now(), actions.STALE_S)
+
+
+@router.get("/zones/{code}/what-if/{what_if_id}", response_model=s.WhatIfPublic, response_model_by_alias=True)
+def get_what_if(
+    code: Code,
+    what_if_id: Annotated[int, Path(ge=1, le=2**62)],
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: Reader,
+) -> dict[str, Any]:
+    """A what-if: ``running``, or ``done`` with both runs, or ``failed`` with the reason."""
+    zone = queries.get_zone(session, principal, code)
+    row = queries.get_what_if(session, zone, what_if_id)
+    return queries.what_if_public(zone, row, platform.clock.now(), actions.STALE_S)

@@ -124,6 +124,7 @@ class CrowdEngine:
                     {"minutes_ahead": f.minutes_ahead, "density": f.density, "low": f.low, "high": f.high}
                     for f in snap.forecast
                 ]
+                state.gates = {device: [i, o] for device, (i, o) in snap.gates.items()}
                 state.updated_at = now
                 session.add(state)
             changes = [_alarm(zone, c) for zone, _, cs in work for c in cs]

@@ -55,6 +55,9 @@ class _Counter:
     rate: float = 0.0  # net persons/s into the zone, recent
     assumed: float = 0.0  # net persons assumed while it was silent, to be replaced by its next count
     window: deque[tuple[float, float]] = field(default_factory=deque)  # (ts, net persons) it counted lately
+    crossings: deque[tuple[float, float, float]] = field(default_factory=deque)  # (ts, in, out), same window
+    in_rate: float = 0.0  # persons/s in and out at its last message (a silent counter's, for the what-if)
+    out_rate: float = 0.0
 
 
 @dataclass
@@ -78,6 +81,9 @@ class Snapshot:
     minutes_to_danger: (
         float | None
     )  # when the central forecast reaches ``danger`` density; None if not rising
+    # each counter's persons/min in and out over the flow window (a silent one's at its last rates): what
+    # the what-if continues at each entrance and exit
+    gates: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,12 +205,15 @@ class ZoneEstimator:
                 span = min(span, self.params.counter_silence_s)
         if span:
             c.rate = net / span
+            c.in_rate, c.out_rate = values.get("in", 0.0) / span, values.get("out", 0.0) / span
         c.assumed = 0.0
         c.last_ts = ts
         self.occupancy = max(self.occupancy + correction, 0.0)
         # for the trend, only the part of a long span's count that falls inside the window
         window = self.params.flow_window_s
-        c.window.append((ts, net * min(1.0, window / span) if span > window else net))
+        part = min(1.0, window / span) if span > window else 1.0
+        c.window.append((ts, net * part))
+        c.crossings.append((ts, values.get("in", 0.0) * part, values.get("out", 0.0) * part))
         self._grow(self.params.counter_error * (values.get("in", 0.0) + values.get("out", 0.0)))
 
     def _correct_by_cameras(self, ts: float) -> None:
@@ -244,6 +253,28 @@ class ZoneEstimator:
             )
         return flow
 
+    def gate_rates(self) -> dict[str, tuple[float, float]]:
+        """Each counter's persons per minute in and out over the flow window; a silent counter's at the rates
+        of its last message."""
+        if self.now is None:
+            return {}
+        start = self.now - self.params.flow_window_s
+        out: dict[str, tuple[float, float]] = {}
+        for device, c in self._counters.items():
+            if c.last_ts is None:
+                continue
+            while c.crossings and c.crossings[0][0] < start:
+                c.crossings.popleft()
+            if self.now - c.last_ts > self.params.counter_silence_s:
+                out[device] = (c.in_rate * 60.0, c.out_rate * 60.0)
+            else:
+                per_min = 60.0 / self.params.flow_window_s
+                out[device] = (
+                    sum(n for _, n, _ in c.crossings) * per_min,
+                    sum(n for _, _, n in c.crossings) * per_min,
+                )
+        return {d: (round(i, 2), round(o, 2)) for d, (i, o) in out.items()}
+
     def snapshot(self) -> Snapshot:
         assert self.now is not None
         flow = self.flow_per_min()
@@ -268,7 +299,14 @@ class ZoneEstimator:
         elif flow > 0:
             to_danger = (danger_n - self.occupancy) / flow
         return Snapshot(
-            self.now, self.occupancy, self.occupancy / self.area_m2, sd, flow, forecast, to_danger
+            self.now,
+            self.occupancy,
+            self.occupancy / self.area_m2,
+            sd,
+            flow,
+            forecast,
+            to_danger,
+            self.gate_rates(),
         )
 
 

@@ -63,4 +63,28 @@ class ZoneState(Base):
     level: Mapped[str | None] = mapped_column(String(8))
     minutes_to_danger: Mapped[float | None] = mapped_column(Float)
     forecast: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    # each counter's persons/min over the trend's window: {device: [in, out]} (what a what-if continues)
+    gates: Mapped[dict[str, list[float]] | None] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WhatIf(Base):
+    """A control measure tried in simulation from a zone's state (推演): requested by an operator, computed
+    in the background (JuPedSim), its result kept so that any process can answer for it and an operator
+    can attach it to an incident."""
+
+    __tablename__ = "crowd_what_if"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("crowd_zone.id"), index=True)
+    status: Mapped[str] = mapped_column(String(8))  # running | done | failed
+    measure: Mapped[dict[str, Any]] = mapped_column(JSONType)  # {"kind", "input", "rate_per_min"?}
+    minutes: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)  # the event time of the state it starts from
+    start: Mapped[dict[str, Any]] = mapped_column(JSONType)  # what it assumed: occupancy, rates, scale
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # {"without": ..., "with": ...}
+    error: Mapped[str | None] = mapped_column(String(500))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    computed_in_s: Mapped[float | None] = mapped_column(Float)

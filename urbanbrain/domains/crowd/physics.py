@@ -208,8 +208,16 @@ class _Run:
         return None
 
     def _dwell_spot(self) -> tuple[float, float]:
-        x0, y0, x1, y1 = self.venue.dwell.bounds
-        return float(self.rng.uniform(x0, x1)), float(self.rng.uniform(y0, y1))
+        """A spot in the dwell area (drawn in its bounds until one falls inside: the what-if's zones are any
+        shape, not only rectangles)."""
+        area = self.venue.dwell
+        x0, y0, x1, y1 = area.bounds
+        for _ in range(20):
+            p = float(self.rng.uniform(x0, x1)), float(self.rng.uniform(y0, y1))
+            if shapely.contains_xy(area, *p):
+                return p
+        c = area.representative_point()
+        return float(c.x), float(c.y)
 
     def _add(self, position: tuple[float, float], t: float, stay_s: float) -> None:
         agent_id = self.sim.add_agent(self._params(position))
@@ -223,18 +231,16 @@ class _Run:
         return c.dwell_min_s + float(self.rng.gamma(2.0, max(1.0, c.dwell_mean_s - c.dwell_min_s) / 2.0))
 
     def seed_zone(self, state: StartState) -> None:
-        """Place the persons on a shuffled hexagonal grid (random placement jams near 3.5 p/m²), the dwell
-        area's spots first."""
+        """Place the persons on a shuffled hexagonal grid over the zone (random placement jams near 3.5
+        p/m²), the dwell area's spots first. More than the grid holds (about 5.5 p/m², a crush already) wait
+        at the entrances, pressing in as room is made."""
         gap = 2 * self.crowd.radius + 0.02
-        spots = [
-            p
-            for area in (self.venue.dwell, self.venue.zone.difference(self.venue.dwell))
-            for p in _hex(area, gap, self.rng)
-        ]
-        if state.in_zone > len(spots):
-            raise ValueError(
-                f"{state.in_zone} persons do not fit in {self.venue.code}'s zone ({len(spots)} do)"
-            )
+        spots = _hex(self.venue.zone, gap, self.rng)
+        dwell = self.venue.dwell
+        spots.sort(key=lambda p: not shapely.contains_xy(dwell, *p))  # stable: shuffled within each
+        extra, gates = max(0, state.in_zone - len(spots)), self.venue.entrances
+        for i, g in enumerate(gates):
+            self.waiting[g.code] += extra // len(gates) + (i < extra % len(gates))
         for spot in spots[: state.in_zone]:
             agent_id = self.sim.add_agent(self._params(spot))
             self.sim.agent(agent_id).target = spot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.domains.crowd.levels import DEFAULT_DENSITY, Thresholds
-from urbanbrain.domains.crowd.models import Zone, ZoneInput, ZoneState
+from urbanbrain.domains.crowd.models import WhatIf, Zone, ZoneInput, ZoneState
 
 
 def thresholds(zone: Zone) -> Thresholds:
@@ -78,3 +79,49 @@ def _public(zone: Zone, inputs: list[dict[str, str]], state: ZoneState | None) -
         "flow_per_min": state.flow_per_min if state else None,
         "as_of": state.as_of if state else None,
     }
+
+
+def get_what_if(session: Session, zone: Zone, what_if_id: int) -> WhatIf:
+    row = session.get(WhatIf, what_if_id)
+    if row is None or row.zone_id != zone.id:
+        raise UrbanBrainError("crowd.what_if_not_found", code=zone.code, id=what_if_id)
+    return row
+
+
+def what_if_public(zone: Zone, row: WhatIf, now: datetime, stale_s: float) -> dict[str, Any]:
+    """A what-if as the API shows it: what it assumed, and its two runs once they are back. One still running
+    long after it began was lost with its process (a restart) and is shown as failed."""
+    start = row.start
+    gates = start["gates"]
+    status, error = row.status, row.error
+    if status == "running" and row.requested_at < now - timedelta(seconds=stale_s):
+        status, error = "failed", "interrupted: the server restarted while it ran; run it again"
+    result = row.result or {}
+    return {
+        "id": row.id,
+        "zone": zone.code,
+        "status": status,
+        "as_of": row.as_of,
+        "minutes": row.minutes,
+        "measure": row.measure,
+        "start": {
+            "occupancy": round(start["occupancy"], 1),
+            "inflow_per_min": round(sum(g["in_per_min"] for g in gates if g["role"] == "entrance"), 1),
+            "outflow_per_min": round(sum(g["out_per_min"] for g in gates), 1),
+            "dwell_min": round(start["dwell_s"] / 60.0, 1),
+            "scale": round(start["scale"], 3),
+            "closed_exits": [g["device_id"] for g in gates if g["closed"]],
+        },
+        "without": _run(result.get("without")),
+        "with": _run(result.get("with")),
+        "computed_in_s": row.computed_in_s,
+        "error": error,
+        "requested_by": row.requested_by,
+        "requested_at": row.requested_at,
+    }
+
+
+def _run(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {k: run[k] for k in ("peak_density", "peak_minute", "series")}

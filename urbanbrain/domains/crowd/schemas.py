@@ -90,3 +90,52 @@ class ZonePublic(BaseModel):
     )
     flow_per_min: float | None = Field(description="Net persons per minute coming in (the trend).")
     as_of: datetime | None = Field(description="The event time of the estimate.")
+
+
+class MeasureIn(_Strict):
+    kind: Literal["close_entrance", "meter_entrance", "open_exit"] = Field(
+        description="close_entrance: arrivals there turned away; meter_entrance: at most rate_per_min let in; "
+        "open_exit: a closed exit (one whose counter counts nobody out while others do) opened."
+    )
+    input: str = Field(min_length=1, max_length=64, description="The counter (device id) of that gate.")
+    rate_per_min: float | None = Field(
+        default=None, ge=0, le=10_000, description="Persons per minute let in (meter_entrance only)."
+    )
+
+
+class WhatIfRequest(_Strict):
+    measure: MeasureIn
+    minutes: int = Field(default=20, ge=1, le=120, description="How far ahead to simulate.")
+
+
+class WhatIfRun(BaseModel):
+    peak_density: float
+    peak_minute: float
+    series: list[list[float]] = Field(description="[minute, persons/m²] every half minute from now.")
+
+
+class WhatIfStart(BaseModel):
+    occupancy: float
+    inflow_per_min: float
+    outflow_per_min: float
+    dwell_min: float = Field(description="How long people stay, from Little's law (240 when none leave yet).")
+    scale: float = Field(description="The miniature's factor on area and flows (1: life size).")
+    closed_exits: list[str]
+
+
+class WhatIfPublic(BaseModel):
+    id: int
+    zone: str
+    status: Literal["running", "done", "failed"]
+    as_of: datetime = Field(description="The event time of the zone's state it starts from.")
+    minutes: int
+    measure: MeasureIn
+    start: WhatIfStart = Field(description="What the simulation assumed.")
+    without: WhatIfRun | None = None
+    with_: WhatIfRun | None = Field(default=None, alias="with")
+    computed_in_s: float | None = None
+    error: str | None = None
+    requested_by: str
+    requested_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)

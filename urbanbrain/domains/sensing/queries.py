@@ -272,3 +272,15 @@ def device_types_of(session: Session, device_ids: list[str]) -> dict[str, str]:
         return {}
     rows = session.execute(select(Device.device_id, Device.type_code).where(Device.device_id.in_(device_ids)))
     return {d: t for d, t in rows}
+
+
+def device_locations(session: Session, device_ids: list[str]) -> dict[str, tuple[float, float]]:
+    """Where each of these devices was installed (lon, lat), for those whose location is known."""
+    if not device_ids:
+        return {}
+    rows = session.execute(
+        select(Device.device_id, Device.lon, Device.lat).where(
+            Device.device_id.in_(device_ids), Device.lon.is_not(None), Device.lat.is_not(None)
+        )
+    )
+    return {d: (lon, lat) for d, lon, lat in rows if lon is not None and lat is not None}

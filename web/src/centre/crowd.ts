@@ -148,14 +148,46 @@ export interface WhatIfRun {
   peak_minute: number
   series: [number, number][]
 }
+/** What the simulation started from and assumed (the server's estimate and each counter's rates). */
+export interface WhatIfStart {
+  occupancy: number
+  inflow_per_min: number
+  outflow_per_min: number
+  dwell_min: number
+  scale: number
+  closed_exits: string[]
+}
 export interface WhatIfResult {
+  id?: number
+  status?: 'running' | 'done' | 'failed'
   zone: string
   as_of: string
   minutes: number
   measure: Measure
-  without: WhatIfRun
-  with: WhatIfRun
-  computed_in_s?: number
+  start?: WhatIfStart
+  without: WhatIfRun | null
+  with: WhatIfRun | null
+  computed_in_s?: number | null
+  error?: string | null
+}
+
+/** The server answers a what-if at once (202, running) and computes it in the background: ask again every
+ *  ``stepMs`` until it is done. A failed run or one past ``maxWaitMs`` rejects with the reason. */
+export async function settleWhatIf(
+  first: WhatIfResult,
+  fetchOne: (id: number) => Promise<WhatIfResult>,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  maxWaitMs = 300_000,
+  stepMs = 1000,
+): Promise<WhatIfResult> {
+  let r = first
+  for (let waited = 0; r.status === 'running'; waited += stepMs) {
+    if (r.id === undefined || waited >= maxWaitMs) throw new Error('timeout')
+    await wait(stepMs)
+    r = await fetchOne(r.id)
+  }
+  if (r.status === 'failed') throw new Error(r.error || 'failed')
+  return r
 }
 
 /** Which inputs a measure can act on: entrances for closing or metering, exits for opening. */
@@ -186,7 +218,7 @@ export function whatIfChart(r: Pick<WhatIfResult, 'without' | 'with'>, danger = 
     (s ?? []).filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])).map((p): [number, number] => [p[0], p[1]]).sort((a, b) => a[0] - b[0])
   const without = clean(r.without?.series)
   const withM = clean(r.with?.series)
-  const peak = (run: WhatIfRun | undefined, s: [number, number][]): [number, number] => {
+  const peak = (run: WhatIfRun | null | undefined, s: [number, number][]): [number, number] => {
     if (run && Number.isFinite(run.peak_density)) return [run.peak_minute, run.peak_density]
     return s.reduce<[number, number]>((best, p) => (p[1] > best[1] ? p : best), [0, 0])
   }
