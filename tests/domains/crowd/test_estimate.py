@@ -149,3 +149,47 @@ def test_a_flat_crowd_is_not_forecast_to_danger():
     feed(z, crowd(20, inflow=50, outflow=50), start=0.0, rng=random.Random(5))
     last = z.advance(until=T0 + 20 * 60)[-1]
     assert last.minutes_to_danger is None or last.minutes_to_danger > 60
+
+
+def _resumed(z: ZoneEstimator, at: float) -> ZoneEstimator:
+    """A new estimator (a restarted process) given what the engine kept of ``z`` at ``at``."""
+    from urbanbrain.domains.crowd.estimate import Resume
+
+    snap = next(s for s in z.advance(until=at) if s.at == at) if z.now is None or z.now < at else None
+    assert snap is not None
+    again = ZoneEstimator(AREA, {"E1": "entrance", "X1": "exit"})
+    again.resume(Resume(snap.at, snap.occupancy, snap.sd, snap.gates))
+    return again
+
+
+def test_after_a_restart_a_zone_with_counters_alone_takes_up_its_crowd_and_trend():
+    steps = crowd(40, inflow=130, outflow=30)  # net +100/min
+    before, after = steps[: 20 * 6], steps[20 * 6 :]
+    whole = ZoneEstimator(AREA, {"E1": "entrance", "X1": "exit"})
+    feed(whole, steps, camera=False)
+    first = ZoneEstimator(AREA, {"E1": "entrance", "X1": "exit"})
+    feed(first, before, camera=False)
+    again = _resumed(first, T0 + 20 * 60)
+    # the device resends its last minute (it never heard the platform's answer), then goes on
+    feed(again, steps[20 * 6 - 6 :], camera=False)
+    end = T0 + 40 * 60
+    kept, uninterrupted = again.advance(until=end)[-1], whole.advance(until=end)[-1]
+    assert kept.occupancy == pytest.approx(uninterrupted.occupancy, rel=0.01)  # 4,000, not 2,000
+    assert kept.flow_per_min == pytest.approx(100, rel=0.02)
+    assert kept.minutes_to_danger == pytest.approx(uninterrupted.minutes_to_danger, abs=0.5)
+    # right after the restart the trend is already there (it was kept), not zero for two minutes
+    early = ZoneEstimator(AREA, {"E1": "entrance", "X1": "exit"})
+    feed(early, before, camera=False)
+    resumed = _resumed(early, T0 + 20 * 60)
+    feed(resumed, after[:3], camera=False)
+    assert resumed.advance(until=T0 + 20 * 60 + 30)[-1].flow_per_min == pytest.approx(100, rel=0.05)
+
+
+def test_a_kept_state_too_old_for_the_crowd_now_is_not_taken_up():
+    first = ZoneEstimator(AREA, {"E1": "entrance", "X1": "exit"})
+    feed(first, crowd(20, inflow=130, outflow=30), camera=False)
+    again = _resumed(first, T0 + 20 * 60)
+    later = T0 + 20 * 60 + 2 * 3600  # the server was down two hours: that crowd has gone home
+    again.add("E1", later + 10, {"in": 5.0, "out": 0.0})
+    again.add("X1", later + 10, {"in": 0.0, "out": 1.0})
+    assert again.advance(until=later + 30)[-1].occupancy == pytest.approx(4.0)

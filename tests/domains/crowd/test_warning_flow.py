@@ -87,3 +87,46 @@ def test_a_steady_crowd_raises_no_forecast_warning(plaza):
     plaza.settle(until=t0 + 20 * 60)
     alarms = _alarms(plaza)
     assert [a.alarm_type for a in alarms] == ["crowd.density"] and alarms[0].level == "blue"
+
+
+def test_a_restarted_server_takes_up_the_zones_crowd_and_its_open_warnings(plaza, tmp_path):
+    """The process that judged the first 29 minutes goes away; a new one on the same database takes the rest
+    through its own HTTP door: the crowd is not forgotten, and the yellow warning is not raised twice."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import build_platform
+    from urbanbrain.api.app import create_app
+
+    plaza.put_zone()
+    t0 = plaza.platform.clock.now().timestamp() - 3600
+    truth = _build_up(plaza, t0, 29, start=4000, net_per_min=150)
+    plaza.settle(until=t0 + 29 * 60)
+    before = [(a.alarm_type, a.level, a.status) for a in _alarms(plaza)]
+    assert ("crowd.forecast", "yellow", "active") in before
+
+    settings = plaza.platform.settings
+    again = build_platform(settings.database_url, tmp_path / "again", clock=plaza.platform.clock)
+    try:
+        with TestClient(create_app(platform=again), raise_server_exceptions=False) as client:
+            plaza.api = type(plaza.api)(client, again)
+            # the rest of the evening from minute 29, the counters' last minute resent (never acknowledged)
+            n, pending = truth[t0 + 29 * 60], []
+            for k in range(29 * 6 - 5, 34 * 6 + 1):
+                ts = t0 + 10 * k
+                pending += [plaza.message("PZ-E1", ts, {"in": 170 / 6 * 0.6, "out": 0}),
+                            plaza.message("PZ-E2", ts, {"in": 170 / 6 * 0.4, "out": 0}),
+                            plaza.message("PZ-X1", ts, {"in": 0, "out": 20 / 6})]  # fmt: skip
+                if ts > t0 + 29 * 60:
+                    n += 150 / 6
+                if k % 3 == 0 and ts > t0 + 29 * 60:
+                    pending.append(
+                        plaza.message("PZ-CAM1", ts, {"head_count": round(n * (1 - 0.05 * n / 2000) + 3)})
+                    )
+            plaza.send(pending)
+            plaza.settle(until=t0 + 34 * 60)
+            zone = client.get("/api/v1/crowd/zones/FT-CIVIC-PLAZA", headers=plaza.head("operator")).json()
+    finally:
+        again.close()
+    assert zone["occupancy"] == pytest.approx(n, rel=0.05)  # 9,100: the crowd was not forgotten
+    forecast = [(a.level, a.status) for a in _alarms(plaza) if a.alarm_type == "crowd.forecast"]
+    assert forecast == [("yellow", "cleared"), ("orange", "active")]  # the same steps as without the restart

@@ -3,9 +3,10 @@ readings tap); each zone's estimator applies them in event time, and at each tic
 written and its warnings raised or cleared as sensing alarms, in one transaction.
 
 One engine per process (``platform.caches``). It loads the zones at start and again when a zone is saved
-(the ``crowd.zone.saved`` event, heard on the bus in every process). A zone's estimator lives in memory: after
-a restart it starts again from the inputs that arrive (counters make it exact again only with a camera or
-a cell to give the level; docs/crowd.md says what that means for a zone with counters alone)."""
+(the ``crowd.zone.saved`` event, heard on the bus in every process). A zone's estimator lives in memory and
+its state is written at every tick: after a restart it takes up the kept state (occupancy, uncertainty, each
+counter's rates) and the zone's open warnings, if the zone's next message comes within a quarter of an hour
+of it."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from sqlalchemy import select
 
 from urbanbrain.core.context import Platform
 from urbanbrain.domains.crowd.devices import ROLE_TYPES
-from urbanbrain.domains.crowd.estimate import Snapshot, ZoneEstimator
+from urbanbrain.domains.crowd.estimate import Resume, Snapshot, ZoneEstimator
 from urbanbrain.domains.crowd.models import Zone, ZoneInput, ZoneState
 from urbanbrain.domains.crowd.queries import thresholds
 from urbanbrain.domains.crowd.warnings import FORECAST, Change, ZoneWarnings
 from urbanbrain.domains.sensing import actions as sensing
+from urbanbrain.domains.sensing import queries as sensing_queries
 from urbanbrain.domains.sensing.schemas import AlarmChange
 
 CACHE_KEY = "crowd.engine"
@@ -63,6 +65,10 @@ class CrowdEngine:
             inputs: dict[int, dict[str, str]] = {}
             for i in session.scalars(select(ZoneInput)):
                 inputs.setdefault(i.zone_id, {})[i.device_id] = i.role
+            states = {s.zone_id: s for s in session.scalars(select(ZoneState))}
+            raised: dict[str, dict[str, str]] = {}  # zone code -> its open warnings, type -> level
+            for a in session.scalars(sensing_queries.alarms_stmt(open_only=True, origin_prefix="crowd:")):
+                raised.setdefault(a.origin.removeprefix("crowd:"), {})[a.alarm_type] = a.level
         with self._lock:
             kept: dict[int, _Zone] = {}
             for z in zones:
@@ -73,10 +79,15 @@ class CrowdEngine:
                 if old is not None and old.signature == signature:
                     kept[z.id] = old
                     continue
+                estimator = ZoneEstimator(z.area_m2, feeds, danger=t.danger)
+                state = states.get(z.id)
+                if state is not None:  # a restart, or a zone changed: take up where it was
+                    gates = {d: (r[0], r[1]) for d, r in (state.gates or {}).items()}
+                    estimator.resume(Resume(state.as_of.timestamp(), state.occupancy, state.sd, gates))
+                warnings = ZoneWarnings(t, open=dict(raised.get(z.code, {})))
                 kept[z.id] = _Zone(
-                    z.id, z.code, z.name, z.lon, z.lat, z.community_code, signature,
-                    ZoneEstimator(z.area_m2, feeds, danger=t.danger), ZoneWarnings(t),
-                )  # fmt: skip
+                    z.id, z.code, z.name, z.lon, z.lat, z.community_code, signature, estimator, warnings
+                )
             self.zones = kept
             self.by_device = {}
             for zone in kept.values():

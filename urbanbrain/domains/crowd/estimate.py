@@ -46,6 +46,9 @@ class Params:
     )
     level_noise: float = 0.03  # how far a crowd may wander from its trend, relative, per minute
     horizon_min: tuple[int, ...] = (5, 10, 15)
+    # after a restart, the kept state is taken up again if the zone's next message comes within this long of
+    # it (a longer gap and the crowd may be anything: start again from the inputs)
+    resume_within_s: float = 900.0
 
 
 @dataclass
@@ -86,6 +89,16 @@ class Snapshot:
     gates: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Resume:
+    """A zone's estimate as kept before a restart (its state row)."""
+
+    at: float
+    occupancy: float
+    sd: float
+    gates: dict[str, tuple[float, float]]  # counter -> persons/min in, out
+
+
 @dataclass
 class ZoneEstimator:
     area_m2: float
@@ -102,6 +115,7 @@ class ZoneEstimator:
     _history: deque[tuple[float, float]] = field(default_factory=deque)  # (ts, occupancy) without counters
     _next_tick: float | None = None
     _watermark: float = -math.inf
+    _resume: Resume | None = None
 
     def __post_init__(self) -> None:
         for device, role in self.inputs.items():
@@ -112,11 +126,38 @@ class ZoneEstimator:
             # counters alone can only assume the zone was empty when they started
             self.var = UNKNOWN
 
+    def resume(self, kept: Resume) -> None:
+        """Take up the estimate kept before a restart, if the zone's next message comes soon enough after it;
+        messages from before it were applied before the restart and are not applied again."""
+        self._resume = kept
+
+    def _take_up(self, ts: float) -> bool:
+        kept, self._resume = self._resume, None
+        if kept is None or not 0 <= ts - kept.at <= self.params.resume_within_s:
+            return False
+        self.now, self.occupancy, self.var = kept.at, kept.occupancy, kept.sd**2
+        for device, (i, o) in kept.gates.items():
+            c = self._counters.get(device)
+            if c is None:
+                continue
+            # carried on at these rates if it stays silent; the trend's window filled at them, in steps that
+            # leave it as the counter's own messages come in
+            c.last_ts, c.in_rate, c.out_rate, c.rate = kept.at, i / 60.0, o / 60.0, (i - o) / 60.0
+            step = 10.0
+            for k in range(int(self.params.flow_window_s // step)):
+                t = kept.at - k * step
+                c.window.appendleft((t, c.rate * step))
+                c.crossings.appendleft((t, c.in_rate * step, c.out_rate * step))
+        self._next_tick = math.floor(kept.at / self.params.tick_s) * self.params.tick_s + self.params.tick_s
+        return True
+
     # ---- input -------------------------------------------------------------------------------------------
     def add(self, device: str, ts: float, values: dict[str, float]) -> None:
         """Queue one message of one of the zone's inputs (other devices are ignored)."""
         if device not in self.inputs:
             return
+        if self._resume is not None and ts <= self._resume.at:
+            return  # applied before the restart
         self._seq += 1
         heapq.heappush(self._queue, (ts, device, self._seq, values))  # equal times: by device
         self._watermark = max(self._watermark, ts - self.params.lateness_s)
@@ -127,7 +168,7 @@ class ZoneEstimator:
         out: list[Snapshot] = []
         while self._queue and self._queue[0][0] <= limit:
             ts, device, _, values = heapq.heappop(self._queue)
-            if self.now is None:  # the zone's first message starts its event time
+            if self.now is None and not self._take_up(ts):  # the first message starts its event time
                 self.now = ts
                 self._next_tick = (
                     math.floor(ts / self.params.tick_s) * self.params.tick_s + self.params.tick_s

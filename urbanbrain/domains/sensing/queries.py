@@ -106,6 +106,7 @@ def alarms_stmt(
     building: str | None = None,
     community: str | None = None,
     origin: str | None = None,
+    origin_prefix: str | None = None,
 ) -> Select[Any]:
     stmt = select(Alarm)
     if open_only:
@@ -120,6 +121,8 @@ def alarms_stmt(
         stmt = stmt.where(Alarm.community_code == community)
     if origin:
         stmt = stmt.where(Alarm.origin == origin)
+    if origin_prefix:  # another domain's alarms, e.g. ``crowd:``
+        stmt = stmt.where(Alarm.origin.startswith(origin_prefix, autoescape=True))
     return stmt
 
 
