@@ -1,6 +1,8 @@
-"""A crowd scenario through the platform's real doors: its virtual devices provisioned (``POST
+"""A crowd scenario through the platform's real doors: the crowd device types installed where missing
+(``PUT /api/v1/sensing/device-types/{code}``), its virtual devices provisioned (``POST
 /api/v1/sensing/devices``), its zone declared (``PUT /api/v1/crowd/zones/{code}``), and its messages sent to
-the HTTP readings door with ``ts`` the simulated event time, at a chosen speed of simulated time.
+the HTTP readings door with ``ts`` the simulated event time, at a chosen speed of simulated time. Before a
+new evening, :func:`end_evening` stands down the zone's plan and clears its warnings left from the last.
 
 The functions take an ``httpx.Client`` whose ``base_url`` is the platform (a ``TestClient`` in the tests)."""
 
@@ -8,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from urbanbrain.domains.crowd.devices import DEVICE_TYPES
 from urbanbrain.simulate.crowd.devices import Message, VirtualDevice, virtual_devices
 from urbanbrain.simulate.crowd.venues import Venue
 
@@ -59,6 +63,17 @@ def _check(r: httpx.Response, what: str) -> httpx.Response:
     return r
 
 
+def install_device_types(client: httpx.Client, headers: dict[str, str]) -> list[str]:
+    """Install the crowd device types the platform lacks (those it has are left as they are); their codes."""
+    r = _check(client.get("/api/v1/sensing/device-types", headers=headers), "listing device types")
+    have = {t["code"] for t in r.json()}
+    added = [t for t in DEVICE_TYPES if t["code"] not in have]
+    for body in added:
+        _check(client.put(f"/api/v1/sensing/device-types/{body['code']}", json=body, headers=headers),
+               f"installing device type {body['code']}")  # fmt: skip
+    return [t["code"] for t in added]
+
+
 def provision(client: httpx.Client, venue: Venue, headers: dict[str, str]) -> list[VirtualDevice]:
     """Provision the venue's devices (those already there are left as they are)."""
     for body in device_bodies(venue):
@@ -82,6 +97,39 @@ def declare_zone(
     return dict(_check(r, f"declaring zone {code}").json())
 
 
+def newest_reading(client: httpx.Client, venue: Venue, headers: dict[str, str]) -> float | None:
+    """The event time of the newest reading any of the venue's devices has sent (None: none yet): a new
+    stream must start after it, since the door refuses a reading older than its device's newest."""
+    newest = None
+    for d in virtual_devices(venue):
+        r = _check(
+            client.get(f"/api/v1/sensing/devices/{d.device_id}", headers=headers), f"reading {d.device_id}"
+        )
+        for value in r.json()["latest"].values():
+            ts = datetime.fromisoformat(value["ts"]).timestamp()
+            newest = ts if newest is None else max(newest, ts)
+    return newest
+
+
+def end_evening(client: httpx.Client, zone: str, headers: dict[str, str], note: str) -> dict[str, int]:
+    """Close what an earlier evening left open at ``zone``: its crowd plan is stood down and its crowd
+    warnings cleared, with ``note``, so that the next evening warns and starts the plan afresh (a zone has
+    one open incident, and an open warning is counted again rather than raised). Counts of each."""
+    found = client.get("/api/v1/linkage/incidents", params={"state": "open", "type": "crowd", "zone": zone},
+                       headers=headers)  # fmt: skip
+    incidents = _check(found, "listing the zone's incidents").json()["items"]
+    for i in incidents:
+        _check(client.post(f"/api/v1/linkage/incidents/{i['code']}/stand_down", json={"note": note},
+                           headers=headers), f"standing down {i['code']}")  # fmt: skip
+    found = client.get("/api/v1/sensing/alarms", params={"origin": f"crowd:{zone}", "open": "true",
+                       "page_size": 100}, headers=headers)  # fmt: skip
+    alarms = _check(found, "listing the zone's alarms").json()["items"]
+    for a in alarms:
+        _check(client.post(f"/api/v1/sensing/alarms/{a['id']}/clear", json={"note": note}, headers=headers),
+               f"clearing alarm {a['id']}")  # fmt: skip
+    return {"stood_down": len(incidents), "cleared": len(alarms)}
+
+
 def stream(
     client: httpx.Client,
     messages: Sequence[Message],
@@ -92,10 +140,14 @@ def stream(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     max_wait_s: float = 30.0,
+    ahead_s: float | None = None,
+    wall: Callable[[], float] = time.time,
 ) -> int:
     """Send the messages to the readings door in time order. ``speed``: simulated seconds per real second
     (0: as fast as the platform takes them); paced, each message leaves once its simulated time has come,
-    messages of the same moment together. A 429 or 503 is waited out and the batch sent again."""
+    messages of the same moment together. ``ahead_s``: no message leaves more than that before its event
+    time on the ``wall`` clock (the door refuses readings from too far ahead). A 429 or 503 is waited out and
+    the batch sent again."""
     if speed < 0:
         raise ValueError("speed must be 0 (as fast as possible) or positive")
     headers = {"X-API-Key": api_key}
@@ -103,16 +155,19 @@ def stream(
     first_ts = messages[0]["ts"] if messages else 0.0
     i = sent = 0
     while i < len(messages):
+        wait = 0.0
         if speed > 0:
             ts = messages[i]["ts"]
             j = i
             while j < len(messages) and messages[j]["ts"] == ts and j - i < batch:
                 j += 1
             wait = (ts - first_ts) / speed - (clock() - began)
-            if wait > 0:
-                sleep(wait)
         else:
             j = min(len(messages), i + batch)
+        if ahead_s is not None:
+            wait = max(wait, messages[j - 1]["ts"] - ahead_s - wall())
+        if wait > 0:
+            sleep(wait)
         chunk = list(messages[i:j])
         while True:
             r = client.post(READINGS, json=chunk, headers=headers)

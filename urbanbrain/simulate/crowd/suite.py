@@ -75,11 +75,15 @@ class Scenario:
             danger_density=DANGER,
         )
 
+    def cache_path(self, cache_dir: Path, measures: tuple[Measure, ...] = ()) -> Path:
+        """Where :meth:`record` keeps the run (with these measures) under ``cache_dir``."""
+        return Path(cache_dir) / f"{self.venue}-{self.hash(measures)}.json"
+
     def record(self, cache_dir: Path | None, measures: tuple[Measure, ...] = ()) -> Record:
         """The run's record, from ``cache_dir`` when it was run before (with the same measures)."""
         if cache_dir is None:
             return self.run(measures)
-        path = Path(cache_dir) / f"{self.venue}-{self.hash(measures)}.json"
+        path = self.cache_path(cache_dir, measures)
         if path.exists():
             return Record.from_json(json.loads(path.read_text()))
         rec = self.run(measures)
