@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from urbanbrain.cli import devices, sensing
+from urbanbrain.cli import crowd, devices, sensing
 from urbanbrain.cli.settings import settings_or_exit as _settings
 from urbanbrain.core import migrate
 from urbanbrain.core.auth.principal import SYSTEM
@@ -421,6 +421,8 @@ def demo(
     settings = _settings(**overrides)
     settings.ensure_data_dir()
     console.print(f"[bold]UrbanBrain demo[/bold]: data in {settings.data_dir.resolve()}")
+    # first, so that JuPedSim simulates the light show (apart, at a lower priority) while the district loads
+    show = None if no_serve else crowd.begin(settings)
     migrate.upgrade(settings.resolved_database_url)
     platform = Platform.build(settings)
     try:
@@ -432,6 +434,11 @@ def demo(
                 + ", ".join(f"{v:,} {k}" for k, v in counts.items())
             )
         creds = _demo_credentials(platform)
+        if show is not None:
+            ended = crowd.end_last_evening(platform)
+            if any(ended.values()):
+                crowd.say(f"the last evening is closed (plans stood down: {ended['stood_down']}, warnings "
+                          f"cleared: {ended['cleared']})")  # fmt: skip
         platform.relay.flush()
     finally:
         platform.close()
@@ -502,6 +509,11 @@ def demo(
         "the confirmed fire (red) with its case, a few minutes after the server is up (the times follow "
         f"below). The fire map: {creds['url']}/api/v1/fire_safety/villages/440304004028-V01/fire-map"
     )
+    if show is not None:
+        admin = accounts["admin"]
+        assert isinstance(admin, dict)
+        show.start(settings, str(admin["password"]), str(gateway["api_key"]))
+        console.print(crowd.intro_line(show, str(creds["url"])))
     uvicorn.run(
         "urbanbrain.api.app:create_app",
         factory=True,

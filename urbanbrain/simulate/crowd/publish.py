@@ -1,8 +1,7 @@
 """A crowd scenario through the platform's real doors: the crowd device types installed where missing
 (``PUT /api/v1/sensing/device-types/{code}``), its virtual devices provisioned (``POST
 /api/v1/sensing/devices``), its zone declared (``PUT /api/v1/crowd/zones/{code}``), and its messages sent to
-the HTTP readings door with ``ts`` the simulated event time, at a chosen speed of simulated time. Before a
-new evening, :func:`end_evening` stands down the zone's plan and clears its warnings left from the last.
+the HTTP readings door with ``ts`` the simulated event time, at a chosen speed of simulated time.
 
 The functions take an ``httpx.Client`` whose ``base_url`` is the platform (a ``TestClient`` in the tests)."""
 
@@ -109,25 +108,6 @@ def newest_reading(client: httpx.Client, venue: Venue, headers: dict[str, str]) 
             ts = datetime.fromisoformat(value["ts"]).timestamp()
             newest = ts if newest is None else max(newest, ts)
     return newest
-
-
-def end_evening(client: httpx.Client, zone: str, headers: dict[str, str], note: str) -> dict[str, int]:
-    """Close what an earlier evening left open at ``zone``: its crowd plan is stood down and its crowd
-    warnings cleared, with ``note``, so that the next evening warns and starts the plan afresh (a zone has
-    one open incident, and an open warning is counted again rather than raised). Counts of each."""
-    found = client.get("/api/v1/linkage/incidents", params={"state": "open", "type": "crowd", "zone": zone},
-                       headers=headers)  # fmt: skip
-    incidents = _check(found, "listing the zone's incidents").json()["items"]
-    for i in incidents:
-        _check(client.post(f"/api/v1/linkage/incidents/{i['code']}/stand_down", json={"note": note},
-                           headers=headers), f"standing down {i['code']}")  # fmt: skip
-    found = client.get("/api/v1/sensing/alarms", params={"origin": f"crowd:{zone}", "open": "true",
-                       "page_size": 100}, headers=headers)  # fmt: skip
-    alarms = _check(found, "listing the zone's alarms").json()["items"]
-    for a in alarms:
-        _check(client.post(f"/api/v1/sensing/alarms/{a['id']}/clear", json={"note": note}, headers=headers),
-               f"clearing alarm {a['id']}")  # fmt: skip
-    return {"stood_down": len(incidents), "cleared": len(alarms)}
 
 
 def stream(
