@@ -30,7 +30,11 @@ def simulate_crowd(
         ),
     ] = "",
     start: Annotated[
-        float | None, typer.Option(help="Event time of the evening's start, Unix seconds; default now.")
+        float | None,
+        typer.Option(
+            help="Event time of the evening's start, Unix seconds; default: its last message is sent as its "
+            "event time comes."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option()] = 1,
     cache: Annotated[Path, typer.Option(help="Where runs are kept, by scenario hash.")] = Path(
@@ -40,6 +44,7 @@ def simulate_crowd(
     """Provision, declare the zone, simulate (or read the cached run) and stream at ``--speed``."""
     import httpx
 
+    from urbanbrain.simulate.crowd.demo import AHEAD_S, place
     from urbanbrain.simulate.crowd.publish import declare_zone, provision, stream
     from urbanbrain.simulate.crowd.suite import Result, evening
 
@@ -60,7 +65,10 @@ def simulate_crowd(
     with httpx.Client(base_url=url, timeout=30.0) as client:
         provision(client, site, headers)
         declare_zone(client, site, headers)
-        messages = result.messages(time.time() if start is None else start)
+        if start is None:  # so that no message comes from further ahead than the door takes
+            probe = result.messages(0.0)
+            start = place(probe[0]["ts"], probe[-1]["ts"], now=time.time(), speed=speed)
+        messages = result.messages(start)
         typer.echo(f"streaming {len(messages)} messages at {speed or 'full'} speed")
-        sent = stream(client, messages, api_key=api_key, speed=speed)
+        sent = stream(client, messages, api_key=api_key, speed=speed, ahead_s=AHEAD_S)
     typer.echo(f"sent {sent} messages")
