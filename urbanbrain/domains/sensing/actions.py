@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import secrets
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from urbanbrain.core import codelists, entities
@@ -29,6 +30,7 @@ from urbanbrain.domains.sensing.engine import RuleSpec
 from urbanbrain.domains.sensing.engine.specs import check_rule_set
 from urbanbrain.domains.sensing.models import Alarm, Device, DeviceType, Rule
 from urbanbrain.domains.sensing.schemas import (
+    CODE,
     AlarmChange,
     DeviceCreate,
     DeviceTypeCreate,
@@ -62,6 +64,11 @@ register_messages(
         "sensing.unknown_building": (422, "没有编码为 {code} 的楼栋。", "No building has the code {code}."),
         "sensing.device_taken": (409, "设备编号 {device_id} 已存在。", "Device id {device_id} is taken."),
         "sensing.device_not_found": (404, "找不到设备 {device_id}。", "No device {device_id}."),
+        "sensing.bad_group": (
+            422,
+            "分区组“{group}”无效：只能包含字母、数字和 . _ : -（最长 64 位）。",
+            "The partition group “{group}” is not valid: letters, digits and . _ : - only, at most 64.",
+        ),
         "sensing.location_required": (
             422,
             "设备需要楼栋编码或经纬度。",
@@ -207,6 +214,54 @@ def do_update_device(
     if data.building_code or (data.lon is not None and data.lat is not None):
         changes.update(_place(session, platform, data))
     return entities.update(session, platform.clock, actor, DEVICE, device, changes, version=data.version)  # type: ignore[no-any-return]
+
+
+def do_group_devices(
+    session: Session,
+    platform: Platform,
+    actor: Principal,
+    group: str,
+    device_ids: list[str],
+    *,
+    permission: str = "sensing.devices.write",
+) -> dict[str, str | None]:
+    """Make ``group`` the partition group of exactly these devices: each listed device takes it (leaving any
+    group it had), and a device that had it but is not listed leaves it. Scaled out, the devices without a
+    building then share a partition (ingest/partition.py); each change is audited and announced
+    (``sensing.device.changed``) and raises the device's version, so every catalog takes it on its next
+    look. ``permission`` is what entitles the actor: a domain grouping its own inputs (a crowd zone) names
+    its own. Returns, for each device whose group changed, the group it had."""
+    actor.require(permission)
+    if not re.fullmatch(CODE, group):
+        raise UrbanBrainError("sensing.bad_group", group=group[:80])
+    wanted = set(device_ids)
+    rows = session.scalars(
+        select(Device)
+        .where(or_(Device.device_id.in_(sorted(wanted)), Device.partition_group == group))
+        .order_by(Device.device_id)
+    ).all()
+    missing = sorted(wanted - {d.device_id for d in rows})
+    if missing:
+        raise UrbanBrainError("sensing.device_not_found", device_id=missing[0])
+    now = platform.clock.now()
+    changed: list[tuple[Device, dict[str, Any]]] = []
+    had: dict[str, str | None] = {}
+    for device in rows:
+        target = group if device.device_id in wanted else None
+        if device.partition_group == target:
+            continue
+        changed.append((device, snapshot(device, protected=DEVICE_PROTECTED)))
+        had[device.device_id] = device.partition_group
+        device.partition_group, device.updated_at = target, now
+    session.flush()  # the mapper raises each changed device's version: the catalogs' change mark moves
+    for device, before in changed:
+        record(
+            session, platform.clock, actor,
+            action="sensing.device.group", entity_type="device", entity_id=device.device_id,
+            before=before, after=snapshot(device, protected=DEVICE_PROTECTED), event=events.DEVICE_CHANGED,
+            payload={"device_id": device.device_id, "status": device.status},
+        )  # fmt: skip
+    return had
 
 
 def do_rotate_device_key(session: Session, platform: Platform, actor: Principal, device_id: str) -> str:

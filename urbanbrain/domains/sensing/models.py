@@ -34,7 +34,8 @@ class DeviceType(Base):
 
 class Device(Base):
     """One installed device: where it is, whose it is, and its own key (HTTP ``X-Device-Key`` or MQTT
-    password; only a hash is kept)."""
+    password; only a hash is kept). ``partition_group`` names devices whose readings are judged together
+    elsewhere (a crowd zone's inputs): scaled out, a device without a building is partitioned by it."""
 
     __tablename__ = "sensing_device"
 
@@ -44,6 +45,7 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     building_code: Mapped[str | None] = mapped_column(String(40), index=True)
     venue_code: Mapped[str | None] = mapped_column(String(40))
+    partition_group: Mapped[str | None] = mapped_column(String(64), index=True)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     street_code: Mapped[str | None] = mapped_column(String(32))

@@ -51,6 +51,7 @@ def device_public(
         "name": d.name,
         "building_code": d.building_code,
         "venue_code": d.venue_code,
+        "partition_group": d.partition_group,
         "lon": d.lon,
         "lat": d.lat,
         "street_code": d.street_code,

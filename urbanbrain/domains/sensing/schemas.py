@@ -63,9 +63,17 @@ class DeviceCreate(_Strict):
     )
 
 
+GROUP_DOC = (
+    "Devices whose readings are judged together elsewhere (a crowd zone's inputs: `crowd:<zone>`) share a "
+    "partition group; scaled out, a device without a building is partitioned by it, so one worker sees them "
+    "all. A building comes first."
+)
+
+
 class DeviceUpdate(_Strict):
     name: str | None = Field(default=None, max_length=200)
     building_code: str | None = Field(default=None, max_length=40)
+    partition_group: str | None = Field(default=None, pattern=CODE, description=GROUP_DOC)
     lon: float | None = Field(default=None, ge=-180, le=180)
     lat: float | None = Field(default=None, ge=-90, le=90)
     owner_name: str | None = Field(default=None, max_length=100)
@@ -85,6 +93,7 @@ class DevicePublic(BaseModel):
     name: str
     building_code: str | None
     venue_code: str | None
+    partition_group: str | None = Field(description=GROUP_DOC)
     lon: float | None
     lat: float | None
     street_code: str | None

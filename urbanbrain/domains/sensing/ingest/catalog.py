@@ -18,6 +18,7 @@ from urbanbrain.domains.registry import queries as registry
 from urbanbrain.domains.sensing.actions import key_hash, rule_spec
 from urbanbrain.domains.sensing.alarms import Place
 from urbanbrain.domains.sensing.engine import RuleEngine, RuleSpec
+from urbanbrain.domains.sensing.ingest.partition import partition_key
 from urbanbrain.domains.sensing.ingest.wire import DeviceInfo
 from urbanbrain.domains.sensing.models import Device, DeviceType, Rule
 
@@ -34,12 +35,13 @@ def read_only(session: Session) -> None:
 class Catalog:
     """Devices by id (with their engine index, which never changes), keys, places and rules."""
 
-    def __init__(self, owns: Callable[[str, str | None], bool] | None = None) -> None:
-        self.owns = owns  # a worker of some partitions: only its devices (see partition.py)
+    def __init__(self, owns: Callable[[str], bool] | None = None) -> None:
+        self.owns = owns  # a worker of some partitions: only the devices of its partition keys (partition.py)
         self.ids: list[str] = []
         self.index: dict[str, int] = {}
         self.types: list[str | None] = []
-        self.groups: list[str | None] = []
+        self.groups: list[str | None] = []  # each device's building, for the engine's composite rules
+        self.partition_groups: dict[str, str] = {}  # device id -> its partition group, for those with one
         self.active: dict[str, DeviceInfo] = {}
         self.keys: dict[str, str] = {}
         self.places: dict[str, Place] = {}
@@ -91,13 +93,23 @@ class Catalog:
             self.device(row.device_id, platform)
             return row.device_id
 
+    def partition_key(self, device_id: str) -> str:
+        """What the device's readings are partitioned by (partition.py), as last read."""
+        place = self.places.get(device_id)
+        building = place.building_code if place is not None else None
+        return partition_key(device_id, building, self.partition_groups.get(device_id))
+
     def _add(self, row: Device) -> None:
         if (
             self.owns is not None
             and row.device_id not in self.index
-            and not self.owns(row.device_id, row.building_code)
+            and not self.owns(partition_key(row.device_id, row.building_code, row.partition_group))
         ):
             return  # another worker's: this one's rules never see it (no absence alarm for it here)
+        if row.partition_group:
+            self.partition_groups[row.device_id] = row.partition_group
+        else:
+            self.partition_groups.pop(row.device_id, None)
         with self._lock:
             i = self.index.get(row.device_id)
             if i is None:

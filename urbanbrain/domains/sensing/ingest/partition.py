@@ -1,9 +1,10 @@
 """Partitions of the readings for scaling out: which worker process takes which devices.
 
 Stateful rules need every reading of a device in one place, and composite rules (smoke AND heat in the same
-building) every reading of a building. So a reading's partition follows its device's building (a device
-with no building: the device itself), by a hash that does not change between processes or restarts. A
-worker owns a set of partitions; a door sends each reading to the partition of its building.
+building) every reading of a building. So a reading's partition follows its device's building; a device
+with no building follows its partition group (devices judged together elsewhere, such as a crowd zone's
+inputs), and a device with neither the device itself; by a hash that does not change between processes or
+restarts. A worker owns a set of partitions; a door sends each reading to the partition of its key.
 
 Shared MQTT subscriptions and NATS queue groups hand each *message* to any one consumer, which would split a
 building's readings over workers and miss composite alarms; partitions keep a building whole.
@@ -27,8 +28,14 @@ register_messages(
 )
 
 
+def partition_key(device_id: str, building_code: str | None, group: str | None) -> str:
+    """What a device's readings are partitioned by: its building, else its partition group, else itself.
+    The building comes first: a composite rule needs its building whole, whatever group a device is in."""
+    return building_code or group or device_id
+
+
 def partition_of(key: str, partitions: int) -> int:
-    """The partition of a building code (or of a device id, for a device with no building)."""
+    """The partition of a key (:func:`partition_key`: a building code, a group or a device id)."""
     return zlib.crc32(key.encode()) % partitions
 
 
@@ -73,10 +80,10 @@ def describe(owned: frozenset[int], partitions: int) -> str:
 
 
 class Owner:
-    """Whether a device is this worker's: the partition of its building (or of itself) is owned."""
+    """Whether a device is this worker's: the partition of its key (:func:`partition_key`) is owned."""
 
     def __init__(self, owned: frozenset[int], partitions: int) -> None:
         self.owned, self.partitions = owned, partitions
 
-    def __call__(self, device_id: str, building_code: str | None) -> bool:
-        return partition_of(building_code or device_id, self.partitions) in self.owned
+    def __call__(self, key: str) -> bool:
+        return partition_of(key, self.partitions) in self.owned

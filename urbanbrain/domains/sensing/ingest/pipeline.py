@@ -78,7 +78,7 @@ class Pipeline(GroupProcessing):
         self,
         platform: Platform,
         root: Path | None = None,
-        owns: Callable[[str, str | None], bool] | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         s = platform.settings
         self.platform = platform

@@ -8,7 +8,8 @@ a record redelivered after a worker's crash is taken once (the worker remembers 
 work queue: a record acknowledged by its worker is removed from it.
 
 **One building, one worker.** Partitions follow buildings, so a device's readings and its building's
-composite rules stay in one worker. Each partition has one durable consumer; two processes given the same
+composite rules stay in one worker; devices without a building follow their partition group (a crowd
+zone's inputs), else themselves. Each partition has one durable consumer; two processes given the same
 partition would share its consumer and split its readings: give each worker partitions of its own.
 
 **Alarms on every screen.** A worker's alarms are events like any other: they leave its outbox on the bus
@@ -138,17 +139,17 @@ class Router:
         return self.catalog.device_for_key(key, self.platform)
 
     def reload(self, *, force: bool = False) -> None:
-        """Take device changes (a device moved to another building moves to that building's partition)."""
+        """Take device changes (a device moved to another building, or given another partition group, moves
+        to that partition)."""
         with self.platform.db.sessionmaker() as session:
             read_only(session)
             self.catalog.reload(session, self.platform, force=force)
 
     def partition(self, device_id: str | None) -> int:
+        """The partition of a device's readings: of its building, else its partition group, else itself."""
         if device_id is None:
             return 0
-        place = self.catalog.places.get(device_id)
-        key = place.building_code if place is not None and place.building_code else device_id
-        return partition_of(key, self.stream.partitions)
+        return partition_of(self.catalog.partition_key(device_id), self.stream.partitions)
 
     def submit(
         self,

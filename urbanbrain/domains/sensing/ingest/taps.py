@@ -7,7 +7,7 @@ and the handler must be idempotent in event time (the crowd estimator is: it ord
 handler runs on the writer thread: it must be quick, and its failure is logged, not the group's.
 
 Scale-out: a worker hands over only the readings of its own partitions; a domain whose computation spans
-devices (a zone's counters and cameras) needs them in one partition (see docs/crowd.md).
+devices (a zone's counters and cameras) puts them in one partition group (``actions.do_group_devices``).
 """
 
 from __future__ import annotations
