@@ -3,7 +3,10 @@ with a clear sentence when something is wrong; seen by the streets they lie in."
 
 from __future__ import annotations
 
-from tests.domains.crowd.conftest import AREA, PLAZA
+from sqlalchemy import select, text
+
+from tests.domains.crowd.conftest import AREA, DEVICES, PLAZA
+from urbanbrain.core.models import AuditEntry
 
 
 def test_a_zone_with_its_inputs_is_saved_located_and_listed(plaza):
@@ -34,6 +37,59 @@ def test_replacing_a_zone_replaces_its_inputs_and_checks_the_version(plaza):
     stale = plaza.client.put("/api/v1/crowd/zones/FT-CIVIC-PLAZA?version=1", json=plaza.zone_body(),
                              headers=plaza.head("operator"))  # fmt: skip
     assert stale.status_code == 409 and stale.json()["code"] == "stale"
+
+
+def _groups(plaza) -> dict[str, str | None]:
+    """Each plaza device's partition group, as the sensing platform's device view shows it."""
+    out = {}
+    for device in DEVICES:
+        r = plaza.client.get(f"/api/v1/sensing/devices/{device}", headers=plaza.admin)
+        assert r.status_code == 200, r.text
+        out[device] = r.json()["partition_group"]
+    return out
+
+
+def _grouping_audit(plaza) -> list[tuple[str, str, str | None, str | None]]:
+    """(actor, device, group before, group after) of each device grouping, oldest first."""
+    q = select(AuditEntry).where(AuditEntry.action == "sensing.device.group").order_by(AuditEntry.seq)
+    with plaza.platform.db.session() as session:
+        rows = session.scalars(q).all()
+        return [(r.actor, r.entity_id, r.before["partition_group"], r.after["partition_group"]) for r in rows]
+
+
+def test_a_zones_inputs_share_a_partition_group_and_leave_it_when_dropped(plaza):
+    """Scaled out, readings of devices without a building are partitioned by their group: the zone's inputs
+    are grouped in the zone's save, by the operator who saved it (who may not edit devices otherwise)."""
+    plaza.put_zone()  # as the operator
+    assert _groups(plaza) == dict.fromkeys(DEVICES, "crowd:FT-CIVIC-PLAZA")
+    audit = _grouping_audit(plaza)
+    assert sorted(e for _, e, _, _ in audit) == sorted(DEVICES)
+    assert all(actor.startswith("user:operator-") for actor, _, _, _ in audit)
+    assert {(b, af) for _, _, b, af in audit} == {(None, "crowd:FT-CIVIC-PLAZA")}
+
+    fewer = [{"device_id": "PZ-CAM1", "role": "camera"}, {"device_id": "PZ-E1", "role": "entrance"}]
+    plaza.put_zone(inputs=fewer)
+    assert _groups(plaza) == {"PZ-E1": "crowd:FT-CIVIC-PLAZA", "PZ-E2": None, "PZ-X1": None,
+                              "PZ-CAM1": "crowd:FT-CIVIC-PLAZA"}  # fmt: skip
+    assert sorted((e, b, af) for _, e, b, af in _grouping_audit(plaza)[len(DEVICES) :]) == [
+        ("PZ-E2", "crowd:FT-CIVIC-PLAZA", None),
+        ("PZ-X1", "crowd:FT-CIVIC-PLAZA", None),
+    ]
+    with plaza.platform.db.session() as session:
+        changed = session.execute(
+            text("SELECT count(*) FROM core_outbox WHERE type = 'sensing.device.changed'")
+        ).scalar()
+    assert changed == len(DEVICES) + 2
+
+
+def test_a_device_in_two_zones_is_grouped_with_the_zone_saved_last(plaza):
+    plaza.put_zone()
+    plaza.put_zone(code="FT-CIVIC-STAGE", inputs=[{"device_id": "PZ-CAM1", "role": "camera"}])
+    assert _groups(plaza)["PZ-CAM1"] == "crowd:FT-CIVIC-STAGE"
+    assert _groups(plaza)["PZ-E1"] == "crowd:FT-CIVIC-PLAZA"
+    plaza.put_zone()  # saved again, the plaza takes its camera back
+    assert _groups(plaza)["PZ-CAM1"] == "crowd:FT-CIVIC-PLAZA"
+    assert _grouping_audit(plaza)[-1][1:] == ("PZ-CAM1", "crowd:FT-CIVIC-STAGE", "crowd:FT-CIVIC-PLAZA")
 
 
 def _refused(plaza, expect, code, **changes):

@@ -1,7 +1,8 @@
 """Scaling out over NATS JetStream (a real server): doors route readings by building to the workers that own
-the partitions; composite fire alarms still need a building whole; what a door acknowledged waits in the
-stream for a worker that is not running yet; every process's command-centre stream shows every worker's
-alarms. On SQLite and PostgreSQL (two platforms on one database, as two worker processes would be)."""
+the partitions; composite fire alarms still need a building whole; a crowd zone's inputs, without a
+building, reach one worker by their partition group; what a door acknowledged waits in the stream for a
+worker that is not running yet; every process's command-centre stream shows every worker's alarms. On SQLite
+and PostgreSQL (two platforms on one database, as two worker processes would be)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.conftest import NATS_URL, Platform
+from tests.domains.crowd.conftest import AREA, PLAZA
 from urbanbrain.api.app import create_app
 from urbanbrain.apps.fire_safety.devices import do_install_fire_monitoring
 from urbanbrain.core import live
@@ -25,6 +27,9 @@ from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.bus.nats import NatsBus
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.demo.district import SHUIWEI_VILLAGE
+from urbanbrain.domains.crowd.actions import do_install_device_types, do_save_zone
+from urbanbrain.domains.crowd.devices import ROLE_TYPES
+from urbanbrain.domains.crowd.schemas import ZoneSave
 from urbanbrain.domains.sensing.actions import do_provision_device, do_update_device
 from urbanbrain.domains.sensing.api import alarm_item
 from urbanbrain.domains.sensing.ingest.partition import describe, parse_owned, partition_of
@@ -245,6 +250,48 @@ def test_every_process_streams_the_alarms_of_every_worker(fleet, tmp_path, names
         assert fire["origin"] == buildings[1]
         services[1].pipeline.drain()  # alarms are recorded (and streamed) before a group's readings count
         assert services[1].pipeline.stats["readings"] == 4 and services[0].pipeline.stats["readings"] == 0
+    finally:
+        for svc in services:
+            svc.stop()
+        for w in workers:
+            w.close()
+
+
+def test_a_crowd_zones_inputs_reach_one_worker_though_their_ids_would_split_them(seeded, tmp_path, namespace):
+    """A zone's counters and camera have no building: saving the zone groups them, the door routes them
+    all to the group's partition (after its next look at the devices), and that worker alone takes them."""
+    inputs = {"CC-E1": "entrance", "CC-E2": "entrance", "CC-X1": "exit", "CC-CAM1": "camera"}
+    assert {partition_of(d, PARTITIONS) for d in inputs} == set(range(PARTITIONS))  # by id: split
+    group = partition_of("crowd:CC-PLAZA", PARTITIONS)
+    with seeded.db.session() as session:
+        do_install_device_types(session, seeded, SYSTEM)
+        for device, role in inputs.items():
+            on_plaza = DeviceCreate(device_id=device, type_code=ROLE_TYPES[role], lon=114.0595, lat=22.5430)
+            do_provision_device(session, seeded, SYSTEM, on_plaza)
+    workers = [_scaled(seeded, tmp_path, f"z{p}", str(p), namespace) for p in range(PARTITIONS)]
+    services = [PipelineService(w) for w in workers]
+    try:
+        for svc in services:
+            svc.start()
+        door = services[1 - group].router
+        assert {door.partition(d) for d in inputs} == set(range(PARTITIONS))
+        with seeded.db.session() as session:
+            outline = {"type": "Polygon", "coordinates": [PLAZA]}
+            listed = [{"device_id": d, "role": r} for d, r in inputs.items()]
+            zone = ZoneSave(name="市民中心广场", area_m2=AREA, geometry=outline, inputs=listed)
+            do_save_zone(session, seeded, SYSTEM, "CC-PLAZA", zone)
+        _until(lambda: {door.partition(d) for d in inputs} == {group}, timeout=10)
+        t = seeded.clock.now().timestamp()
+        body = msgspec.json.encode([
+            {"id": f"c{n}", "device": d, "ts": t + n,
+             "values": {"head_count": 40.0} if r == "camera" else {"in": 3.0, "out": 1.0}}
+            for n, (d, r) in enumerate(inputs.items())
+        ])  # fmt: skip
+        receipt = services[1 - group].submit(body).result(timeout=10)
+        assert (receipt.messages, receipt.dead) == (4, [])
+        _until(lambda: services[group].pipeline.stats["readings"] == 7)
+        assert _lake_devices(services[group]) == set(inputs)
+        assert services[1 - group].pipeline.stats["readings"] == 0
     finally:
         for svc in services:
             svc.stop()

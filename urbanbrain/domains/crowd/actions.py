@@ -148,7 +148,9 @@ def do_save_zone(
     data: ZoneSave,
     version: int | None = None,
 ) -> Zone:
-    """Create or replace a zone with its inputs (PUT semantics)."""
+    """Create or replace a zone with its inputs (PUT semantics). The inputs are put in the sensing partition
+    group ``crowd:<code>`` (and inputs dropped from the zone leave it), so that scaled out one worker sees
+    the whole zone; a device another zone had grouped moves to this one (docs/crowd.md, "Scale-out")."""
     actor.require("crowd.zones.write")
     if not code or len(code) > 40 or not all(c.isupper() or c.isdigit() or c == "-" for c in code):
         raise UrbanBrainError("crowd.zone_code", code=code[:60])
@@ -184,6 +186,8 @@ def do_save_zone(
     session.execute(delete(ZoneInput).where(ZoneInput.zone_id == zone.id))
     session.add_all(ZoneInput(zone_id=zone.id, device_id=i.device_id, role=i.role) for i in data.inputs)
     session.flush()
+    sensing.do_group_devices(session, platform, actor, f"crowd:{code}", [i.device_id for i in data.inputs],
+                             permission="crowd.zones.write")  # fmt: skip
     after = {**snapshot(zone), "inputs": _inputs(session, zone)}
     record(
         session,
