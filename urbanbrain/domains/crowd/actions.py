@@ -283,9 +283,14 @@ def do_request_what_if(
     )
     what_if_id, minutes, begin = row.id, data.minutes, start.to_json()
     session.info.setdefault("after_commit", []).append(
-        lambda: jobs.submit(platform, what_if_id, begin, measure, minutes, seed=what_if_id)
+        lambda: jobs.submit(platform, what_if_id, begin, measure, minutes, seed=what_if_id, finish=_finish)
     )
     return row
+
+
+def _finish(platform: Platform, what_if_id: int, outcome: dict[str, Any] | str, took_s: float) -> None:
+    with platform.db.session() as session:
+        do_finish_what_if(session, platform, what_if_id, outcome, took_s)
 
 
 def do_finish_what_if(

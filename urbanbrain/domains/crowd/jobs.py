@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -50,9 +51,13 @@ def _pool(platform: Platform) -> ProcessPoolExecutor:
         return pool.executor
 
 
+Finish = Callable[[Platform, int, "dict[str, Any] | str", float], None]
+
+
 def submit(platform: Platform, what_if_id: int, start: dict[str, Any], measure: dict[str, Any], minutes: int,
-           seed: int) -> None:  # fmt: skip
-    """Run both sides of a what-if in the pool and record the outcome when both are back."""
+           seed: int, finish: Finish) -> None:  # fmt: skip
+    """Run both sides of a what-if in the pool; when both are back, ``finish`` records the outcome (the
+    result, or why it failed) and how long it took."""
     began = time.perf_counter()
     pool = _pool(platform)
     runs: list[Future[dict[str, Any]]] = [
@@ -61,8 +66,6 @@ def submit(platform: Platform, what_if_id: int, start: dict[str, Any], measure: 
     ]
 
     def wait() -> None:
-        from urbanbrain.domains.crowd import actions  # actions submit jobs: imported late, no circle
-
         try:
             without, with_ = (f.result() for f in runs)
             outcome: dict[str, Any] | str = {"without": without, "with": with_}
@@ -70,8 +73,7 @@ def submit(platform: Platform, what_if_id: int, start: dict[str, Any], measure: 
             log.exception("what-if %s failed", what_if_id)
             outcome = f"{type(e).__name__}: {e}"[:480]
         try:
-            with platform.db.session() as session:
-                actions.do_finish_what_if(session, platform, what_if_id, outcome, time.perf_counter() - began)
+            finish(platform, what_if_id, outcome, time.perf_counter() - began)
         except Exception:  # the database went away (a test's platform closed): nothing else to tell
             log.exception("what-if %s could not be recorded", what_if_id)
 
