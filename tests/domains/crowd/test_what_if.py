@@ -154,7 +154,10 @@ def test_closing_the_busier_entrance_lowers_the_peak_and_the_result_can_be_read_
     assert with_["peak_density"] <= without["peak_density"]
     assert done["computed_in_s"] > 0
     with plaza.platform.db.session() as s:
-        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "crowd_what_if")))
+        rows = (
+            select(AuditEntry.action).where(AuditEntry.entity_type == "crowd_what_if").order_by(AuditEntry.id)
+        )
+        actions = list(s.scalars(rows))
     assert actions == ["crowd.what_if.request", "crowd.what_if.finish"]
 
 
