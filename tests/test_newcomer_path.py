@@ -1,6 +1,7 @@
 """The README's quick start in a clean clone: `make demo` sets everything up and serves the district, the
-printed credentials let a newcomer in, and the README's own shell commands give what it says they give.
-(`make test` in a clean clone is what CI runs.) Marked ``newcomer``: `pytest -m newcomer` runs it alone."""
+printed credentials let a newcomer in, the README's own shell commands give what it says they give, and the
+light show's crowd warning fires and starts the crowd plan. (`make test` in a clean clone is what CI runs.)
+Marked ``newcomer``: `pytest -m newcomer` runs it alone."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -107,6 +109,7 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         _the_readme_commands(clone, port)
         printed = _printed_whole(tmp_path / "demo.log", creds, base)
         assert "replayed a season of fire-safety inspections in 水围村" in printed
+        _the_light_show(proc, tmp_path / "demo.log", clone / "var", base, auth)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -185,3 +188,47 @@ def _fire_safety_devices(base: str, auth: dict[str, str], creds: dict) -> None:
     while httpx.get(base + "/api/v1/sensing/health", headers=auth).json()["readings"] <= before:
         assert time.monotonic() < deadline, "no live readings within 90 s"
         time.sleep(2)
+
+
+def _the_light_show(proc: subprocess.Popen, log: Path, var: Path, base: str, auth: dict[str, str]) -> None:
+    """The Civic Center plaza's evening (simulated by JuPedSim on the first start, while the district loads):
+    its forecast warning comes at least ten minutes of event time before the simulated truth reaches 5
+    persons/m², at the event time the demo printed, and the crowd plan starts from it."""
+    evening_file = var / "crowd-evening.json"  # written as the evening starts streaming
+    deadline = time.monotonic() + 300
+    while not evening_file.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(2)
+    evening = json.loads(evening_file.read_text())
+    record = json.loads((var / evening["record"]).read_text())  # JuPedSim's truth, as the demo cached it
+    danger_s = next(t for t, d in zip(record["t_s"], record["density"], strict=True) if d >= 5.0)
+    assert evening["danger_ts"] == evening["start_ts"] + danger_s
+    zone = {"zone": "CC-PLAZA", "type": "crowd"}
+    deadline = time.monotonic() + 360  # the evening streams in about four minutes
+    while not (
+        incidents := httpx.get(base + "/api/v1/linkage/incidents", params=zone, headers=auth).json()["items"]
+    ):
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(2)
+    alarms = httpx.get(
+        base + "/api/v1/sensing/alarms", params={"origin": "crowd:CC-PLAZA", "page_size": 100}, headers=auth
+    ).json()["items"]
+    this_evening = [a for a in reversed(alarms) if _ts(a["event_at"]) >= evening["first_ts"]]
+    warning = next(
+        a for a in this_evening if a["alarm_type"] == "crowd.forecast" or a["level"] in ("orange", "red")
+    )
+    assert evening["danger_ts"] - _ts(warning["event_at"]) >= 600  # ten minutes before the danger, or more
+    expected = evening["warnings"]
+    assert (warning["alarm_type"], warning["level"], _ts(warning["event_at"])) == next(
+        (w["alarm_type"], w["level"], w["event_ts"]) for w in expected
+        if w["alarm_type"] == "crowd.forecast" or w["level"] in ("orange", "red")
+    )  # fmt: skip
+    (incident,) = incidents
+    started = next(a for a in this_evening if a["id"] == incident["alarm_id"])
+    assert started["level"] in ("orange", "red") and incident["first_level"] == started["level"]
+    assert incident["state"] == "active" and incident["tasks_total"] > 0
+    assert "light show: streaming the evening of" in log.read_text()
+
+
+def _ts(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
