@@ -149,7 +149,7 @@ def forecast_errors(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="report", choices=["tune", "report"])
+    ap.add_argument("--set", default="report", choices=["tune", "report", "holdout"])
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--cache", type=Path, default=ROOT / "var" / "crowd-scenarios")
     ap.add_argument("--workers", type=int, default=2)

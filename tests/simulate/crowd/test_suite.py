@@ -11,12 +11,13 @@ from urbanbrain.simulate.crowd.suite import Result, Scenario, scenarios
 
 
 def test_the_sets_are_the_same_every_time_and_kept_apart():
-    tune, report = scenarios("tune"), scenarios("report")
-    assert len(tune) >= 30 and len(report) >= 30
+    tune, report, holdout = scenarios("tune"), scenarios("report"), scenarios("holdout")
+    assert len(tune) >= 30 and len(report) >= 30 and len(holdout) >= 30
     assert tune == scenarios("tune")
-    assert not {s.hash() for s in tune} & {s.hash() for s in report}
-    assert not {s.seed for s in tune} & {s.seed for s in report}
-    for chosen in (tune, report):
+    for a, b in ((tune, report), (tune, holdout), (report, holdout)):
+        assert not {s.hash() for s in a} & {s.hash() for s in b}
+        assert not {s.seed for s in a} & {s.seed for s in b}
+    for chosen in (tune, report, holdout):
         assert {s.intent for s in chosen} == {"safe", "dangerous"}
         assert {s.venue for s in chosen} == {"civic_plaza", "metro_exit", "pedestrian_street"}
         assert any("surges" in s.notes for s in chosen) and any(s.noise.dropouts for s in chosen)
