@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from urbanbrain.domains.crowd.physics import Crowd, Inflow, Measure, StartState, run
-from urbanbrain.simulate.crowd.venues import VENUES, venue, venue_of_zone
+from urbanbrain.simulate.crowd.venues import VENUES, venue
 
 NOBODY = Inflow(((0.0, 0.0),))
 
@@ -69,8 +69,3 @@ def test_every_venue_is_one_walkable_polygon_with_its_zone_inside():
         assert v.zone.contains(v.dwell) and v.entrances and v.exits
         ring = v.geojson(v.zone)["coordinates"][0]
         assert all(abs(lon - v.anchor[0]) < 0.001 and abs(lat - v.anchor[1]) < 0.001 for lon, lat in ring)
-
-
-def test_a_declared_zone_code_names_its_venue():
-    assert venue_of_zone("CC-PLAZA") == venue("civic_plaza")
-    assert venue_of_zone("NOWHERE") is None

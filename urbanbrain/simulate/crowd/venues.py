@@ -157,12 +157,6 @@ def pedestrian_street() -> Venue:
 VENUES = {"civic_plaza": civic_plaza, "metro_exit": metro_exit, "pedestrian_street": pedestrian_street}
 
 
-def venue_of_zone(zone_code: str) -> Venue | None:
-    """The venue whose zone was declared as ``zone_code`` (its device prefix, ``CC-PLAZA``), if any: what
-    the what-if simulates for a zone."""
-    return next((v for v in (make() for make in VENUES.values()) if v.prefix == zone_code), None)
-
-
 def venue(code: str) -> Venue:
     try:
         return VENUES[code]()
