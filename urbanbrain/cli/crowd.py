@@ -23,6 +23,8 @@ from urbanbrain.apps.linkage.models import Incident
 from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
+from urbanbrain.domains.crowd.actions import do_forget_estimate
+from urbanbrain.domains.crowd.models import Zone
 from urbanbrain.domains.sensing.actions import do_clear_alarm
 from urbanbrain.domains.sensing.models import OPEN_ALARM, Alarm
 
@@ -119,8 +121,11 @@ def end_last_evening(platform: Platform, zone: str = ZONE) -> dict[str, int]:
         alarms = list(session.scalars(select(Alarm.id).where(Alarm.origin == f"crowd:{zone}", OPEN_ALARM)))
         for alarm_id in alarms:
             do_clear_alarm(session, platform, SYSTEM, alarm_id, NOTE)
+        # the next evening is estimated afresh, not taken up from the last one's crowd
+        found = session.scalar(select(Zone).where(Zone.code == zone))
+        forgot = found is not None and do_forget_estimate(session, platform, SYSTEM, found)
     platform.relay.flush()
-    return {"stood_down": len(incidents), "cleared": len(alarms)}
+    return {"stood_down": len(incidents), "cleared": len(alarms), "forgotten": int(forgot)}
 
 
 def begin(settings: Settings) -> LightShow | None:
@@ -182,9 +187,8 @@ def show_line(chosen: Evening, utc_offset_hours: int) -> str:
         )
     if chosen.held_back and chosen.after is not None:
         parts.append(
-            f"(the last evening's readings end at {at(chosen.after)}: this one starts a quarter of an hour "
-            "later in event time, so that the zone is estimated afresh, and may not run more than 4 minutes "
-            "ahead of the clock, so it waits for it)"
+            f"(the last evening's readings end at {at(chosen.after)}: this one starts after them in event "
+            "time, and may not run more than 4 minutes ahead of the clock, so it waits for it)"
         )
     return "; ".join(p.strip() for p in parts)
 

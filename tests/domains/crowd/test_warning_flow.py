@@ -130,3 +130,35 @@ def test_a_restarted_server_takes_up_the_zones_crowd_and_its_open_warnings(plaza
     assert zone["occupancy"] == pytest.approx(n, rel=0.05)  # 9,100: the crowd was not forgotten
     forecast = [(a.level, a.status) for a in _alarms(plaza) if a.alarm_type == "crowd.forecast"]
     assert forecast == [("yellow", "cleared"), ("orange", "active")]  # the same steps as without the restart
+
+
+def test_a_forgotten_estimate_is_not_taken_up_and_the_zone_starts_afresh(plaza):
+    from urbanbrain.core.models import AuditEntry
+    from urbanbrain.core.auth.principal import SYSTEM
+    from urbanbrain.domains.crowd.actions import do_forget_estimate
+    from urbanbrain.domains.crowd.engine import engine
+    from urbanbrain.domains.crowd.models import Zone
+
+    plaza.put_zone()
+    t0 = plaza.platform.clock.now().timestamp() - 3600
+    _build_up(plaza, t0, 10, start=4000, net_per_min=150)
+    plaza.settle(until=t0 + 10 * 60)
+    url, op = "/api/v1/crowd/zones/FT-CIVIC-PLAZA", plaza.head("operator")
+    assert plaza.client.get(url, headers=op).json()["occupancy"] > 5000
+    with plaza.platform.db.session() as s:
+        zone = s.scalars(select(Zone).where(Zone.code == "FT-CIVIC-PLAZA")).one()
+        assert do_forget_estimate(s, plaza.platform, SYSTEM, zone)
+    plaza.platform.relay.flush()
+    assert plaza.client.get(url, headers=op).json()["occupancy"] is None
+    # the next evening's first minute: its own counts, not added to the last evening's crowd
+    ts = t0 + 11 * 60
+    plaza.send(
+        [plaza.message("PZ-E1", ts, {"in": 30, "out": 0}), plaza.message("PZ-X1", ts, {"in": 0, "out": 0})]
+    )
+    plaza.settle(until=ts + 60)
+    assert plaza.client.get(url, headers=op).json()["occupancy"] < 200
+    [estimate] = [z.estimator for z in engine(plaza.platform).zones.values() if z.code == "FT-CIVIC-PLAZA"]
+    assert estimate.now is not None and estimate.now >= ts
+    with plaza.platform.db.session() as s:
+        actions = set(s.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "crowd_zone")))
+    assert "crowd.zone.forget_estimate" in actions

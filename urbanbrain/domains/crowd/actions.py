@@ -211,6 +211,31 @@ def _inputs(session: Session, zone: Zone) -> list[dict[str, Any]]:
     return [{"device_id": r.device_id, "role": r.role} for r in rows]
 
 
+def do_forget_estimate(session: Session, platform: Platform, actor: Principal, zone: Zone) -> bool:
+    """Drop the zone's kept estimate, so that it is estimated afresh from its next inputs rather than taken
+    up (a new evening at a venue whose last one ended minutes ago: the demo). Every process's engine hears it
+    (``crowd.zone.saved`` with ``forgotten``). Whether there was one."""
+    actor.require("crowd.zones.write")
+    state = session.get(ZoneState, zone.id)
+    if state is None:
+        return False
+    before = {"as_of": state.as_of, "occupancy": state.occupancy, "density": state.density}
+    session.delete(state)
+    record(
+        session,
+        platform.clock,
+        actor,
+        action="crowd.zone.forget_estimate",
+        entity_type="crowd_zone",
+        entity_id=zone.id,
+        before=before,
+        after=None,
+        event=events.ZONE_SAVED,
+        payload={"code": zone.code, "version": zone.version, "forgotten": True},
+    )
+    return True
+
+
 # ---- what-ifs --------------------------------------------------------------------------------------------
 
 

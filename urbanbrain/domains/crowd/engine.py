@@ -57,9 +57,9 @@ class CrowdEngine:
         self.by_device: dict[str, list[int]] = {}
 
     # ---- zones -------------------------------------------------------------------------------------------
-    def load(self) -> None:
+    def load(self, forget: str | None = None) -> None:
         """(Re)read the zones; a zone whose outline, area, thresholds and inputs are unchanged keeps its
-        estimate."""
+        estimate, unless it is ``forget`` (its kept estimate was dropped: it starts afresh)."""
         with self.platform.db.sessionmaker() as session:
             zones = list(session.scalars(select(Zone)))
             inputs: dict[int, dict[str, str]] = {}
@@ -76,7 +76,7 @@ class CrowdEngine:
                 feeds = inputs.get(z.id, {})
                 signature = (z.area_m2, t.density, tuple(sorted(feeds.items())))
                 old = self.zones.get(z.id)
-                if old is not None and old.signature == signature:
+                if old is not None and old.signature == signature and z.code != forget:
                     kept[z.id] = old
                     continue
                 estimator = ZoneEstimator(z.area_m2, feeds, danger=t.danger)
@@ -193,7 +193,10 @@ def start(platform: Platform) -> None:
     """Watch the zones' inputs and their changes (called when the API starts)."""
     e = engine(platform)
     sensing.watch_readings(platform, set(ROLE_TYPES.values()), e.on_messages)
-    platform.bus.listen("crowd.zone.saved", lambda event: e.load())
+    platform.bus.listen(
+        "crowd.zone.saved",
+        lambda event: e.load(forget=event.payload.get("code") if event.payload.get("forgotten") else None),
+    )
 
 
 __all__ = ["FORECAST", "CrowdEngine", "engine", "start"]

@@ -6,8 +6,8 @@ rise, the forecast warning fire and the crowd plan start within a few minutes.
 Where the evening lies in event time: its last message is sent just as its event time comes (the last half
 hour, replayed until it catches up with the clock); it starts on a whole minute (the zone is judged every
 30 s of event time, so every evening is judged at the same moments of its run and warns at the same moments);
-and it starts after the devices' newest readings (the door refuses a reading older than its device's newest),
-by more than a restarted server takes up the zone's kept estimate within (each evening is estimated afresh).
+and it starts after the devices' newest readings (the door refuses a reading older than its device's newest).
+The zone's kept estimate is dropped before the server starts, so each evening is estimated afresh.
 An evening that must start that late runs ahead of the clock, but never by more than ``AHEAD_S`` (the door
 refuses readings from further ahead): it then waits for the clock, at real time.
 
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from urbanbrain.domains.crowd.estimate import Params, ZoneEstimator
+from urbanbrain.domains.crowd.estimate import ZoneEstimator
 from urbanbrain.domains.crowd.levels import Thresholds
 from urbanbrain.domains.crowd.physics import Record
 from urbanbrain.domains.crowd.warnings import ZoneWarnings
@@ -38,9 +38,10 @@ VENUE = "civic_plaza"
 SPEED = 8.0  # simulated seconds per real second: the 31 minutes of the evening in about 4
 CACHE = "crowd-scenarios"  # under the data dir: the suite's cache of runs, by scenario hash
 EVENING = "crowd-evening.json"  # under the data dir: the evening streamed last, its times and its truth
-# event time between the devices' newest reading and the evening's first message: longer than a restarted
-# server takes up a zone's kept state, so that every evening starts from an estimate of its own
-GAP_S = Params().resume_within_s + 60.0
+# event time between the devices' newest reading and the evening's first message (the door refuses a reading
+# older than its device's newest); the zone's kept estimate is forgotten before the server starts
+# (cli.crowd.end_last_evening), so every evening is estimated afresh
+GAP_S = 60.0
 AHEAD_S = MAX_FUTURE_SKEW_S - 60.0  # how far ahead of the clock a message may be sent
 
 
