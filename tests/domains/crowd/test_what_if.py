@@ -77,9 +77,12 @@ def test_counters_installed_at_one_spot_get_gates_side_by_side():
 def test_an_exit_nobody_leaves_by_while_others_do_is_taken_as_closed():
     start = _start()
     assert {g.device_id: g.closed for g in start.gates} == {"E1": False, "E2": False, "X1": False, "X2": True}
-    # nobody leaves anywhere yet (the show is on): no exit can be told closed, and people stay half an hour
+    # nobody leaves anywhere yet (the show is on): no exit can be told closed, and people stay the evening
     idle = _start(gate_rates={"E1": [40.0, 0.0]})
     assert not any(g.closed for g in idle.gates)
+    # a trickle by one exit is no evidence that the other is shut
+    trickle = _start(gate_rates={"E1": [40.0, 0.0], "X1": [0.0, 2.0]})
+    assert not any(g.closed for g in trickle.gates)
     assert idle.dwell_s == whatif.IDLE_DWELL_S
     # Little's law: 1,800 people, 30 leaving a minute: an hour's stay
     assert start.dwell_s == pytest.approx(3600.0)

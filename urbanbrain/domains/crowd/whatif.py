@@ -7,8 +7,8 @@ The venue is built from what the platform knows of the zone:
   (an outline that includes planters and stages is larger than where people can stand);
 - **the gates**: each counter of the zone is an entrance or exit corridor on the nearest point of the outline
   to where the device was installed (spread evenly along it when a device has no location). An exit whose
-  counter counts nobody out while other exits do is taken as closed (an emergency gate behind its barrier),
-  which is what ``open_exit`` opens;
+  counter counts nobody out while at least 5 persons a minute leave by the others is taken as closed (an
+  emergency gate behind its barrier), which is what ``open_exit`` opens;
 - **the people**: the estimated occupancy now; arrivals at each entrance go on at the rate its counter saw
   over the trend's window; people stay as long as Little's law gives from the occupancy and the rate they
   leave at now (an evening when nobody leaves yet: the show has not ended).
@@ -38,6 +38,7 @@ MeasureKind = Literal["close_entrance", "meter_entrance", "open_exit"]
 GATE_WIDTH_M = 3.0  # a counter's gate when nothing says how wide it is: a plaza entrance or a metro exit
 MIN_GATE_WIDTH_M = 1.0  # two people abreast
 CORRIDOR_M = 5.0
+CLOSED_EXIT_EVIDENCE = 5.0  # persons/min leaving by the other exits before a silent exit counts as closed
 AGENT_BUDGET = 200_000.0  # agent-seconds per run: 20-40 s of one core here (docs/performance.md)
 CORRIDORS = 1.3  # agents in the corridors, on top of those in the zone (seen: 20-30%)
 MIN_AREA_M2 = 60.0  # a smaller miniature is all edge: its corridors and walls shape the crowd
@@ -111,7 +112,8 @@ def start_of(
     outline = shapely.affinity.scale(raw, k, k, origin=(0.0, 0.0))
     counters = [(d, r, at) for d, r, at in inputs if r in ("entrance", "exit")]
     outs = {d: gate_rates.get(d, [0.0, 0.0])[1] for d, r, _ in counters if r == "exit"}
-    leaving = any(v > 0.5 for v in outs.values())
+    # only a steady stream leaving elsewhere tells a closed exit from one few happened to take yet
+    leaving = sum(outs.values()) >= CLOSED_EXIT_EVIDENCE
     ring_line = outline.exterior
     gates: list[GateStart] = []
     for (device, role, _), along in zip(counters, _places(ring_line, counters, anchor, (mx * k, my * k)),
