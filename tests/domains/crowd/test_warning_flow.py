@@ -133,8 +133,8 @@ def test_a_restarted_server_takes_up_the_zones_crowd_and_its_open_warnings(plaza
 
 
 def test_a_forgotten_estimate_is_not_taken_up_and_the_zone_starts_afresh(plaza):
-    from urbanbrain.core.models import AuditEntry
     from urbanbrain.core.auth.principal import SYSTEM
+    from urbanbrain.core.models import AuditEntry
     from urbanbrain.domains.crowd.actions import do_forget_estimate
     from urbanbrain.domains.crowd.engine import engine
     from urbanbrain.domains.crowd.models import Zone
