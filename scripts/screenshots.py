@@ -1,5 +1,6 @@
-"""Screenshots of the running demo for the README and docs/images: the command centre's big screen, a case on
-the department workbench, the citizen's report page and a facility's QR page, in Debian's Chromium.
+"""Screenshots of the running demo for the README and docs/images: the command centre's big screen, the light
+show's zone with a what-if, a case on the department workbench, the citizen's report page and a facility's QR
+page, in Debian's Chromium.
 
 Run `make demo` in one terminal, then `.venv/bin/python scripts/screenshots.py` in another (it reads the demo's
 accounts from var/demo-credentials.json). Chinese text needs a CJK font on the machine (Debian:
@@ -58,6 +59,20 @@ def main() -> int:
         centre.wait_for_function("() => window.__ubMap && window.__ubMap.loaded()", timeout=60_000)
         centre.wait_for_timeout(4000)  # the panels' charts and the feed fill in
         centre.screenshot(path=str(a.out / "command-centre.png"))
+
+        # the light show's zone: its drawer with a what-if (close the west walk for 10 minutes), once the
+        # demo's evening has reached the plaza (make demo streams it in the first minutes)
+        zone = centre.locator("[data-testid=crowd-zone][data-zone=CC-PLAZA]")
+        if zone.count():
+            zone.click()
+            drawer = centre.get_by_test_id("zone-detail")
+            drawer.get_by_test_id("what-if-input").select_option("CC-PLAZA-E1")
+            drawer.get_by_test_id("what-if-minutes").fill("10")
+            drawer.get_by_test_id("what-if-run").click()
+            drawer.get_by_test_id("what-if-result").wait_for(timeout=300_000)
+            drawer.get_by_test_id("what-if-result").scroll_into_view_if_needed()
+            centre.wait_for_timeout(1500)
+            centre.screenshot(path=str(a.out / "crowd-what-if.png"))
 
         desk = page(1366, 900, handler)
         desk.goto(f"{base}/work/cases/{case['number']}")
