@@ -1,8 +1,15 @@
-"""Futian venues as data for the crowd simulator: three small venues (the Civic Center plaza's light-show
-viewing area, a metro exit's forecourt, a pedestrian street) drawn as rectangles with their corridors,
-counters and cameras, in the crowd domain's venue shape (``urbanbrain.domains.crowd.geometry``)."""
+"""Futian venues for the crowd simulator, as data (``venues.toml``): three small venues (the Civic Center
+plaza's light-show viewing area, a metro exit's forecourt, a pedestrian street) drawn as rectangles with their
+corridors, counters and cameras, built here in the crowd domain's venue shape
+(``urbanbrain.domains.crowd.geometry``)."""
 
 from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 from shapely.geometry import Polygon, box
 
@@ -71,90 +78,36 @@ def _cameras(zone: Polygon, n: int, overlap: float = 1.0, along: str = "x") -> t
     return tuple(cams)
 
 
-def civic_plaza() -> Venue:
-    """The light show at the Civic Center plaza (市民中心广场): the viewing area in front of the facade,
-    entered from the west walk and two south paths, left to the east (toward 市民中心 metro) and north-west;
-    an emergency gate to the north-east opens only by a measure."""
-    zone = box(-6.0, -4.0, 6.0, 4.0)
-    entrances = (
-        _gate("E1", "west walk 西侧步道", "w", 0.0, 2.5, 5.0, zone),
-        _gate("E2", "south path 1 南侧通道一", "s", -3.0, 2.5, 5.0, zone),
-        _gate("E3", "south path 2 南侧通道二", "s", 3.0, 2.5, 5.0, zone),
-    )
-    exits = (
-        _gate("X1", "to the metro 往地铁站", "e", -1.0, 1.6, 5.0, zone),
-        _gate("X2", "north-west stairs 西北台阶", "n", -4.5, 1.4, 5.0, zone),
-        _gate("X3", "emergency gate 应急通道", "n", 4.5, 2.0, 5.0, zone, closed=True),
-    )
+def _build(code: str, spec: dict[str, Any]) -> Venue:
+    """A venue from its row of ``venues.toml``."""
+    zone = box(*spec["zone"])
+    closed = set(spec.get("closed", ()))
+
+    def gates(rows: list[list[Any]]) -> tuple[Gate, ...]:
+        return tuple(
+            _gate(str(c), str(n), str(side), float(at), float(w), float(length), zone, closed=c in closed)
+            for c, n, side, at, w, length in rows
+        )
+
+    cams = spec["cameras"]
     return Venue(
-        code="civic_plaza",
-        prefix="CC-PLAZA",
-        name="市民中心广场灯光秀观演区 / Civic Center plaza, light-show viewing area",
-        anchor=(114.0596, 22.5430),
+        code=code,
+        prefix=spec["prefix"],
+        name=spec["name"],
+        anchor=(spec["anchor"][0], spec["anchor"][1]),
         zone=zone,
-        dwell=box(-5.0, -1.0, 5.0, 3.5),
-        entrances=entrances,
-        exits=exits,
-        cameras=_cameras(zone, 2),
-        cell=box(-30.0, -20.0, 30.0, 20.0),
+        dwell=box(*spec["dwell"]),
+        entrances=gates(spec["entrances"]),
+        exits=gates(spec["exits"]),
+        cameras=_cameras(zone, cams["count"], along=cams["along"]),
+        cell=box(*spec["cell"]),
     )
 
 
-def metro_exit() -> Venue:
-    """会展中心站 exit: the stairs' top feeds a forecourt (the zone) that people cross to the street; a train
-    emptying is a surge at E1. Little dwelling: people pass through, a few wait for others."""
-    zone = box(-4.0, -3.0, 4.0, 3.0)
-    entrances = (
-        _gate("E1", "station stairs 站厅出口楼梯", "w", 0.0, 2.5, 8.0, zone),
-        _gate("E2", "Fuhua Rd side 福华路侧", "s", 2.0, 1.6, 4.0, zone),
-    )
-    exits = (
-        _gate("X1", "to Fuhua 3rd Rd 往福华三路", "e", 1.0, 1.4, 5.0, zone),
-        _gate("X2", "to Yitian Rd 往益田路", "n", -1.5, 1.4, 5.0, zone),
-        _gate("X3", "barrier gap 护栏开口", "n", 2.5, 1.6, 5.0, zone, closed=True),
-    )
-    return Venue(
-        code="metro_exit",
-        prefix="HZ-EXIT-B",
-        name="会展中心站B出口前广场 / Convention & Exhibition Center station, exit B forecourt",
-        anchor=(114.0553, 22.5371),
-        zone=zone,
-        dwell=box(-3.5, -2.5, 3.5, 2.5),
-        entrances=entrances,
-        exits=exits,
-        cameras=_cameras(zone, 1),
-        cell=box(-30.0, -30.0, 30.0, 30.0),
-    )
-
-
-def pedestrian_street() -> Venue:
-    """A 华强北步行街 segment: a long street entered from the south end and a side lane, left at the north
-    end and a second lane; shoppers stop at the shop fronts (the dwell area)."""
-    zone = box(-2.5, -10.0, 2.5, 10.0)
-    entrances = (
-        _gate("E1", "south end 南端", "s", 0.0, 3.0, 5.0, zone),
-        _gate("E2", "west lane 西侧巷", "w", -4.0, 1.6, 5.0, zone),
-    )
-    exits = (
-        _gate("X1", "north end 北端", "n", 0.0, 2.4, 5.0, zone),
-        _gate("X2", "east lane 东侧巷", "e", 5.0, 1.4, 5.0, zone),
-        _gate("X3", "east arcade 东侧商场通道", "e", -5.0, 1.6, 5.0, zone, closed=True),
-    )
-    return Venue(
-        code="pedestrian_street",
-        prefix="HQB-ST",
-        name="华强北步行街（振华路至华强北路段）/ Huaqiangbei pedestrian street segment",
-        anchor=(114.0852, 22.5446),
-        zone=zone,
-        dwell=box(-2.0, -8.0, 2.0, 8.0),
-        entrances=entrances,
-        exits=exits,
-        cameras=_cameras(zone, 2, along="y"),
-        cell=box(-40.0, -40.0, 40.0, 40.0),
-    )
-
-
-VENUES = {"civic_plaza": civic_plaza, "metro_exit": metro_exit, "pedestrian_street": pedestrian_street}
+_SPECS: dict[str, dict[str, Any]] = tomllib.loads(
+    (Path(__file__).with_name("venues.toml")).read_text("utf-8")
+)
+VENUES: dict[str, Callable[[], Venue]] = {code: partial(_build, code, spec) for code, spec in _SPECS.items()}
 
 
 def venue(code: str) -> Venue:
