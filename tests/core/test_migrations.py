@@ -5,7 +5,7 @@ from sqlalchemy import inspect
 from urbanbrain.core import migrate
 from urbanbrain.core.db import make_engine
 
-HEAD = "0014"
+HEAD = "0015"
 
 
 def _tables(url: str) -> set[str]:
