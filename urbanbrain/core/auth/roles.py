@@ -54,6 +54,12 @@ LINKAGE_MANAGE = {"linkage.read", "linkage.incidents.manage"}
 LINKAGE_WORK = {"linkage.read", "linkage.tasks.work"}
 LINKAGE = LINKAGE_MANAGE | LINKAGE_WORK | {"linkage.plans.write"}
 
+# The data hub (domains/datahub): every member of staff browses the catalog; departments ask for data and read
+# what they were granted; data stewards publish, decide their department's requests and watch usage.
+DATAHUB_READ = {"datahub.read"}
+DATAHUB_USE = DATAHUB_READ | {"datahub.requests.submit", "datahub.data.read"}
+DATAHUB_STEWARD = DATAHUB_USE | {"datahub.datasets.publish", "datahub.requests.decide", "datahub.usage.read"}
+
 ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read",
               "core.subscriptions.write"}
 GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
@@ -63,22 +69,23 @@ ROLES: dict[str, Role] = {
     for r in [
         Role("admin", "系统管理员", "Administrator", "all",
              frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY | FIRE | SENSING_ADMIN
-                       | CROWD_ADMIN | LINKAGE)),
+                       | CROWD_ADMIN | LINKAGE | DATAHUB_STEWARD)),
         Role("operator", "指挥中心值班员", "Command-centre operator", "all",
              frozenset(READ | PEOPLE | CASES_READ | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_ADMIN
-                       | LINKAGE_MANAGE | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
+                       | LINKAGE_MANAGE | DATAHUB_USE
+                       | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
         Role("dept_handler", "部门处置员", "Department handler", "department",
-             frozenset(READ | CASES_READ | LINKAGE_WORK
+             frozenset(READ | CASES_READ | LINKAGE_WORK | DATAHUB_USE
                        | {"registry.facilities.write", "cases.cases.handle", "sensing.alarms.read"})),
         Role("street_officer", "街道工作人员", "Street officer", "street",
              frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ
-                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ | LINKAGE_WORK)),
+                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ | LINKAGE_WORK | DATAHUB_USE)),
         Role("grid_worker", "网格员", "Grid worker", "community",
              frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ | FIRE_READ | FIRE_INSPECT | SENSING_WATCH
-                       | CROWD_READ)),
-        Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ | CASES_READ | {"cases.cases.verify"})),
+                       | CROWD_READ | DATAHUB_READ)),
+        Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ | CASES_READ | DATAHUB_READ | {"cases.cases.verify"})),
         Role("data_steward", "数据管理员", "Data steward", "all",
-             frozenset(READ | {"core.audit.read", "cases.cases.read"})),
+             frozenset(READ | DATAHUB_STEWARD | {"core.audit.read", "cases.cases.read"})),
     ]
 }
 
@@ -88,4 +95,6 @@ API_KEY_SCOPES: dict[str, frozenset[str]] = {
     "devices:write": frozenset({"sensing.readings.write"}),
     "open311": frozenset({"cases.requests.write", "cases.requests.read"}),
     "cases:read": frozenset({"cases.cases.read"}),
+    # A consumer system's key for its data-hub grants: it reads only the grant it was issued for.
+    "datahub:data": frozenset({"datahub.data.read"}),
 }
