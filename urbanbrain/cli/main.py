@@ -23,6 +23,7 @@ from urbanbrain.core.auth.principal import SYSTEM
 from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
+from urbanbrain.demo import datahub
 from urbanbrain.simulate.crowd.command import simulate_crowd
 
 app = typer.Typer(help="UrbanBrain, the district brain (城区大脑).", no_args_is_help=True)
@@ -265,7 +266,8 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
     saved: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
     accounts = dict(saved.get("accounts", {}))  # type: ignore[call-overload]
     # One account per kind of user the UI serves: the centre's operator, two departments' handlers (to see
-    # that each sees only its own work), the verifier, and the grid worker of 水围 community.
+    # that each sees only its own work), the verifier, the grid worker of 水围 community, and the command centre's
+    # data steward (the owner of the cases, alarms and readings datasets).
     wanted = [
         ("operator", "operator", None, None),
         ("admin", "admin", None, None),
@@ -273,6 +275,7 @@ def _demo_credentials(platform: Platform) -> dict[str, object]:
         ("water", "dept_handler", "water", None),
         ("verifier", "verifier", None, None),
         ("grid", "grid_worker", None, "440304004028"),
+        ("steward", "data_steward", "smart_city_office", None),
     ]
     with platform.db.session() as session:
         for username, role, dept, area in wanted:
@@ -434,6 +437,10 @@ def demo(
                 + ", ".join(f"{v:,} {k}" for k, v in counts.items())
             )
         creds = _demo_credentials(platform)
+        with platform.db.session() as session:
+            published = datahub.publish_catalog(session, platform)
+        if published:
+            console.print(f"published {len(published)} datasets in the data hub's catalog: {', '.join(published)}")
         if show is not None:
             ended = crowd.end_last_evening(platform)
             if any(ended.values()):
