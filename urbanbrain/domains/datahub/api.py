@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from urbanbrain.api.deps import PlatformDep, SessionDep, WaitingPrincipal, require
 from urbanbrain.api.paging import page_query
 from urbanbrain.core.auth.principal import Principal
+from urbanbrain.core.models import AuditEntry
 from urbanbrain.core.paging import Page, PageRequest, paged
 from urbanbrain.domains.datahub import actions, delivery, queries
 from urbanbrain.domains.datahub import schemas as s
@@ -236,6 +237,20 @@ def export_rows(
     number of rows before the first byte leaves."""
     principal.require("datahub.data.read")
     return delivery.export(platform, principal, code, format, filter, sort, grant)
+
+
+@router.get("/access-log", response_model=Page[s.AccessEntry])
+def access_log(
+    session: SessionDep,
+    principal: UsageReader,
+    page: Paging,
+    dataset: Annotated[str | None, Query(max_length=60)] = None,
+    grant: GrantParam = None,
+) -> dict[str, Any]:
+    """Every read, export and refused attempt on your department's datasets, newest first: who, through which
+    grant, for what purpose, how many rows (from the hash-chained audit)."""
+    p = paged(session, queries.access_log_stmt(principal, dataset, grant), page, AuditEntry.seq.desc())
+    return p.map(queries.access_public)
 
 
 @router.get("/usage", response_model=list[s.UsageRow])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from urbanbrain.core.auth.principal import Principal
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
-from urbanbrain.core.models import ApiKey
+from urbanbrain.core.models import ApiKey, AuditEntry
 from urbanbrain.domains.datahub.lake.store import DistrictLake
 from urbanbrain.domains.datahub.models import AccessRequest, Dataset, DatasetField, Grant, Usage
 
@@ -244,3 +244,39 @@ def check_can_see_request(session: Session, principal: Principal, req: AccessReq
     owner = session.scalar(select(Dataset.owner_department).where(Dataset.id == req.dataset_id))
     if principal.department_code != owner:
         raise UrbanBrainError("not_found", what=f"data request {req.id}")
+
+
+def access_log_stmt(principal: Principal, dataset: str | None, grant_id: int | None) -> Select[Any]:
+    """Every read, export and refusal of data (X-Road's exchange log), from the hash-chained audit: of the
+    datasets my department owns, or all of them for an administrator."""
+    datasets = select(Dataset.id, Dataset.code)
+    if principal.role not in ("admin", "system"):
+        datasets = datasets.where(Dataset.owner_department == (principal.department_code or ""))
+    if dataset:
+        datasets = datasets.where(Dataset.code == dataset)
+    ids = datasets.with_only_columns(Dataset.id)
+    grants = select(cast(Grant.id, String)).where(Grant.dataset_id.in_(ids))
+    if grant_id is not None:
+        grants = grants.where(Grant.id == grant_id)
+    about = (AuditEntry.entity_type == "datahub_grant") & AuditEntry.entity_id.in_(grants)
+    if grant_id is None:
+        codes = datasets.with_only_columns(Dataset.code)
+        about = about | ((AuditEntry.entity_type == "datahub_dataset") & AuditEntry.entity_id.in_(codes))
+    return select(AuditEntry).where(AuditEntry.action.like("datahub.data.%"), about)
+
+
+def access_public(entry: AuditEntry) -> dict[str, Any]:
+    after = entry.after or {}
+    return {
+        "seq": entry.seq,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "dataset": after.get("dataset"),
+        "grant": after.get("grant"),
+        "consumer_department": after.get("consumer_department"),
+        "purpose": after.get("purpose"),
+        "rows": after.get("rows"),
+        "refused": after.get("refused"),
+        "detail": {k: v for k, v in after.items() if k in ("filters", "sort", "format", "page", "page_size")},
+    }

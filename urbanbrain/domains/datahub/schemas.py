@@ -205,3 +205,19 @@ class UsageRow(BaseModel):
     accesses: int
     records: int
     last_day: str | None
+
+
+class AccessEntry(BaseModel):
+    """One access to shared data, as the audit chain holds it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str  # datahub.data.rows | datahub.data.export | datahub.data.refused
+    dataset: str | None
+    grant: int | None
+    consumer_department: str | None
+    purpose: str | None
+    rows: int | None
+    refused: str | None
+    detail: dict[str, Any]
