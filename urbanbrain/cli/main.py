@@ -1,4 +1,4 @@
-"""``urbanbrain``: serve, demo, db, seed, users, audit, simulate, sensing, check-plugins."""
+"""``urbanbrain``: serve, demo, db, seed, users, audit, simulate, sensing, lake, check-plugins."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from urbanbrain.cli import crowd, devices, sensing
+from urbanbrain.cli import crowd, devices, lake, sensing
 from urbanbrain.cli.settings import settings_or_exit as _settings
 from urbanbrain.core import migrate
 from urbanbrain.core.auth.principal import SYSTEM
@@ -42,6 +42,7 @@ simulate_app.command("crowd")(simulate_crowd)  # JuPedSim crowd scenarios (urban
 sensing_app = typer.Typer(help="Readings and early warning.", no_args_is_help=True)
 app.add_typer(sensing_app, name="sensing")
 sensing_app.command("work")(sensing.work)
+app.add_typer(lake.app, name="lake")
 classify_app = typer.Typer(
     help="The dispatch classifier: retraining from dispatchers' decisions.", no_args_is_help=True
 )

@@ -406,3 +406,17 @@ class _Milestones(NamedTuple):
     closed_at: datetime | None
     resolve_warn_at: datetime | None
     resolve_due_at: datetime | None
+
+
+def cases_by_id(
+    session: Session, ids: list[int] | None = None, *, after_id: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Whole case rows as column dicts in id order, for bulk readers (the data hub's lake): the cases of ``ids``
+    that exist, or without ``ids`` the next ``limit`` after ``after_id``. ``reporter_contact`` stays sealed."""
+    table = Case.__table__
+    stmt = select(table).order_by(table.c.id)
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(ids))
+    else:
+        stmt = stmt.where(table.c.id > after_id).limit(limit)
+    return [dict(r._mapping) for r in session.execute(stmt)]

@@ -539,3 +539,45 @@ def facilities_for_labels(
         out.append(Label(f.code, f.name, FACILITY_KIND_NAMES.get(f.kind, (f.kind, f.kind))[0],
                          dept.name if dept else ""))  # fmt: skip
     return out
+
+
+def _entity_rows_stmt(kind: str) -> tuple[Select[Any], Any]:
+    """The whole rows of one kind with the codes they refer to, and the column that names a row in events."""
+    if kind == "building":
+        return select(Building.__table__), Building.code
+    if kind == "resident":
+        stmt = (
+            select(Resident.__table__, Unit.code.label("unit_code"), Building.code.label("building_code"),
+                   Building.community_code.label("community_code"), Building.street_code.label("street_code"))
+            .join(Unit, Unit.id == Resident.unit_id)
+            .join(Building, Building.id == Unit.building_id)
+        )  # fmt: skip
+        return stmt, Resident.id
+    if kind == "venue":
+        stmt = select(Venue.__table__, Building.code.label("building_code")).outerjoin(
+            Building, Building.id == Venue.building_id
+        )
+        return stmt, Venue.code
+    if kind == "facility":
+        stmt = select(Facility.__table__, Department.code.label("owner_department_code")).join(
+            Department, Department.id == Facility.owner_department_id
+        )
+        return stmt, Facility.code
+    raise ValueError(f"unknown registry kind {kind!r}")
+
+
+def entities_by_key(
+    session: Session, kind: str, keys: list[Any] | None = None, *, after: Any = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Whole rows of ``kind`` (building | resident | venue | facility) as column dicts, with the codes they
+    refer to (a resident's unit, building and areas; a venue's building; a facility's owner department), for
+    bulk readers (the data hub's lake). By the key events name them with (``code``; a resident's ``id``):
+    those of ``keys`` that exist, or without ``keys`` the next ``limit`` after ``after``, in key order.
+    Sealed columns stay sealed."""
+    stmt, key = _entity_rows_stmt(kind)
+    stmt = stmt.order_by(key)
+    if keys is not None:
+        stmt = stmt.where(key.in_(keys))
+    else:
+        stmt = (stmt if after is None else stmt.where(key > after)).limit(limit)
+    return [dict(r._mapping) for r in session.execute(stmt)]

@@ -288,3 +288,17 @@ def device_locations(session: Session, device_ids: list[str]) -> dict[str, tuple
         )
     )
     return {d: (lon, lat) for d, lon, lat in rows if lon is not None and lat is not None}
+
+
+def alarms_by_id(
+    session: Session, ids: list[int] | None = None, *, after_id: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Whole alarm rows as column dicts in id order, for bulk readers (the data hub's lake): the alarms of
+    ``ids`` that exist, or without ``ids`` the next ``limit`` after ``after_id``."""
+    table = Alarm.__table__
+    stmt = select(table).order_by(table.c.id)
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(ids))
+    else:
+        stmt = stmt.where(table.c.id > after_id).limit(limit)
+    return [dict(r._mapping) for r in session.execute(stmt)]
