@@ -60,6 +60,11 @@ DATAHUB_READ = {"datahub.read"}
 DATAHUB_USE = DATAHUB_READ | {"datahub.requests.submit", "datahub.data.read"}
 DATAHUB_STEWARD = DATAHUB_USE | {"datahub.datasets.publish", "datahub.requests.decide", "datahub.usage.read"}
 
+# Decision support (apps/insight): KPIs, hotspots, forecasts and the daily brief; the centre and data stewards
+# may also refresh the pre-aggregates at once.
+INSIGHT_READ = {"insight.read"}
+INSIGHT = INSIGHT_READ | {"insight.aggregates.refresh"}
+
 ADMIN_ONLY = {"registry.departments.write", "core.users.manage", "core.api_keys.manage", "core.audit.read",
               "core.subscriptions.write"}
 GRID_WRITE = {"registry.buildings.write", "registry.venues.write", "registry.units.write", "registry.residents.write"}
@@ -69,23 +74,23 @@ ROLES: dict[str, Role] = {
     for r in [
         Role("admin", "系统管理员", "Administrator", "all",
              frozenset(READ | REGISTRY_WRITE | PEOPLE | PII | CASES_READ | CASES_ADMIN | ADMIN_ONLY | FIRE | SENSING_ADMIN
-                       | CROWD_ADMIN | LINKAGE | DATAHUB_STEWARD)),
+                       | CROWD_ADMIN | LINKAGE | DATAHUB_STEWARD | INSIGHT)),
         Role("operator", "指挥中心值班员", "Command-centre operator", "all",
              frozenset(READ | PEOPLE | CASES_READ | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_ADMIN
-                       | LINKAGE_MANAGE | DATAHUB_USE
+                       | LINKAGE_MANAGE | DATAHUB_USE | INSIGHT
                        | {"registry.facilities.write", "core.audit.read", "cases.cases.manage"})),
         Role("dept_handler", "部门处置员", "Department handler", "department",
              frozenset(READ | CASES_READ | LINKAGE_WORK | DATAHUB_USE
                        | {"registry.facilities.write", "cases.cases.handle", "sensing.alarms.read"})),
         Role("street_officer", "街道工作人员", "Street officer", "street",
              frozenset(READ | (REGISTRY_WRITE - {"registry.areas.write"}) | PEOPLE | PII | CASES_READ
-                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ | LINKAGE_WORK | DATAHUB_USE)),
+                       | FIRE_READ | FIRE_REVIEW | SENSING_WATCH | CROWD_READ | LINKAGE_WORK | DATAHUB_USE | INSIGHT_READ)),
         Role("grid_worker", "网格员", "Grid worker", "community",
              frozenset(READ | GRID_WRITE | PEOPLE | PII | CASES_READ | FIRE_READ | FIRE_INSPECT | SENSING_WATCH
                        | CROWD_READ | DATAHUB_READ)),
         Role("verifier", "品质核查员", "Verifier", "all", frozenset(READ | CASES_READ | DATAHUB_READ | {"cases.cases.verify"})),
         Role("data_steward", "数据管理员", "Data steward", "all",
-             frozenset(READ | DATAHUB_STEWARD | {"core.audit.read", "cases.cases.read"})),
+             frozenset(READ | DATAHUB_STEWARD | INSIGHT | {"core.audit.read", "cases.cases.read"})),
     ]
 }
 

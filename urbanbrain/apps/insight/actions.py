@@ -1,0 +1,13 @@
+"""Decision support's one write: bringing the pre-aggregates up to date with the lake. They are derived
+files, rebuilt from the lake at will, so the refresh writes no audit row and sends no event."""
+
+from __future__ import annotations
+
+from urbanbrain.apps.insight import aggregates
+from urbanbrain.apps.insight.queries import lake_root
+from urbanbrain.core.context import Platform
+
+
+def do_refresh_aggregates(platform: Platform) -> aggregates.Refresh:
+    """Re-aggregate the lake partitions whose files changed since the last refresh."""
+    return aggregates.refresh(lake_root(platform), utc_offset_hours=platform.settings.utc_offset_hours)
