@@ -4,6 +4,7 @@ second engine (pyarrow datasets) reads the same files."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -139,3 +140,17 @@ def _a_unit(district: Any) -> str:
     r = district.client.get("/api/v1/registry/units?limit=1", headers=district.head("admin"))
     assert r.status_code == 200, r.text
     return str(r.json()["items"][0]["code"])
+
+
+def test_the_landing_loop_lands_by_itself_and_stops_with_the_platform(district):
+    loop = landing.landing(district.platform)
+    loop.start()
+    case = district.report()
+    district.platform.relay.flush()
+    deadline = time.monotonic() + 15
+    while not district.rows("cases", "case_id = ?", [case["id"]]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert district.rows("cases", "case_id = ?", [case["id"]])
+    thread = loop.loop._thread if loop.loop else None
+    district.platform.caches[landing.LOOP_KEY].stop()  # as platform.close() stops what its caches hold
+    assert loop.loop is None and thread is not None and not thread.is_alive()
