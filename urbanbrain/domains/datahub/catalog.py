@@ -67,7 +67,7 @@ def lake_fields(source: str, overrides: list[FieldSpec] | None) -> list[dict[str
         if column.name in HIDDEN_COLUMNS:
             continue
         spec = given.get(column.name)
-        mask = column.mask
+        mask: str | None = column.mask
         if mask is None and spec is not None and spec.protected:
             mask = spec.mask or "hidden"
         out.append(
