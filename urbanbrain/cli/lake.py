@@ -4,6 +4,7 @@ docs/lake.md). Safe beside a running server: what changes a table's files waits 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -58,7 +59,9 @@ def compact(table: TableOption = None) -> None:
         lake = queries.lake(platform)
         if table is not None and table not in lake.table_names():
             _unknown(table, lake.table_names())
-        done = lake.compact(table, today=lake.local_date(platform.clock.now()))
+        # Readings older than the door's max age are refused: their partitions are closed a day or two later.
+        open_days = math.ceil(platform.settings.sensing_max_age_days) + 2
+        done = lake.compact(table, today=lake.local_date(platform.clock.now()), readings_open_days=open_days)
     for name, s in done.items():
         console.print(
             f"{name}: {s['partitions']} partition(s) compacted, files {s['files_before']} -> {s['files_after']}"
