@@ -155,3 +155,28 @@ def test_the_landing_loop_lands_by_itself_and_stops_with_the_platform(district):
     thread = loop.loop._thread if loop.loop else None
     district.platform.caches[landing.LOOP_KEY].stop()  # as platform.close() stops what its caches hold
     assert loop.loop is None and thread is not None and not thread.is_alive()
+
+
+def test_the_loop_compacts_once_a_local_day(district):
+    loop = landing.landing(district.platform)
+    case = district.report()
+    district.land()
+    day = district.lake.local_date(district.platform.clock.now())
+    folder = district.lake.root / "cases" / f"date={day}"
+
+    def files() -> int:
+        return len(list(folder.glob("*.parquet")))
+
+    case = district.act("urban", case, "accept")
+    district.platform.relay.flush()
+    loop.step()  # the day's first step: lands the change, then compacts
+    assert files() == 1
+    case = district.act("urban", case, "start")
+    district.platform.relay.flush()
+    loop.step()  # the same day: lands, does not compact again
+    assert files() == 2
+    district.platform.clock.advance(timedelta(days=1))
+    loop.step()
+    assert files() == 1
+    [row] = district.rows("cases", "case_id = ?", [case["id"]])
+    assert row["state"] == case["state"] == "in_progress"

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -103,16 +103,27 @@ def pending(session: Session) -> int:
 
 class Landing:
     """This process's drains: one at a time (a lock), and the loop that runs them every ``DRAIN_SECONDS``
-    when background work is on. In ``platform.caches``, so ``platform.close()`` stops it."""
+    when background work is on, and compacts the lake once a local day (the first step after midnight, and
+    at start), so the small files each drain writes become one per partition. In ``platform.caches``, so
+    ``platform.close()`` stops it."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.lock = threading.Lock()
         self.loop: BackgroundLoop | None = None
+        self.compacted_on: date | None = None
 
     def start(self) -> None:
         if self.loop is None:
-            self.loop = BackgroundLoop("datahub-lake", lambda: drain(self.platform), DRAIN_SECONDS).start()
+            self.loop = BackgroundLoop("datahub-lake", self.step, DRAIN_SECONDS).start()
+
+    def step(self) -> None:
+        drain(self.platform)
+        lake = queries.lake(self.platform)
+        today = lake.local_date(self.platform.clock.now())
+        if self.compacted_on != today:
+            lake.compact(today=today)
+            self.compacted_on = today
 
     def stop(self) -> None:
         if self.loop is not None:
