@@ -1,4 +1,4 @@
-// Routes: the command centre at /, the workbench under /work, citizens' pages under /m/ and the facility
+// Routes: the command centre at /, the workbench under /work (the data hub's screens under /work/data), citizens' pages under /m/ and the facility
 // QR landing page at /f/<code>. Each area is its own chunk: a phone opening /m/ never loads the map engine.
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { auth } from './lib/auth'
@@ -21,6 +21,10 @@ const routes: RouteRecordRaw[] = [
       { path: 'tasks', name: 'tasks', component: () => import('./work/TasksView.vue'), meta: { screen: 'tasks' } },
       { path: 'labels', name: 'labels', component: () => import('./work/LabelsView.vue'), meta: { screen: 'labels' } },
       { path: 'cases/:ref', name: 'case', component: () => import('./work/CaseView.vue'), props: true },
+      { path: 'data', name: 'catalog', component: () => import('./hub/CatalogView.vue'), meta: { screen: 'catalog' } },
+      { path: 'data/sets/:code', name: 'dataset', component: () => import('./hub/DatasetView.vue'), props: true, meta: { screen: 'catalog' } },
+      { path: 'data/mine', name: 'myData', component: () => import('./hub/MyDataView.vue'), meta: { screen: 'myData' } },
+      { path: 'data/desk', name: 'dataDesk', component: () => import('./hub/DeskView.vue'), meta: { screen: 'dataDesk' } },
     ],
   },
   {

@@ -1,6 +1,7 @@
 // Every area's catalogue, merged under its own namespace: t('centre.feed.title'), t('work.inbox.accept').
 import { messages as centre } from '../centre/messages'
 import { messages as citizen } from '../citizen/messages'
+import { messages as hub } from '../hub/messages'
 import { messages as shell } from '../shell/messages'
 import { messages as work } from '../work/messages'
 
@@ -10,7 +11,7 @@ export interface Catalogue {
   en: Tree
 }
 
-const areas: Record<string, Catalogue> = { shell, centre, work, citizen }
+const areas: Record<string, Catalogue> = { shell, centre, work, citizen, hub }
 
 export const catalogues = {
   'zh-CN': Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, v['zh-CN']])),
