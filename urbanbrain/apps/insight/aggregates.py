@@ -31,9 +31,9 @@ import pyarrow.parquet as pq
 
 FOLDER = "insight"
 STATE_FILE = "state.json"
-STATE_VERSION = 1
+STATE_VERSION = 2
 H3_RESOLUTION = 8  # cells of ~0.7 km²: a few streets' worth, ~100 across a district like Futian
-BATCH_PARTITIONS = 64  # partitions aggregated in one DuckDB query
+BATCH_PARTITIONS = 256  # partitions aggregated in one DuckDB query
 
 # Case states in the open group, as the cases domain's lifecycle declares them (``lifecycle.OPEN_STATES``);
 # the lake holds state codes, and the test in tests/apps/insight checks this list against the lifecycle.
@@ -136,7 +136,7 @@ def refresh(lake_root: Path, *, utc_offset_hours: float = 8, h3_resolution: int 
                 result.rows_read += _aggregate(source, files, batch, out, utc_offset_hours, h3_resolution)
             if changed or removed:
                 for t in tables:
-                    _gather(out, t)
+                    _gather(out, t, set(changed) | set(removed))
             result.changed[source], result.removed[source] = changed, removed
             state["sources"][source] = now
         if result.partitions:
@@ -184,7 +184,6 @@ def _case_queries(offset: float) -> dict[str, str]:
     return {
         "case_daily": f"""
             SELECT part, CAST(part AS DATE) AS day, category_code, major_code, street_code, community_code,
-                   department_code,
                    count(*) AS reported,
                    count(*) FILTER (WHERE state IN {open_states}) AS open,
                    count(*) FILTER (WHERE state = 'closed') AS closed,
@@ -281,38 +280,58 @@ def _split_write(table: pa.Table, batch: list[str], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     parts = table.column("part").to_numpy(zero_copy_only=False) if table.num_rows else np.array([])
     order = np.argsort(parts, kind="stable")
-    table = (
-        table.take(pa.array(order)).drop_columns(["part"]) if table.num_rows else table.drop_columns(["part"])
-    )
+    table = table.take(pa.array(order)) if table.num_rows else table
     parts = parts[order]
     for d in batch:
         lo, hi = np.searchsorted(parts, d, "left"), np.searchsorted(parts, d, "right")
         _write_parquet_atomic(folder / f"date={d}.parquet", table.slice(int(lo), int(hi - lo)))
 
 
-def _gather(out: Path, table: str) -> None:
-    """All partitions' rows of one derived table in one file, the one the KPIs read."""
-    files = sorted(str(p) for p in (out / table).glob("date=*.parquet"))
+def _gather(out: Path, table: str, touched: set[str]) -> None:
+    """All partitions' rows of one derived table in one file, the one the KPIs read: the file before, less
+    the partitions touched, plus their new files (only those are read)."""
+    gathered = out / f"{table}.parquet"
+    files = sorted(str(f) for d in touched if (f := out / table / f"date={d}.parquet").exists())
+    parts = ["SELECT * FROM read_parquet($f, union_by_name = true)"] if files else []
+    params: dict[str, Any] = {"f": files} if files else {}
+    if gathered.exists() and "part" in pq.read_schema(gathered).names:
+        parts.insert(0, "SELECT * FROM read_parquet($old) WHERE part NOT IN (SELECT unnest($touched))")
+        params |= {"old": str(gathered), "touched": sorted(touched)}
+    if not parts:
+        gathered.unlink(missing_ok=True)
+        return
     con = duckdb.connect()
     try:
-        if not files:
-            (out / f"{table}.parquet").unlink(missing_ok=True)
-            return
-        body = con.execute(
-            "SELECT * FROM read_parquet($f, union_by_name = true)", {"f": files}
-        ).to_arrow_table()
+        body = con.execute(" UNION ALL BY NAME ".join(parts), params).to_arrow_table()
     finally:
         con.close()
-    _write_parquet_atomic(out / f"{table}.parquet", body)
+    _write_parquet_atomic(gathered, body)
 
 
-def load(lake_root: Path) -> tuple[int, dict[str, pa.Table]]:
-    """The generation and the gathered tables (a table never built is absent)."""
+class Store:
+    """The gathered tables in an in-memory DuckDB, sorted by day so that a period's query skips the rest
+    (DuckDB keeps each row group's min and max). Any number of threads may each take a cursor."""
+
+    def __init__(self, out: Path) -> None:
+        self.db = duckdb.connect()
+        self.rows: dict[str, int] = {}
+        for t in TABLES:
+            path = out / f"{t}.parquet"
+            if path.exists() and pq.read_schema(path).names:
+                order = "part" if t == "case_open" else "day"
+                self.db.execute(
+                    f"CREATE TABLE {t} AS SELECT * FROM read_parquet(?) ORDER BY {order}", [str(path)]
+                )
+                self.rows[t] = int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+
+    def has(self, table: str) -> bool:
+        return self.rows.get(table, 0) > 0
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.db.cursor()
+
+
+def load(lake_root: Path) -> tuple[int, Store]:
+    """The generation and the gathered tables, ready to query."""
     out = Path(lake_root).resolve() / FOLDER
-    state = read_state(out)
-    tables = {}
-    for t in TABLES:
-        path = out / f"{t}.parquet"
-        if path.exists():
-            tables[t] = pq.read_table(path)
-    return int(state.get("generation", 0)), tables
+    return int(read_state(out).get("generation", 0)), Store(out)

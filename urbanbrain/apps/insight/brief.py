@@ -71,7 +71,7 @@ def brief_data(
 
 
 def _surges(
-    platform: Platform, session: Session, t: dict[str, Any], day: date, area: str | None
+    platform: Platform, session: Session, t: Any, day: date, area: str | None
 ) -> list[dict[str, Any]]:
     """Classes and areas whose count on ``day`` lay above the upper end of the forecast made the day before."""
     out = []

@@ -15,9 +15,8 @@ from typing import Any
 
 import h3
 import numpy as np
-import pyarrow as pa
 
-from urbanbrain.apps.insight.kpis import connect
+from urbanbrain.apps.insight.aggregates import Store
 
 
 def _upper_tail(observed: int, mean: float, var: float) -> float:
@@ -42,7 +41,7 @@ def _upper_tail(observed: int, mean: float, var: float) -> float:
 
 
 def find(
-    tables: dict[str, pa.Table],
+    tables: Store,
     last_day: date,
     *,
     window: int = 3,
@@ -55,13 +54,12 @@ def find(
     class_names: dict[str, tuple[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Hotspots in the ``window`` days ending ``last_day`` (local days), most unusual first."""
-    cells = tables.get("case_cells")
-    if cells is None or cells.num_rows == 0:
+    if not tables.has("case_cells"):
         return []
     names, class_names = names or {}, class_names or {}
     first = last_day - timedelta(days=7 * weeks + window - 1)
     where, params = ("starts_with(community_code, ?)", [area]) if area else ("TRUE", [])
-    con = connect({"case_cells": cells})
+    con = tables.cursor()
     try:
         # Week k holds the days k weeks before the window's days: lag - 7k in [0, window).
         rows = con.execute(

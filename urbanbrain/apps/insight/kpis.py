@@ -9,21 +9,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+
+from urbanbrain.apps.insight.aggregates import Store
 
 TOP_OVERDUE = 20
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def connect(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB with the gathered tables registered (zero-copy)."""
-    con = duckdb.connect()
-    for name, table in tables.items():
-        con.register(name, table)
-    return con
 
 
 def _area_clause(area: str | None, *, community_only: bool = False) -> tuple[str, list[Any]]:
@@ -40,16 +33,14 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def case_kpis(
-    tables: dict[str, pa.Table], start: date, end: date, area: str | None, now: datetime
-) -> dict[str, Any]:
+def case_kpis(tables: Store, start: date, end: date, area: str | None, now: datetime) -> dict[str, Any]:
     """Cases reported in [start, end] (local days), on-time figures of cases dispatched in it, and the open
     cases overdue at ``now`` (UTC, naive as in the lake)."""
-    con = connect(tables)
+    con = tables.cursor()
     try:
         where, params = _area_clause(area)
         out: dict[str, Any] = {}
-        if "case_daily" in tables and tables["case_daily"].num_rows:
+        if tables.has("case_daily"):
             period = f"day BETWEEN ? AND ? AND {where}"
             p = [start, end, *params]
             totals = _rows(con, f"""SELECT coalesce(sum(reported), 0)::BIGINT AS reported,
@@ -101,14 +92,14 @@ COUNTS = ("dispatched", "resolved", "on_time", "closed", "breached")
 
 def _on_time(
     con: duckdb.DuckDBPyConnection,
-    tables: dict[str, pa.Table],
+    tables: Store,
     start: date,
     end: date,
     where: str,
     params: list[Any],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     zero: dict[str, Any] = dict.fromkeys(COUNTS, 0)
-    if "case_dispatch" not in tables or not tables["case_dispatch"].num_rows:
+    if not tables.has("case_dispatch"):
         return {**zero, "on_time_rate": None}, []
     sums = ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in COUNTS)
     p = [start, end, *params]
@@ -128,10 +119,10 @@ def _on_time(
 
 
 def _overdue(
-    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], where: str, params: list[Any], now: datetime
+    con: duckdb.DuckDBPyConnection, tables: Store, where: str, params: list[Any], now: datetime
 ) -> dict[str, Any]:
     """Open cases past a time limit now: ``cases.queries.overdue_clause``, over the lake's latest versions."""
-    if "case_open" not in tables or not tables["case_open"].num_rows:
+    if not tables.has("case_open"):
         return {"count": 0, "by_department": [], "cases": []}
     late = """((state IN ('accepted', 'in_progress', 'dispatched') AND resolve_due_at < ?)
                OR (state = 'dispatched' AND accept_due_at < ?))"""
@@ -148,13 +139,13 @@ def _overdue(
     return {"count": count, "by_department": by_dept, "cases": cases}
 
 
-def alarm_kpis(tables: dict[str, pa.Table], start: date, end: date, area: str | None) -> dict[str, Any]:
+def alarm_kpis(tables: Store, start: date, end: date, area: str | None) -> dict[str, Any]:
     """Alarms raised in [start, end] (local days): how many, by level, type and area, and what became of
     them (acknowledged, cleared, opened a case)."""
     counts = ("raised", "active", "acknowledged", "cleared", "with_case")
-    if "alarm_daily" not in tables or not tables["alarm_daily"].num_rows:
+    if not tables.has("alarm_daily"):
         return {**dict.fromkeys(counts, 0), "by_level": {}, "by_type": [], "by_area": []}
-    con = connect(tables)
+    con = tables.cursor()
     try:
         where, params = _area_clause(area, community_only=True)
         p = [start, end, *params]
@@ -178,16 +169,16 @@ def alarm_kpis(tables: dict[str, pa.Table], start: date, end: date, area: str | 
 
 
 def daily_series(
-    tables: dict[str, pa.Table], start: date, end: date, by: str, area: str | None
+    tables: Store, start: date, end: date, by: str, area: str | None
 ) -> tuple[list[str], list[date], list[list[int]]]:
     """Reported cases per day in [start, end] for each major class (``by="class"``) or area (``"area"``:
     streets, or the communities of ``area``): keys, days and a count per key and day (zeros filled in)."""
     days = [start + timedelta(i) for i in range((end - start).days + 1)]
-    if "case_daily" not in tables or not tables["case_daily"].num_rows:
+    if not tables.has("case_daily"):
         return [], days, []
     where, params = _area_clause(area)
     column = {"class": "major_code", "area": "community_code" if area else "street_code"}[by]
-    con = connect(tables)
+    con = tables.cursor()
     try:
         rows = con.execute(
             f"""SELECT {column}, day, sum(reported)::BIGINT FROM case_daily

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,7 +55,7 @@ def lake_root(platform: Platform) -> Path:
     return datahub_queries.lake(platform).root
 
 
-def tables(platform: Platform) -> tuple[int, dict[str, pa.Table]]:
+def tables(platform: Platform) -> tuple[int, aggregates.Store]:
     """The gathered pre-aggregates, kept in memory until a refresh writes a new generation."""
     root = lake_root(platform)
     state = root / aggregates.FOLDER / aggregates.STATE_FILE
