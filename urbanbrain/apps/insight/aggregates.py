@@ -226,9 +226,11 @@ _cell_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 def cells_of(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
     """H3 cell ids (uint64) of each position, vectorised through a cache of positions seen."""
     q = (np.round(lon * 1e5).astype(np.int64) << 32) | (np.round(lat * 1e5).astype(np.int64) & 0xFFFFFFFF)
+    keys: np.ndarray
+    cells: np.ndarray
     keys, cells = _cell_cache.get(resolution, (np.empty(0, np.int64), np.empty(0, np.uint64)))
     uniq, inverse = np.unique(q, return_inverse=True)
-    pos = np.searchsorted(keys, uniq)
+    pos: np.ndarray = np.asarray(np.searchsorted(keys, uniq))
     known = (
         (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == uniq)
         if len(keys)

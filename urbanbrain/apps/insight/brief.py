@@ -74,7 +74,7 @@ def _surges(
     platform: Platform, session: Session, t: Any, day: date, area: str | None
 ) -> list[dict[str, Any]]:
     """Classes and areas whose count on ``day`` lay above the upper end of the forecast made the day before."""
-    out = []
+    out: list[dict[str, Any]] = []
     start = day - timedelta(days=queries.HISTORY_DAYS)
     names = queries.class_names()
     area_names = registry_queries.area_names(platform, session)
@@ -93,7 +93,7 @@ def _surges(
                     "expected": round(float(f.mean[i, 0]), 1), "upper": int(f.upper[i, 0]),
                     "ratio": round(seen / max(float(f.mean[i, 0]), 0.5), 1),
                 })  # fmt: skip
-    out.sort(key=lambda s: -s["ratio"])
+    out.sort(key=lambda s: -float(s["ratio"]))
     return out
 
 
