@@ -21,6 +21,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'tasks', name: 'tasks', component: () => import('./work/TasksView.vue'), meta: { screen: 'tasks' } },
       { path: 'labels', name: 'labels', component: () => import('./work/LabelsView.vue'), meta: { screen: 'labels' } },
       { path: 'cases/:ref', name: 'case', component: () => import('./work/CaseView.vue'), props: true },
+      { path: 'insight', name: 'insight', component: () => import('./insight/InsightView.vue'), meta: { screen: 'insight' } },
       { path: 'data', name: 'catalog', component: () => import('./hub/CatalogView.vue'), meta: { screen: 'catalog' } },
       { path: 'data/sets/:code', name: 'dataset', component: () => import('./hub/DatasetView.vue'), props: true, meta: { screen: 'catalog' } },
       { path: 'data/mine', name: 'myData', component: () => import('./hub/MyDataView.vue'), meta: { screen: 'myData' } },

@@ -2,6 +2,7 @@
 import { messages as centre } from '../centre/messages'
 import { messages as citizen } from '../citizen/messages'
 import { messages as hub } from '../hub/messages'
+import { messages as insight } from '../insight/messages'
 import { messages as shell } from '../shell/messages'
 import { messages as work } from '../work/messages'
 
@@ -11,7 +12,7 @@ export interface Catalogue {
   en: Tree
 }
 
-const areas: Record<string, Catalogue> = { shell, centre, work, citizen, hub }
+const areas: Record<string, Catalogue> = { shell, centre, work, citizen, hub, insight }
 
 export const catalogues = {
   'zh-CN': Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, v['zh-CN']])),

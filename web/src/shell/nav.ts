@@ -19,6 +19,7 @@ export const screens: Screen[] = [
   { key: 'inspections', to: '/work/inspections', area: 'work', anyOf: ['fire_safety.inspections.write', 'fire_safety.hazards.reinspect'] },
   { key: 'labels', to: '/work/labels', area: 'work', anyOf: ['registry.facilities.write'] },
   { key: 'tasks', to: '/work/tasks', area: 'work', anyOf: ['linkage.tasks.work'] },
+  { key: 'insight', to: '/work/insight', area: 'work', anyOf: ['insight.read'] },
   // The data hub: everyone browses the catalog; departments hold grants; the owners' stewards decide.
   { key: 'catalog', to: '/work/data', area: 'work', anyOf: ['datahub.read'] },
   { key: 'myData', to: '/work/data/mine', area: 'work', anyOf: ['datahub.requests.submit'] },
