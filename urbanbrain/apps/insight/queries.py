@@ -56,10 +56,14 @@ def lake_root(platform: Platform) -> Path:
 
 
 def tables(platform: Platform) -> tuple[int, aggregates.Store]:
-    """The gathered pre-aggregates, kept in memory until a refresh writes a new generation."""
+    """The gathered pre-aggregates, kept in memory until a refresh writes a new generation. A new one is
+    loaded beside the old (readers keep the old meanwhile) and then swapped in."""
     root = lake_root(platform)
     state = root / aggregates.FOLDER / aggregates.STATE_FILE
     stamp = state.stat().st_mtime_ns if state.exists() else 0
+    cached = platform.caches.get(TABLES_KEY)
+    if cached is not None and (cached[0] == stamp or _load_lock.locked()):
+        return cached[1], cached[2]  # type: ignore[no-any-return]
     with _load_lock:
         cached = platform.caches.get(TABLES_KEY)
         if cached is not None and cached[0] == stamp:
