@@ -104,3 +104,27 @@ def test_the_dashboard_shows_the_insight_apis_figures(district, browser, watch, 
         page.get_by_test_id("brief-pdf").click()
     assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
     expect(page.get_by_test_id("insight-notice")).to_contain_text(re.compile(r"brief-.*\.pdf"))
+
+
+def test_the_centres_kpi_panels_show_decision_supports_figures(district, browser, watch):
+    d = district
+    _cases_in_the_lake(d)
+    today = START.date()  # the district's day on the clock (it runs from START)
+    with d.api("operator") as api:
+        month = api.get(
+            f"{BASE}/kpis", params={"from": (today - timedelta(days=29)).isoformat(), "to": today}
+        ).json()
+        statistics = api.get("/api/v1/cases/statistics").json()
+    assert (
+        month["on_time"]["on_time_rate"] != statistics["on_time_rate"]
+    )  # the lake's half year, not the seed's
+
+    page = watch.page(browser, width=1920, height=1080, token=d.token("operator"))
+    page.goto(d.base + "/")
+    cases = page.get_by_test_id("kpi-cases")
+    expect(cases).to_contain_text(_percent(month["on_time"]["on_time_rate"]))
+    # the ranking's chart is described for screen readers with each department's rate
+    best = next(x for x in month["departments"] if x["resolved"] >= 3)
+    expect(page.get_by_test_id("kpi-departments").locator("[role=img]")).to_have_attribute(
+        "aria-label", re.compile(re.escape(_percent(best["on_time_rate"])))
+    )

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { beatsBaseline, count, forecastOption, forecastTip, rate, shortDay, topForecasts } from '../src/insight/charts'
+import { departmentRanking, fromInsight, insightPeriods } from '../src/centre/kpi'
 import { messages } from '../src/insight/messages'
 import type { ForecastItem } from '../src/insight/types'
 
@@ -59,5 +60,29 @@ describe('forecasts', () => {
     const f = item('a', [2, 4, 6])
     expect(forecastTip(f, 1, NAMES)).toBe('2018-07-02<br>seen: 4')
     expect(forecastTip(f, 4, NAMES)).toBe('2018-07-09<br>forecast: 6<br>80%: 4–9<br>naive: 7')
+  })
+})
+
+describe('the centre panels from decision support', () => {
+  const k = {
+    as_of: '2018-07-09T00:00:00Z',
+    on_time: { dispatched: 9, resolved: 6, on_time: 5, closed: 4, breached: 1, on_time_rate: 0.8333 },
+    departments: [
+      { code: 'water', rank: 1, dispatched: 5, resolved: 4, on_time: 4, closed: 3, breached: 0, on_time_rate: 1 },
+      { code: 'traffic', rank: 2, dispatched: 4, resolved: 2, on_time: 1, closed: 1, breached: 1, on_time_rate: 0.5 },
+    ],
+    hazards: { found: 2, open: 1, overdue: 0, closed: 1, on_time_rate: 1 },
+  }
+  it('reads the insight KPIs in the statistics shape the panels draw, the verification rate beside', () => {
+    const s = fromInsight(k, { passed: 3, failed: 1, pass_rate: 0.75 })
+    expect(s.totals).toEqual({ dispatched: 9, resolved: 6, on_time: 5, closed: 4, breached: 1 })
+    expect(s.on_time_rate).toBe(0.8333)
+    expect(s.verification.pass_rate).toBe(0.75)
+    expect(departmentRanking(s.groups, 8, 1).map((g) => [g.key, g.on_time_rate])).toEqual([['water', 1], ['traffic', 0.5]])
+    expect(fromInsight(k).verification.pass_rate).toBeNull()
+  })
+  it('asks for today and the 30 days ending today, in the district local days', () => {
+    // 2018-07-08 20:00 UTC is already 9 July in Futian
+    expect(insightPeriods(Date.UTC(2018, 6, 8, 20), 8)).toEqual({ today: '2018-07-09', monthFrom: '2018-06-10' })
   })
 })

@@ -1,8 +1,11 @@
-// The figures of the KPI panels: read from the platform's statistics endpoints (each on its own, so a panel the
-// user may not see, or one that fails, leaves the others standing) and shaped by small pure helpers.
+// The figures of the KPI panels: read from decision support's KPIs (/api/v1/insight/kpis: today's and the last
+// 30 days' on-time figures, the department ranking, hazard rectification, counted as the cases and fire-safety
+// statistics count them) and, for what it does not give or for a user who may not read it, from the platform's
+// statistics endpoints; each on its own, so a panel the user may not see, or one that fails, leaves the others
+// standing. Shaped by small pure helpers.
 import { get, qs } from '../lib/api'
 import { auth } from '../lib/auth'
-import { midnightLocalIso } from './time'
+import { day, midnightLocalIso } from './time'
 
 export interface StatCounts {
   dispatched: number
@@ -36,6 +39,14 @@ export interface RegistrySummary {
   facilities: Record<string, number>
 }
 
+/** The part of /api/v1/insight/kpis the panels read. */
+export interface InsightKpis {
+  as_of: string // the platform's now
+  on_time: StatCounts & { on_time_rate: number | null }
+  departments: (StatCounts & { code: string | null; on_time_rate: number | null })[]
+  hazards: FireStatistics['hazards']
+}
+
 export interface KpiData {
   today: CaseStatistics | null
   month: CaseStatistics | null
@@ -55,18 +66,65 @@ async function maybe<T>(allowed: boolean, load: () => Promise<T>): Promise<T | n
   }
 }
 
+const DAY_MS = 86_400_000
+const NO_VERIFICATION = { passed: 0, failed: 0, pass_rate: null }
+
+/** Decision support's figures in the statistics' shape the panels draw: the totals, and the ranked
+ *  departments as groups; the verification pass rate (which it does not count) from the cases' statistics. */
+export function fromInsight(k: InsightKpis, verification: CaseStatistics['verification'] | null = null): CaseStatistics {
+  const { on_time_rate, ...totals } = k.on_time
+  return {
+    totals,
+    on_time_rate,
+    groups: k.departments.map(({ code, ...d }) => ({ ...d, key: code })),
+    verification: verification ?? NO_VERIFICATION,
+  }
+}
+
+/** The insight periods of the panels, in the district's local days: today, and the 30 days ending today. */
+export function insightPeriods(now: number, offsetHours: number): { today: string; monthFrom: string } {
+  return { today: day(now, offsetHours), monthFrom: day(now - 29 * DAY_MS, offsetHours) }
+}
+
+/** Decision support's figures of today and of the 30 days ending today. The days are the platform's: a screen
+ *  that does not know the platform's clock yet (a demo runs it behind the wall's) learns it from the answer. */
+async function insightFigures(now: number, offsetHours: number): Promise<{ today: InsightKpis; month: InsightKpis }> {
+  const ask = (from: string, to: string) => get<InsightKpis>(`/api/v1/insight/kpis${qs({ from, to })}`)
+  let p = insightPeriods(now, offsetHours)
+  let today = await ask(p.today, p.today)
+  const asOf = Date.parse(today.as_of)
+  if (Number.isFinite(asOf) && day(asOf, offsetHours) !== p.today) {
+    p = insightPeriods(asOf, offsetHours)
+    today = await ask(p.today, p.today)
+  }
+  return { today, month: await ask(p.monthFrom, p.today) }
+}
+
 /** Every panel's figures; `now` is the platform's time (today starts at the district's midnight). */
 export async function loadKpis(now: number, offsetHours: number): Promise<KpiData> {
   const cases = auth.can('cases.cases.read')
-  const [today, month, byCategory, alarms, fire, registry] = await Promise.all([
-    maybe(cases, () => get<CaseStatistics>(`/api/v1/cases/statistics${qs({ from: midnightLocalIso(now, offsetHours) })}`)),
-    maybe(cases, () => get<CaseStatistics>('/api/v1/cases/statistics?group_by=department')),
+  const insight = auth.can('insight.read')
+  const [figures, verifying, byCategory, alarms, fire, registry, todayS, monthS] = await Promise.all([
+    maybe(insight, () => insightFigures(now, offsetHours)),
+    maybe(insight && cases, () => get<CaseStatistics>('/api/v1/cases/statistics')), // its verification only
     maybe(cases, () => get<CaseStatistics>('/api/v1/cases/statistics?group_by=category')),
     maybe(auth.can('sensing.alarms.read'), () => get<AlarmCounts>('/api/v1/sensing/statistics')),
-    maybe(auth.can('fire_safety.read'), () => get<FireStatistics>('/api/v1/fire_safety/statistics')),
+    maybe(!insight && auth.can('fire_safety.read'), () => get<FireStatistics>('/api/v1/fire_safety/statistics')),
     maybe(auth.can('registry.read'), () => get<RegistrySummary>('/api/v1/registry/summary')),
+    // without decision support: the cases' own statistics
+    maybe(!insight && cases, () => get<CaseStatistics>(`/api/v1/cases/statistics${qs({ from: midnightLocalIso(now, offsetHours) })}`)),
+    maybe(!insight && cases, () => get<CaseStatistics>('/api/v1/cases/statistics?group_by=department')),
   ])
-  return { today, month, byCategory, alarms, fire, registry, at: now }
+  const monthI = figures?.month ?? null
+  return {
+    today: figures ? fromInsight(figures.today) : todayS,
+    month: monthI ? fromInsight(monthI, verifying?.verification) : monthS,
+    byCategory,
+    alarms,
+    fire: insight ? (monthI && auth.can('fire_safety.read') ? { hazards: monthI.hazards } : null) : fire,
+    registry,
+    at: now,
+  }
 }
 
 /** A rate 0..1 as "87.4" (one decimal), or null for none. */
