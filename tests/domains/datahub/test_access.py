@@ -97,6 +97,8 @@ def test_a_revoked_grant_stops_staff_and_its_key(hub: Hub) -> None:
     revoked = hub.call("POST", "civil", f"/grants/{grant['id']}/revoke", 200, json={"reason": "排查结束"})
     assert revoked["active"] is False and revoked["revoked_by"].startswith("user:")
     assert hub.rows(expect=403)["code"] == "datahub.no_grant"
+    # named, the grant says it has ended rather than that there is none
+    assert hub.rows(expect=403, grant=grant["id"])["code"] == "datahub.grant_ended"
     r = hub.client.get(f"{hub.base}/datasets/elderly-care/rows", headers=with_key)
     assert r.status_code == 401  # the key went with the grant
 

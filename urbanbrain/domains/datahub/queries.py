@@ -18,6 +18,12 @@ from urbanbrain.domains.datahub.models import AccessRequest, Dataset, DatasetFie
 
 register_messages(
     {
+        "datahub.grant_ended": (
+            403,
+            "授权 {grant} 已撤销或已过期，不能再读取。如仍需要，请重新提出共享申请。",
+            "Grant {grant} has been revoked or has expired; it reads nothing more. Request the data again if "
+            "you still need it.",
+        ),
         "datahub.no_grant": (
             403,
             "您（所在部门或所用密钥）对数据集 {dataset} 没有有效授权。请先提出共享申请。",
@@ -199,16 +205,19 @@ def grant_for(
 ) -> Grant:
     """The active grant through which ``principal`` reads ``dataset``: a grant's own key reads that grant
     only; staff read their department's grants (the newest, unless they name one)."""
-    stmt = select(Grant).where(Grant.dataset_id == dataset.id, Grant.revoked_at.is_(None))
+    stmt = select(Grant).where(Grant.dataset_id == dataset.id)
     if principal.kind == "api_key":
         stmt = stmt.where(Grant.api_key_id == principal.id)
     else:
         stmt = stmt.where(Grant.consumer_department == (principal.department_code or ""))
     if grant_id is not None:
         stmt = stmt.where(Grant.id == grant_id)
-    for grant in session.scalars(stmt.order_by(Grant.granted_at.desc(), Grant.id.desc())):
+    mine = list(session.scalars(stmt.order_by(Grant.granted_at.desc(), Grant.id.desc())))
+    for grant in mine:
         if grant_active(grant, now):
             return grant
+    if grant_id is not None and mine:  # the grant named is theirs, but revoked or expired: say so
+        raise UrbanBrainError("datahub.grant_ended", grant=grant_id)
     raise UrbanBrainError("datahub.no_grant", dataset=dataset.code)
 
 
