@@ -14,9 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # The first day of the Spring Festival holiday (春节), by year: the one holiday that moves by weeks.
@@ -174,6 +176,20 @@ def futian_areas(streets: int = 10, communities_per_street: int = 10) -> list[tu
     ]
 
 
+STATES = ["closed", "resolved", "in_progress", "dispatched"]
+
+
+def _dict(indices: np.ndarray, values: Any) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(indices, np.int32)), pa.array(list(values), pa.string())
+    )
+
+
+def _plain_strings(schema: pa.Schema) -> pa.Schema:
+    """The lake's schema: dictionary columns are plain strings there (Parquet dictionary-encodes them anyway)."""
+    return pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in schema])
+
+
 def write_cases_lake(
     root: Path,
     counts: np.ndarray,
@@ -236,31 +252,37 @@ def write_cases_lake(
         is_closed = closed <= as_of64
         is_resolved = resolved <= as_of64
         is_accepted = accepted <= as_of64
-        state = np.where(is_closed, "closed", np.where(is_resolved, "resolved",
-                         np.where(is_accepted, "in_progress", "dispatched")))  # fmt: skip
+        # Strings as dictionary arrays over small vocabularies: no Python string per row, and Parquet
+        # stores them dictionary-encoded, as the lake's own writes of such columns end up.
+        state_index = np.where(is_closed, 0, np.where(is_resolved, 1, np.where(is_accepted, 2, 3)))
+        state = _dict(state_index, STATES)
         nat = np.datetime64("NaT", "us")
         addr = by_area[np.minimum(first[ai] + rng.integers(0, 1 << 30, n) % size[ai], addresses - 1)]
         table = pa.table(
             {
                 "case_id": ids,
-                "number": pa.array([f"AJ-{day:%Y%m%d}-{i:06d}" for i in range(n)]),
+                "number": pc.binary_join_element_wise(
+                    f"AJ-{day:%Y%m%d}-",
+                    pc.utf8_lpad(pc.cast(pa.array(np.arange(n)), pa.string()), 6, "0"),
+                    "",
+                ),
                 "version": np.full(n, 4, dtype=np.int64),
                 "state": state,
-                "source": np.full(n, "hotline"),
-                "category_code": codes[ci],
-                "major_code": majors[ci],
-                "request_kind": np.full(n, "complaint"),
+                "source": _dict(np.zeros(n, np.int32), ["hotline"]),
+                "category_code": _dict(ci, codes),
+                "major_code": _dict(ci, majors),
+                "request_kind": _dict(np.zeros(n, np.int32), ["complaint"]),
                 "priority": rng.integers(1, 5, n).astype(np.int64),
-                "title": codes[ci],
+                "title": _dict(ci, codes),
                 "description": pa.nulls(n, pa.string()),
                 "lon": addr_xy[addr, 0],
                 "lat": addr_xy[addr, 1],
                 "address": pa.nulls(n, pa.string()),
-                "street_code": streets[ai],
-                "community_code": communities[ai],
+                "street_code": _dict(ai, streets),
+                "community_code": _dict(ai, communities),
                 "grid_code": pa.nulls(n, pa.string()),
                 "facility_code": pa.nulls(n, pa.string()),
-                "department_code": depts[ci],
+                "department_code": _dict(ci, depts),
                 "reporter_name": pa.nulls(n, pa.string()),
                 "reporter_contact": pa.nulls(n, pa.string()),
                 "emergency": rng.random(n) < 0.01,
@@ -287,7 +309,9 @@ def write_cases_lake(
         )
         folder = root / "cases" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / "part-0.parquet")
+        table = table.cast(_plain_strings(table.schema))
+        pq.write_table(table, folder / "part-0.parquet", compression="zstd", compression_level=1,
+                       row_group_size=122_880)  # fmt: skip
         written += n
         # Older versions of some cases (still dispatched then): the lake keeps them, the reader drops them.
         old = np.flatnonzero(rng.random(n) < versions_share)
@@ -296,7 +320,7 @@ def write_cases_lake(
             earlier = earlier.set_column(earlier.schema.get_field_index("version"), "version",
                                          pa.array(np.full(len(old), 2, dtype=np.int64)))  # fmt: skip
             earlier = earlier.set_column(earlier.schema.get_field_index("state"), "state",
-                                         pa.array(np.full(len(old), "dispatched")))  # fmt: skip
-            pq.write_table(earlier, folder / "part-1.parquet")
+                                         pa.array(np.full(len(old), "dispatched"), pa.string()))  # fmt: skip
+            pq.write_table(earlier, folder / "part-1.parquet", compression="zstd", compression_level=1)
             written += len(old)
     return written

@@ -148,19 +148,32 @@ def refresh(lake_root: Path, *, utc_offset_hours: float = 8, h3_resolution: int 
     return result
 
 
+# The lake's columns each source's aggregates read: a scan reads only these (Parquet is columnar), and the
+# newest-row selection carries only these, not the record's forty.
+COLUMNS = {
+    "cases": ("case_id", "version", "landed_at", "state", "number", "title", "category_code", "major_code",
+              "street_code", "community_code", "department_code", "emergency", "lon", "lat", "reported_at",
+              "dispatched_at", "accept_due_at", "resolved_at", "resolve_due_at", "sla_breached_at"),
+    "alarms": ("alarm_id", "version", "landed_at", "alarm_type", "level", "status", "street_code",
+               "community_code", "acknowledged_at", "case_number"),
+}  # fmt: skip
+
+
 def _aggregate(
     source: str, files: list[str], batch: list[str], out: Path, offset: float, resolution: int
 ) -> int:
     con = duckdb.connect()
     try:
         key = "case_id" if source == "cases" else "alarm_id"
+        columns = ", ".join(COLUMNS[source])
+        # A record's versions all lie in one partition (its report or raise date), so the newest row of each
+        # record per partition is the newest row of each record.
         con.execute(
             f"""CREATE TEMP TABLE l AS
-            SELECT * EXCLUDE (rn) FROM (
-              SELECT *, row_number() OVER (PARTITION BY part, {key} ORDER BY version DESC, landed_at DESC) AS rn
-              FROM (SELECT * EXCLUDE (filename), regexp_extract(filename, 'date=([0-9-]+)', 1) AS part
-                    FROM read_parquet($files, filename = true, union_by_name = true, hive_partitioning = false))
-            ) WHERE rn = 1""",
+            SELECT {columns}, CAST(date AS VARCHAR) AS part
+            FROM read_parquet($files, union_by_name = true, hive_partitioning = true,
+                              hive_types = {{'date': VARCHAR}})
+            QUALIFY row_number() OVER (PARTITION BY date, {key} ORDER BY version DESC, landed_at DESC) = 1""",
             {"files": files},
         )
         rows = int(con.execute("SELECT count(*) FROM l").fetchone()[0])  # type: ignore[index]
