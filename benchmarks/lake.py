@@ -1,9 +1,14 @@
-"""District-lake benchmark: generate a cases lake of ``--rows`` rows in the district lake's layout, build
-decision support's pre-aggregates, then time the dashboard KPIs (from the pre-aggregates) and an ad-hoc scan
-(one class in one street over the last month, from the raw files), beside DuckDB's own raw scan and
-group-by of the same files. Prints a table and the ratios; results go in docs/performance.md.
+"""District-lake benchmark: generate a district lake of ``--rows`` rows in the district lake's layout, build
+decision support's pre-aggregates, then time the dashboard KPIs (from the pre-aggregates) and ad-hoc scans
+(one class in one street over the last month; a month of one measurement's readings), beside DuckDB's own
+raw scan and group-by of the same files. Prints a table and the ratios; results go in docs/performance.md.
 
-    .venv/bin/python benchmarks/lake.py --rows 10_000_000 [--dir /path/kept] [--days 730]
+    .venv/bin/python benchmarks/lake.py --rows 10_000_000 [--cases-share 0.05] [--dir /path/kept] [--days 730]
+
+A district's lake is mostly sensor readings: ``--cases-share`` of the rows are cases (with ~10% older
+versions, as the lake keeps corrections), the rest readings of 20,000 devices (``readings/date=D/``, the
+sensing lake's layout). ``--cases-share 1`` makes a lake of cases only, to see the KPIs' cost as the cases
+themselves grow.
 """
 
 from __future__ import annotations
@@ -18,10 +23,50 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from urbanbrain.apps.insight import aggregates, hotspots, kpis
 from urbanbrain.domains.cases.taxonomy import load as taxonomy
 from urbanbrain.simulate.district_volumes import CaseClass, futian_areas, simulate_volumes, write_cases_lake
+
+DEVICES = 20_000
+MEASUREMENTS = ["smoke", "temperature", "water_level", "pm25", "people_count"]
+
+
+def write_readings(root: Path, rows: int, start: date, days: int, seed: int) -> int:
+    """``rows`` readings spread over ``days``, in the sensing lake's layout and schema: devices report every
+    few minutes, each one measurement; one file per day, written in row groups as the sensing lake does."""
+    rng = np.random.default_rng(seed + 1)
+    per_day = np.full(days, rows // days)
+    per_day[: rows % days] += 1
+    devices = pa.array([f"dev-{i:05d}" for i in range(DEVICES)])
+    kinds = pa.array(MEASUREMENTS)
+    device_kind = rng.integers(0, len(MEASUREMENTS), DEVICES)
+    written = 0
+    for d in range(days):
+        n = int(per_day[d])
+        if n == 0:
+            continue
+        base = np.datetime64(start + timedelta(d), "us") - np.timedelta64(8, "h")  # local midnight in UTC
+        ts = base + np.sort(rng.integers(0, 86_400_000_000, n)).astype("timedelta64[us]")
+        dev = rng.integers(0, DEVICES, n).astype(np.int32)
+        kind = device_kind[dev].astype(np.int32)
+        value = np.round(rng.gamma(2.0, 10.0, n), 1)
+        table = pa.table({
+            "device_id": pa.DictionaryArray.from_arrays(pa.array(dev), devices).cast(pa.string()),
+            "measurement": pa.DictionaryArray.from_arrays(pa.array(kind), kinds).cast(pa.string()),
+            "value": value,
+            "ts": ts,
+            "received_at": ts + rng.integers(200_000, 3_000_000, n).astype("timedelta64[us]"),
+            "message_id": pa.nulls(n, pa.string()),
+        })  # fmt: skip
+        folder = root / "readings" / f"date={start + timedelta(d)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / "part-0.parquet", compression="zstd", compression_level=1,
+                       row_group_size=100_000, write_statistics=["value", "ts", "received_at"])  # fmt: skip
+        written += n
+    return written
 
 
 def timed(fn, repeat: int = 5) -> tuple[float, object]:  # type: ignore[no-untyped-def]
@@ -41,6 +86,7 @@ def main() -> None:
         "--dir", type=Path, default=None, help="keep the lake here (default: a temp dir, removed)"
     )
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cases-share", type=float, default=0.05, help="share of the rows that are cases")
     args = ap.parse_args()
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="lake-bench-"))
@@ -54,18 +100,27 @@ def main() -> None:
             volumes = simulate_volumes(args.seed, start, args.days, [c.code for c in classes],
                                        [a[1] for a in areas], per_day=1.0)  # fmt: skip
             # Scale the simulated shape to the asked size (rows include ~10% older versions).
-            scale = args.rows / 1.1 / max(volumes.expected.sum(), 1)
+            scale = args.rows * args.cases_share / 1.1 / max(volumes.expected.sum(), 1)
             rng = np.random.default_rng(args.seed)
             counts = rng.poisson(volumes.expected * scale * (volumes.counts.sum() / volumes.expected.sum()))
             rows = write_cases_lake(root, counts, start, classes, areas, seed=args.seed,
                                     as_of=datetime.combine(end + timedelta(days=1), datetime.min.time()))  # fmt: skip
+            write_readings(root, args.rows - rows, start, args.days, args.seed)
         else:
             rows = 0
         gen_s = time.perf_counter() - t0
+        readings = sorted(str(p) for p in (root / "readings").glob("date=*/*.parquet"))
         files = sorted(str(p) for p in (root / "cases").glob("date=*/*.parquet"))
         size = sum(Path(f).stat().st_size for f in files)
         con = duckdb.connect()
         rows = rows or con.execute("SELECT count(*) FROM read_parquet($f)", {"f": files}).fetchone()[0]
+        reading_rows = (
+            con.execute("SELECT count(*) FROM read_parquet($f)", {"f": readings}).fetchone()[0]
+            if readings
+            else 0
+        )
+        total = rows + reading_rows
+        lake_size = size + sum(Path(f).stat().st_size for f in readings)
 
         build = aggregates.refresh(root)
         noop = aggregates.refresh(root)
@@ -103,12 +158,25 @@ def main() -> None:
             SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)
             WHERE date >= DATE '{lo}' AND category_code = '{cat}' AND street_code = '{street}'""").fetchone(), 3)  # fmt: skip
 
+        rglob = str(root / "readings" / "date=*" / "*.parquet")
+        all_count_s, _ = timed(lambda: con.execute(
+            f"SELECT (SELECT count(*) FROM read_parquet('{glob}')) + "
+            f"(SELECT count(*) FROM read_parquet('{rglob}'))").fetchone() if readings else None, 3)  # fmt: skip
+        raw_readings_s, _ = timed(lambda: con.execute(
+            f"SELECT measurement, count(*), avg(value), max(value) FROM read_parquet('{rglob}') GROUP BY ALL").fetchall()
+            if readings else None, 3)  # fmt: skip
+        adhoc_readings_s, _ = timed(lambda: con.execute(f"""
+            SELECT device_id, avg(value), max(value) FROM read_parquet('{rglob}', hive_partitioning = true)
+            WHERE date >= DATE '{lo}' AND measurement = 'smoke' GROUP BY ALL ORDER BY 3 DESC LIMIT 20""").fetchall()
+            if readings else None, 3)  # fmt: skip
+
         def line(name: str, seconds: float, scanned: int | None, note: str = "") -> None:
             rate = f"{scanned / seconds / 1e6:10.1f}" if scanned else " " * 10
             print(f"| {name:<52} | {seconds * 1000:10.1f} | {rate} | {note}")
 
-        print(f"\nlake: {rows:,} case rows in {len(files)} files, {size / 1e6:.0f} MB ({size / rows * 1e6 / 1e6:.1f} MB per 1M rows); "
-              f"generated in {gen_s:.1f} s; pre-aggregates {agg_rows:,} rows")  # fmt: skip
+        print(f"\nlake: {total:,} rows ({rows:,} case rows, {reading_rows:,} readings) in {len(files) + len(readings)} "
+              f"files, {lake_size / 1e6:.0f} MB ({lake_size / total:.1f} bytes a row); generated in {gen_s:.1f} s; "
+              f"pre-aggregates {agg_rows:,} rows")  # fmt: skip
         print("| what | ms (median) | M rows/s | note")
         print("|---|---:|---:|---")
         line(
@@ -119,11 +187,15 @@ def main() -> None:
         )
         line("refresh, nothing changed", noop.seconds, None)
         line("refresh, one day changed", one.seconds, one.rows_read, f"{one.partitions} partition")
-        line("dashboard KPIs, month (load + query)", kpi_s, rows, "rows/s as if the lake were scanned")
-        line("dashboard KPIs, month (tables in memory)", kpi_mem_s, rows)
-        line("dashboard KPIs, month, one street", area_s, rows)
+        line("dashboard KPIs, month (load + query)", kpi_s, total, "rows/s as if the lake were scanned")
+        line("dashboard KPIs, month (tables in memory)", kpi_mem_s, total)
+        line("dashboard KPIs, month, one street", area_s, total)
         line("hotspots (3 days vs 8 weeks)", hot_s, None, f"{len(hot)} found")  # type: ignore[arg-type]
-        line("raw: DuckDB count(*) over the files", raw_count_s, rows)
+        line("raw: DuckDB count(*) over the case files", raw_count_s, rows)
+        if readings:
+            line("raw: DuckDB count(*) over all the lake's files", all_count_s, total)
+            line("raw: DuckDB group-by measurement over the readings", raw_readings_s, reading_rows)
+            line("ad-hoc: a month of smoke readings, top devices", adhoc_readings_s, reading_rows)
         line("raw: DuckDB group-by class x street", raw_group_s, rows)
         line("raw: the month's KPIs from the files (latest versions)", raw_kpi_s, rows)
         line("ad-hoc: one class, one street, last month", adhoc_s, rows, f"{adhoc[0]} cases")  # type: ignore[index]
