@@ -24,6 +24,8 @@ from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.demo import datahub
+from urbanbrain.domains.datahub import queries as datahub_queries
+from urbanbrain.domains.datahub.lake import landing
 from urbanbrain.simulate.crowd.command import simulate_crowd
 
 app = typer.Typer(help="UrbanBrain, the district brain (城区大脑).", no_args_is_help=True)
@@ -374,6 +376,21 @@ def simulate_cases(
     )
 
 
+def _land_lake(settings: Settings) -> dict[str, float] | None:
+    """Land every record in the district lake once, when its cases have never landed: the replays ran
+    without the data hub's consumers, and the server only lands what changes after it starts."""
+    platform = Platform.build(settings)
+    try:
+        if datahub_queries.lake(platform).inspect()["cases"]["files"]:
+            return None
+        started = time.perf_counter()
+        counts: dict[str, float] = dict(landing.rebuild(platform))
+        counts["seconds"] = time.perf_counter() - started
+        return counts
+    finally:
+        platform.close()
+
+
 def _replay_season(settings: Settings, days: int, seed: int, village: str) -> dict[str, int]:
     from datetime import UTC, datetime
 
@@ -441,7 +458,9 @@ def demo(
         with platform.db.session() as session:
             published = datahub.publish_catalog(session, platform)
         if published:
-            console.print(f"published {len(published)} datasets in the data hub's catalog: {', '.join(published)}")
+            console.print(
+                f"published {len(published)} datasets in the data hub's catalog: {', '.join(published)}"
+            )
         if show is not None:
             ended = crowd.end_last_evening(platform)
             if any(ended.values()):
@@ -478,6 +497,10 @@ def demo(
             f"provisioned the fire-safety devices of 水围村 and replayed their last day in "
             f"{time.perf_counter() - started:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in fleet.items())
         )
+    landed = _land_lake(settings)
+    if landed:
+        console.print(f"landed the district in its lake (数据湖) in {landed.pop('seconds'):.1f} s: "
+                      + ", ".join(f"{v:,} {k}" for k, v in landed.items()))  # fmt: skip
     accounts = creds["accounts"]
     assert isinstance(accounts, dict)
     console.print()
@@ -500,6 +523,10 @@ def demo(
     console.print(
         f"  Sensing: devices report over MQTT to {mqtt_url.split('://')[-1]} (user gateway, password "
         f"[bold]{gateway['api_key']}[/bold]); alarms stream at {creds['url']}/api/v1/alerts/stream"
+    )
+    console.print(
+        f"  Data hub: the catalog at {creds['url']}/work/data (the steward decides requests at /work/data/desk); "
+        f"decision support and the daily brief at {creds['url']}/work/insight"
     )
     console.print(f"(saved in {settings.data_dir / 'demo-credentials.json'})")
     sys.stdout.flush()

@@ -34,6 +34,7 @@ STATE_FILE = "state.json"
 STATE_VERSION = 2
 H3_RESOLUTION = 8  # cells of ~0.7 km²: a few streets' worth, ~100 across a district like Futian
 BATCH_PARTITIONS = 256  # partitions aggregated in one DuckDB query
+ROW_GROUP = 16_384  # rows per row group of a gathered table: a period's query skips the other days' groups
 
 # Case states in the open group, as the cases domain's lifecycle declares them (``lifecycle.OPEN_STATES``);
 # the lake holds state codes, and the test in tests/apps/insight checks this list against the lifecycle.
@@ -103,10 +104,10 @@ def _write_json_atomic(path: Path, body: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _write_parquet_atomic(path: Path, table: pa.Table) -> None:
+def _write_parquet_atomic(path: Path, table: pa.Table, **options: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", **options)
     os.replace(tmp, path)
 
 
@@ -315,29 +316,32 @@ def _gather(out: Path, table: str, touched: set[str]) -> None:
     if not parts:
         gathered.unlink(missing_ok=True)
         return
+    order = "part" if table == "case_open" else "day"
     con = duckdb.connect()
     try:
-        body = con.execute(" UNION ALL BY NAME ".join(parts), params).to_arrow_table()
+        sql = f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) ORDER BY {order}"
+        body = con.execute(sql, params).to_arrow_table()
     finally:
         con.close()
-    _write_parquet_atomic(gathered, body)
+    # Sorted by day in small row groups: a period's query reads only the row groups of its days.
+    _write_parquet_atomic(gathered, body, row_group_size=ROW_GROUP)
 
 
 class Store:
-    """The gathered tables in an in-memory DuckDB, sorted by day so that a period's query skips the rest
-    (DuckDB keeps each row group's min and max). Any number of threads may each take a cursor."""
+    """The gathered tables, queried where they lie: each file is sorted by day in small row groups, so a
+    period's query reads only its days' row groups, and nothing is loaded first, whatever the lake's size.
+    Any number of threads may each take a cursor."""
 
     def __init__(self, out: Path) -> None:
         self.db = duckdb.connect()
+        self.db.execute("SET parquet_metadata_cache = true")
         self.rows: dict[str, int] = {}
         for t in TABLES:
             path = out / f"{t}.parquet"
             if path.exists() and pq.read_schema(path).names:
-                order = "part" if t == "case_open" else "day"
-                self.db.execute(
-                    f"CREATE TABLE {t} AS SELECT * FROM read_parquet(?) ORDER BY {order}", [str(path)]
-                )
-                self.rows[t] = int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+                quoted = str(path).replace("'", "''")
+                self.db.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{quoted}')")
+                self.rows[t] = pq.read_metadata(path).num_rows
 
     def has(self, table: str) -> bool:
         return self.rows.get(table, 0) > 0

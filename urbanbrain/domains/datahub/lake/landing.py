@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -122,7 +123,9 @@ class Landing:
         lake = queries.lake(self.platform)
         today = lake.local_date(self.platform.clock.now())
         if self.compacted_on != today:
-            lake.compact(today=today)
+            # Readings older than the door's max age are refused: their partitions close a day or two later.
+            open_days = math.ceil(self.platform.settings.sensing_max_age_days) + 2
+            lake.compact(today=today, readings_open_days=open_days)
             self.compacted_on = today
 
     def stop(self) -> None:
