@@ -106,6 +106,7 @@ def test_make_demo_in_a_clean_clone(tmp_path):
         assert hazards["found"] > 100 and 0 < hazards["closed_on_time"] < hazards["closed"]
         assert hazards["escalated"] > 0 and hazards["failures"] > 0
         _fire_safety_devices(base, auth, creds)
+        _the_data_hub_and_the_brief(base, auth, creds)
         _the_readme_commands(clone, port)
         printed = _printed_whole(tmp_path / "demo.log", creds, base)
         assert "replayed a season of fire-safety inspections in 水围村" in printed
@@ -168,6 +169,39 @@ def _printed_whole(path: Path, creds: dict, base: str) -> str:
     for text in whole:
         assert any(text in line for line in lines), f"{text!r} is not printed on one line"
     return printed
+
+
+def _login(base: str, creds: dict, name: str) -> dict[str, str]:
+    password = creds["accounts"][name]["password"]
+    r = httpx.post(base + "/api/v1/auth/token", data={"username": name, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _the_data_hub_and_the_brief(base: str, auth: dict[str, str], creds: dict) -> None:
+    """The demo's catalog, a request the centre's steward approves, the month of cases read masked from the
+    lake; the decision-support KPIs of that month and yesterday's brief as a PDF."""
+    hub = base + "/api/v1/datahub"
+    steward, handler = _login(base, creds, "steward"), _login(base, creds, "handler")
+    codes = {d["code"] for d in httpx.get(hub + "/datasets", headers=handler).json()["items"]}
+    assert {"registry-buildings", "registry-residents", "cases", "alarms", "readings"} <= codes
+    asked = httpx.post(hub + "/requests", headers=handler, json={
+        "dataset": "cases", "purpose": "城管案件月度分析", "fields": ["case_id", "state", "category_code",
+                                                                     "reporter_name", "reported_at"]})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    decided = httpx.post(hub + f"/requests/{asked.json()['id']}/decision", headers=steward,
+                         json={"decision": "approve"})  # fmt: skip
+    assert decided.status_code == 200 and decided.json()["state"] == "approved", decided.text
+    rows = httpx.get(hub + "/datasets/cases/rows", headers=handler, params={"page_size": 5}).json()
+    assert rows["total"] > 500  # the replayed month, landed in the lake
+    names = [i["reporter_name"] for i in rows["items"] if i["reporter_name"]]
+    assert all(set(n[1:]) == {"*"} for n in names)  # masked
+    insight = base + "/api/v1/insight"
+    assert httpx.post(insight + "/refresh", headers=auth, timeout=120).status_code == 200
+    kpis = httpx.get(insight + "/kpis", headers=auth, timeout=30).json()
+    assert kpis["cases"]["reported"] > 500 and kpis["on_time"]["dispatched"] > 300
+    pdf = httpx.get(insight + f"/briefs/{kpis['to']}.pdf", headers=auth, timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
 
 
 def _fire_safety_devices(base: str, auth: dict[str, str], creds: dict) -> None:
