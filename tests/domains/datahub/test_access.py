@@ -145,3 +145,16 @@ def test_a_person_without_a_department_cannot_request(hub: Hub) -> None:
     r = hub.call("POST", "admin", "/requests", 422, json={"dataset": "elderly-care", "purpose": "走访走访",
                  "fields": ["age"]})  # fmt: skip
     assert r["code"] == "datahub.no_department"
+
+
+def test_a_grant_of_an_upload_not_yet_sent_reads_no_rows(hub: Hub) -> None:
+    hub.call("POST", "civil", "/datasets", 201, json={
+        "code": "heat-shelters", "title_zh": "避暑点", "title_en": "Heat shelters", "owner_department": "civil_affairs",
+        "source_kind": "upload", "update_frequency": "irregular", "sharing_class": "unconditional",
+        "fields": [{"name": "name", "type": "string"}, {"name": "seats", "type": "integer"}]})  # fmt: skip
+    hub.ask(dataset="heat-shelters", fields=["name", "seats"])
+    page = hub.call("GET", "police", "/datasets/heat-shelters/rows", params={"filter": "seats:gt:3"})
+    assert page["items"] == [] and page["total"] == 0
+    r = hub.client.get(f"{hub.base}/datasets/heat-shelters/export", params={"format": "csv"},
+                       headers=hub.head("police"))  # fmt: skip
+    assert r.status_code == 200 and r.text.strip() == "name,seats"

@@ -21,8 +21,8 @@ from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError, register_messages
 from urbanbrain.core.paging import PageRequest
 from urbanbrain.domains.datahub import actions, queries
-from urbanbrain.domains.datahub.models import Dataset, Grant
-from urbanbrain.domains.datahub.serving import Column, Condition, GrantQuery, parse_filters
+from urbanbrain.domains.datahub.models import Dataset, DatasetField, Grant
+from urbanbrain.domains.datahub.serving import Column, Condition, GrantQuery, parse_filters, quote
 
 register_messages(
     {
@@ -77,8 +77,12 @@ def _grant_query(
         fields = queries.fields_of(session, [dataset.id])[dataset.id]
         session.expunge_all()
     columns = {f.name: Column(f.name, f.type, f.mask) for f in fields}
+    try:
+        relation = queries.lake(platform).relation_sql(dataset.source)
+    except KeyError:  # an upload whose first file has not come yet: its schema over no rows
+        relation = _empty(fields)
     query = GrantQuery(
-        relation=queries.lake(platform).relation_sql(dataset.source),
+        relation=relation,
         columns=columns,
         granted=[(g["name"], g["mode"]) for g in grant.fields if g["name"] in columns],
         owner_rows=[
@@ -86,6 +90,15 @@ def _grant_query(
         ],
     )
     return dataset, grant, query
+
+
+SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
+             "timestamp": "TIMESTAMP", "date": "DATE"}  # fmt: skip
+
+
+def _empty(fields: list[DatasetField]) -> str:
+    columns = ", ".join(f"NULL::{SQL_TYPES[f.type]} AS {quote(f.name)}" for f in fields) or "NULL AS none"
+    return f"(SELECT {columns} WHERE false)"
 
 
 def _audit(
