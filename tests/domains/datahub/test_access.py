@@ -158,3 +158,15 @@ def test_a_grant_of_an_upload_not_yet_sent_reads_no_rows(hub: Hub) -> None:
     r = hub.client.get(f"{hub.base}/datasets/heat-shelters/export", params={"format": "csv"},
                        headers=hub.head("police"))  # fmt: skip
     assert r.status_code == 200 and r.text.strip() == "name,seats"
+
+
+def test_a_naive_expiry_is_utc_and_malformed_conditions_are_refused(hub: Hub) -> None:
+    hub.publish_elderly()
+    req = hub.ask()
+    body = hub.decide(req["id"], expect=422, rows=[{"field": "age", "op": "eq", "value": [1, 2]}])
+    assert body["code"] == "request.invalid"
+    body = hub.decide(req["id"], expect=422, rows=[{"field": "age", "op": "in", "value": 80}])
+    assert body["code"] == "request.invalid"
+    decided = hub.decide(req["id"], expires_at="2018-07-20T00:00:00")
+    assert decided["grant"]["expires_at"].startswith("2018-07-20T00:00:00")
+    assert decided["grant"]["expires_at"].endswith(("Z", "+00:00"))

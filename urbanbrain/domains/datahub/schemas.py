@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SHARING_CLASSES = ("unconditional", "conditional", "not_shared")
 FREQUENCIES = ("realtime", "hourly", "daily", "weekly", "monthly", "irregular")
@@ -109,9 +109,15 @@ class RowCondition(_Strict):
     @classmethod
     def _plain(cls, value: Any) -> Any:
         items = value if isinstance(value, list) else [value]
-        if len(items) > 1000 or not all(isinstance(v, str | int | float | bool) for v in items):
-            raise ValueError("a value is a string, a number or a boolean, or a list of at most 1000 of them")
+        if not 0 < len(items) <= 1000 or not all(isinstance(v, str | int | float | bool) for v in items):
+            raise ValueError("a value is a string, a number or a boolean, or a list of 1 to 1000 of them")
         return value
+
+    @model_validator(mode="after")
+    def _list_for_in(self) -> RowCondition:
+        if (self.op == "in") != isinstance(self.value, list):
+            raise ValueError("'in' takes a list of values; every other op takes one value")
+        return self
 
 
 class AccessRequestCreate(_Strict):
@@ -136,8 +142,15 @@ class Decision(_Strict):
     rows: list[RowCondition] | None = Field(
         default=None, max_length=20, description="Approve only the rows that meet these conditions."
     )
-    expires_at: datetime | None = Field(default=None, description="When the grant ends (共享期限).")
+    expires_at: datetime | None = Field(
+        default=None, description="When the grant ends (共享期限); a time without an offset is UTC."
+    )
     reason: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class Revocation(_Strict):
