@@ -31,9 +31,10 @@ import pyarrow.parquet as pq
 
 FOLDER = "insight"
 STATE_FILE = "state.json"
-STATE_VERSION = 2
+STATE_VERSION = 3
 H3_RESOLUTION = 8  # cells of ~0.7 km²: a few streets' worth, ~100 across a district like Futian
 BATCH_PARTITIONS = 256  # partitions aggregated in one DuckDB query
+GATHERED = ".gathered"  # <table>.gathered/month=YYYY-MM.parquet: what the KPIs read
 ROW_GROUP = 16_384  # rows per row group of a gathered table: a period's query skips the other days' groups
 
 # Case states in the open group, as the cases domain's lifecycle declares them (``lifecycle.OPEN_STATES``);
@@ -126,7 +127,7 @@ def refresh(lake_root: Path, *, utc_offset_hours: float = 8, h3_resolution: int 
             changed = sorted(d for d, files in now.items() if before.get(d) != files)
             removed = sorted(d for d in before if d not in now)
             # Tables written by an older build that this one lacks are built in full.
-            if any(not (out / f"{t}.parquet").exists() for t in tables) and now:
+            if any(not (out / f"{t}{GATHERED}").is_dir() for t in tables) and now:
                 changed = sorted(now)
             for d in removed:
                 for t in tables:
@@ -304,27 +305,29 @@ def _split_write(table: pa.Table, batch: list[str], folder: Path) -> None:
 
 
 def _gather(out: Path, table: str, touched: set[str]) -> None:
-    """All partitions' rows of one derived table in one file, the one the KPIs read: the file before, less
-    the partitions touched, plus their new files (only those are read)."""
-    gathered = out / f"{table}.parquet"
-    files = sorted(str(f) for d in touched if (f := out / table / f"date={d}.parquet").exists())
-    parts = ["SELECT * FROM read_parquet($f, union_by_name = true)"] if files else []
-    params: dict[str, Any] = {"f": files} if files else {}
-    if gathered.exists() and "part" in pq.read_schema(gathered).names:
-        parts.insert(0, "SELECT * FROM read_parquet($old) WHERE part NOT IN (SELECT unnest($touched))")
-        params |= {"old": str(gathered), "touched": sorted(touched)}
-    if not parts:
-        gathered.unlink(missing_ok=True)
-        return
+    """The per-partition files of each month a refresh touched, gathered into that month's one file
+    (``insight/<table>.gathered/month=YYYY-MM.parquet``), sorted by day in small row groups: the file the
+    KPIs read. A refresh rewrites only its months (today's, usually), not the whole history."""
+    folder = out / f"{table}{GATHERED}"
+    folder.mkdir(parents=True, exist_ok=True)
     order = "part" if table == "case_open" else "day"
-    con = duckdb.connect()
-    try:
-        sql = f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) ORDER BY {order}"
-        body = con.execute(sql, params).to_arrow_table()
-    finally:
-        con.close()
-    # Sorted by day in small row groups: a period's query reads only the row groups of its days.
-    _write_parquet_atomic(gathered, body, row_group_size=ROW_GROUP)
+    for month in sorted({d[:7] for d in touched}):
+        target = folder / f"month={month}.parquet"
+        files = sorted(
+            str(f) for f in (out / table).glob(f"date={month}-*.parquet") if pq.read_metadata(f).num_rows
+        )
+        if not files:
+            target.unlink(missing_ok=True)
+            continue
+        con = duckdb.connect()
+        try:
+            body = con.execute(
+                f"SELECT * FROM read_parquet($f, union_by_name = true) ORDER BY {order}", {"f": files}
+            ).to_arrow_table()
+        finally:
+            con.close()
+        # Sorted by day in small row groups: a period's query reads only the row groups of its days.
+        _write_parquet_atomic(target, body, row_group_size=ROW_GROUP)
 
 
 class Store:
@@ -337,11 +340,14 @@ class Store:
         self.db.execute("SET parquet_metadata_cache = true")
         self.rows: dict[str, int] = {}
         for t in TABLES:
-            path = out / f"{t}.parquet"
-            if path.exists() and pq.read_schema(path).names:
-                quoted = str(path).replace("'", "''")
-                self.db.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{quoted}')")
-                self.rows[t] = pq.read_metadata(path).num_rows
+            months = sorted((out / f"{t}{GATHERED}").glob("month=*.parquet"))
+            if not months:
+                continue
+            listed = ", ".join("'" + str(m).replace("'", "''") + "'" for m in months)
+            self.db.execute(
+                f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+            )
+            self.rows[t] = sum(pq.read_metadata(m).num_rows for m in months)
 
     def has(self, table: str) -> bool:
         return self.rows.get(table, 0) > 0
