@@ -105,7 +105,7 @@ def main() -> None:
             counts = rng.poisson(volumes.expected * scale * (volumes.counts.sum() / volumes.expected.sum()))
             rows = write_cases_lake(root, counts, start, classes, areas, seed=args.seed,
                                     as_of=datetime.combine(end + timedelta(days=1), datetime.min.time()))  # fmt: skip
-            write_readings(root, args.rows - rows, start, args.days, args.seed)
+            write_readings(root, max(args.rows - rows, 0), start, args.days, args.seed)
         else:
             rows = 0
         gen_s = time.perf_counter() - t0

@@ -1,6 +1,6 @@
 """Screenshots of the running demo for the README and docs/images: the command centre's big screen, the light
-show's zone with a what-if, a case on the department workbench, the citizen's report page and a facility's QR
-page, in Debian's Chromium.
+show's zone with a what-if, a case on the department workbench, the citizen's report page, a facility's QR
+page, a department's masked view of a shared dataset and the decision-support dashboard, in Debian's Chromium.
 
 Run `make demo` in one terminal, then `.venv/bin/python scripts/screenshots.py` in another (it reads the demo's
 accounts from var/demo-credentials.json). Chinese text needs a CJK font on the machine (Debian:
@@ -28,6 +28,24 @@ def token(base: str, account: dict[str, str]) -> str:
     return str(r.json()["access_token"])
 
 
+def shared_cases(base: str, handler: str, steward: str) -> int:
+    """The urban-management handler's grant of the cases dataset (asked for and approved once)."""
+    hub = f"{base}/api/v1/datahub"
+    mine = httpx.get(f"{hub}/grants", headers={"Authorization": f"Bearer {handler}"}).json()["items"]
+    found = [g["id"] for g in mine if g["dataset"] == "cases" and g["active"]]
+    if found:
+        return int(found[0])
+    body = {"dataset": "cases", "purpose": "城管案件月度分析 / monthly analysis of urban-management cases",
+            "fields": ["number", "state", "category_code", "street_code", "reporter_name", "reporter_contact",
+                       "reported_at"]}  # fmt: skip
+    asked = httpx.post(f"{hub}/requests", json=body, headers={"Authorization": f"Bearer {handler}"})
+    asked.raise_for_status()
+    decided = httpx.post(f"{hub}/requests/{asked.json()['id']}/decision", json={"decision": "approve"},
+                         headers={"Authorization": f"Bearer {steward}"})  # fmt: skip
+    decided.raise_for_status()
+    return int(decided.json()["grant"]["id"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--url", default="http://127.0.0.1:8000")
@@ -38,6 +56,7 @@ def main() -> int:
     accounts = json.loads(a.credentials.read_text())["accounts"]
     base = a.url.rstrip("/")
     operator, handler = token(base, accounts["operator"]), token(base, accounts["handler"])
+    grant = shared_cases(base, handler, token(base, accounts["steward"]))
     inbox = httpx.get(f"{base}/api/v1/cases/inbox", params={"page_size": 20},
                       headers={"Authorization": f"Bearer {handler}"}).json()["items"]  # fmt: skip
     case = next((c for c in inbox if c["state"] == "in_progress"), inbox[0])
@@ -90,8 +109,23 @@ def main() -> int:
         phone.get_by_test_id("report-suggestion").wait_for(timeout=10_000)
         phone.wait_for_timeout(500)
         phone.screenshot(path=str(a.out / "citizen-report.png"))
+        data = page(1366, 900, handler)
+        data.goto(f"{base}/work/data/mine")
+        card = data.locator(f"[data-testid=grant][data-grant='{grant}']")
+        if not card.count():
+            card = data.get_by_test_id("grant").first
+        card.get_by_test_id("grant-preview").click()
+        card.get_by_test_id("preview-row").first.wait_for()
+        data.wait_for_timeout(800)
+        data.screenshot(path=str(a.out / "datahub.png"))
+
+        insight = page(1600, 1000, operator)
+        insight.goto(f"{base}/work/insight")
+        insight.get_by_test_id("kpi-value").first.wait_for()
+        insight.wait_for_timeout(3000)  # the charts draw
+        insight.screenshot(path=str(a.out / "insight.png"), full_page=True)
         browser.close()
-    for name in ("command-centre", "workbench", "qr-page", "citizen-report"):
+    for name in ("command-centre", "workbench", "qr-page", "citizen-report", "datahub", "insight"):
         print(a.out / f"{name}.png")
     return 0
 
