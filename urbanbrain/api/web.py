@@ -125,7 +125,9 @@ def install(app: FastAPI, tile_url: str | None) -> None:
     # the map's layers and the JS bundles are text that shrinks 4-8x; the live feed and photos are left alone,
     # and so are bulk data exports: compressing a data hub export on the fly held it to a sixth of its speed
     # (Parquet is compressed already; CSV and NDJSON go as they are)
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5, exclude_content_types=NOT_COMPRESSED)
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1024, compresslevel=5, exclude_content_types=NOT_COMPRESSED
+    )
     app.add_middleware(SecurityHeaders, ui_policy=policy(tile_url))
     index = BUILT / "index.html"
     if (BUILT / "assets").is_dir():
