@@ -160,8 +160,10 @@ def test_a_department_requests_a_dataset_reads_it_masked_and_loses_it_when_revok
         assert r.status_code == 200 and [row["name"] for row in r.json()["items"]] == ["张**", "李**"], r.text
 
         # 6. the steward revokes the grant; the handler's preview, refreshed, shows the platform's refusal
-        desk.get_by_test_id("refresh").click()
+        with desk.expect_response(lambda r: "/api/v1/datahub/grants?role=given" in r.url):
+            desk.get_by_test_id("refresh").click()  # the list has reloaded before the reason is typed
         given.get_by_test_id("revoke-reason").fill("台风已过境，停止共享")
+        expect(given.get_by_test_id("revoke")).to_be_enabled()
         given.get_by_test_id("revoke").click()
         expect(given).to_have_attribute("data-standing", "revoked")
         with d.api("police") as api:

@@ -24,7 +24,6 @@ from urbanbrain.core.config import Settings
 from urbanbrain.core.context import Platform
 from urbanbrain.core.errors import UrbanBrainError
 from urbanbrain.demo import datahub
-from urbanbrain.domains.datahub import queries as datahub_queries
 from urbanbrain.domains.datahub.lake import landing
 from urbanbrain.simulate.crowd.command import simulate_crowd
 
@@ -377,18 +376,20 @@ def simulate_cases(
 
 
 def _land_lake(settings: Settings) -> dict[str, float] | None:
-    """Land every record in the district lake once, when its cases have never landed: the replays ran
-    without the data hub's consumers, and the server only lands what changes after it starts."""
+    """Land every record in the district lake once, after the first replays: they ran without the data hub's
+    consumers (or with them, landing only part), and the server only lands what changes after it starts."""
+    marker = settings.data_dir / "lake-landed"
+    if marker.exists():
+        return None
     platform = Platform.build(settings)
     try:
-        if datahub_queries.lake(platform).inspect()["cases"]["files"]:
-            return None
         started = time.perf_counter()
         counts: dict[str, float] = dict(landing.rebuild(platform))
         counts["seconds"] = time.perf_counter() - started
-        return counts
     finally:
         platform.close()
+    marker.write_text("the demo landed every record of the database in the lake once\n")
+    return counts
 
 
 def _replay_season(settings: Settings, days: int, seed: int, village: str) -> dict[str, int]:

@@ -94,7 +94,15 @@ def forecasts(
     return queries.forecasts_of(session, platform, principal, by, horizon, area, last_day=last_day)
 
 
-@router.get("/briefs/{day}.html", response_class=HTMLResponse)
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+TEXT = {"schema": {"type": "string"}}
+
+
+@router.get(
+    "/briefs/{day}.html",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": TEXT}, "description": "The brief, one HTML page."}},
+)
 def brief_html(
     day: str, session: SessionDep, platform: PlatformDep, principal: Reader, area: Area = None
 ) -> Any:
@@ -103,7 +111,11 @@ def brief_html(
     return HTMLResponse(brief.render_html(data))
 
 
-@router.get("/briefs/{day}.pdf", response_class=Response)
+@router.get(
+    "/briefs/{day}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": BINARY}, "description": "The brief as a PDF."}},
+)
 def brief_pdf_file(
     day: str, session: SessionDep, platform: PlatformDep, principal: Reader, area: Area = None
 ) -> Any:

@@ -84,7 +84,7 @@ def publish_dataset(
     return queries.dataset_public(d, queries.fields_of(session, [d.id])[d.id])
 
 
-@router.post("/datasets/{code}/upload")
+@router.post("/datasets/{code}/upload", response_model=s.UploadPublic)
 async def upload_rows(
     code: Code, request: Request, session: SessionDep, platform: PlatformDep, principal: Publisher
 ) -> dict[str, Any]:
@@ -223,7 +223,23 @@ def read_rows(
     return delivery.rows(platform, principal, code, filter, sort, page, grant)
 
 
-@router.get("/datasets/{code}/export")
+EXPORTED = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/datasets/{code}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The grant's records in the format asked; X-Record-Count says how many.",
+            "content": {
+                "application/vnd.apache.parquet": EXPORTED,
+                "text/csv": EXPORTED,
+                "application/x-ndjson": EXPORTED,
+            },
+        }
+    },
+)
 def export_rows(
     code: Code,
     platform: PlatformDep,

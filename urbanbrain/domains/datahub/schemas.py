@@ -234,3 +234,8 @@ class AccessEntry(BaseModel):
     rows: int | None
     refused: str | None
     detail: dict[str, Any]
+
+
+class UploadPublic(BaseModel):
+    dataset: str
+    rows: int
