@@ -1,8 +1,8 @@
 """Files of the district lake: atomic Parquet writes, atomic folder swaps, and the lock that keeps a table's
 writers and its compaction apart across processes.
 
-``write_atomic`` and ``fsync_dir`` are the sensing lake's (``sensing/lake/files.py``): the plugin boundary
-lets one domain import only another's public modules, so the few lines are repeated rather than reached into.
+``write_atomic``, ``fsync_dir`` and ``remove_tree`` are the platform's (``core.parquet``), shared with the
+readings lake.
 """
 
 from __future__ import annotations
@@ -12,53 +12,24 @@ import ctypes
 import errno
 import fcntl
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from urbanbrain.core.parquet import COMPRESSION, COMPRESSION_LEVEL, fsync_dir, remove_tree, write_atomic
 
-COMPRESSION = "zstd"
-COMPRESSION_LEVEL = 1
+__all__ = [
+    "COMPRESSION",
+    "COMPRESSION_LEVEL",
+    "TableLock",
+    "exchange",
+    "fsync_dir",
+    "remove_tree",
+    "write_atomic",
+]
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-
-
-def write_atomic(path: Path, table: pa.Table, *, fsync: bool, **parquet_options: Any) -> None:
-    """Write ``table`` beside ``path`` under a hidden ``.tmp`` name, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            pq.write_table(
-                table, f, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL, **parquet_options
-            )
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if fsync:
-        fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` survive a power failure."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_tree(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)
 
 
 def _renameat2() -> Any:

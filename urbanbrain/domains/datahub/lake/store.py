@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from urbanbrain.core.parquet import confined_duckdb
 from urbanbrain.domains.datahub.lake.files import (
     COMPRESSION_LEVEL,
     TableLock,
@@ -216,7 +217,7 @@ class DistrictLake:
         elsewhere fails with ``duckdb.PermissionException``. Any number of threads may each hold one."""
         with self._db_lock:
             if self._db is None:
-                self._db = _confined_duckdb(self.root)
+                self._db = confined_duckdb(self.root)
             return self._db.cursor()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -383,17 +384,6 @@ def conform(rows: pa.Table, t: LakeTable) -> pa.Table:
     if missing:
         raise ValueError(f"{t.name}: rows lack {missing}")
     return rows.select(t.names).cast(t.schema)
-
-
-def _confined_duckdb(root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that may touch files under ``root`` only (as the readings lake's); spills go to
-    ``root/.duckdb_tmp``."""
-    root.mkdir(parents=True, exist_ok=True)
-    db = duckdb.connect(":memory:")
-    db.execute(f"SET temp_directory = {_quote(str(root / '.duckdb_tmp'))}")
-    db.execute(f"SET allowed_directories = [{_quote(str(root) + os.sep)}]")
-    db.execute("SET enable_external_access = false")
-    return db
 
 
 def _quote(text: str) -> str:

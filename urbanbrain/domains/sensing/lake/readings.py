@@ -32,7 +32,6 @@ a file elsewhere fails with ``duckdb.PermissionException``.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import uuid
@@ -44,6 +43,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from urbanbrain.core.parquet import confined_duckdb
 from urbanbrain.domains.sensing.lake import rollup
 from urbanbrain.domains.sensing.lake.files import (
     day_name,
@@ -102,7 +102,7 @@ class Lake:
         # Serialises whatever changes files (flush, rollup, retention); re-entrant because rollup flushes.
         self.write_lock = threading.RLock()
         self._swept = False
-        self._db = _confined_duckdb(self.root, duckdb_config or {})
+        self._db = confined_duckdb(self.root, duckdb_config or {})
         self._db_lock = threading.Lock()
         self.rollups = rollup.Rollups(self)
 
@@ -341,16 +341,6 @@ def _required_strings(values: Strings, n: int) -> pa.Array:
     if arr.null_count:
         raise ValueError("device_id and measurement must not be missing")
     return arr
-
-
-def _confined_duckdb(root: Path, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that may touch files under ``root`` only: a stray path in a query fails instead of
-    reading the host. Spills go to ``root/.duckdb_tmp``."""
-    db = duckdb.connect(":memory:", config=config)
-    db.execute(f"SET temp_directory = {_quote(str(root / '.duckdb_tmp'))}")
-    db.execute(f"SET allowed_directories = [{_quote(str(root) + os.sep)}]")
-    db.execute("SET enable_external_access = false")
-    return db
 
 
 def _quote(text: str) -> str:
