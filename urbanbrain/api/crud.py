@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from urbanbrain.api.deps import get_platform, get_session, require
+from urbanbrain.api.deps import SESSION, get_platform, require
 from urbanbrain.api.paging import page_query
 from urbanbrain.api.params import Id
 from urbanbrain.core.auth.principal import Principal
@@ -66,7 +66,7 @@ def _param(name: str, annotation: Any) -> inspect.Parameter:
 
 def add_routes(router: APIRouter, r: Resource) -> None:
     """Mount the list, read, create and update routes of ``r`` on ``router``."""
-    session = _param("session", Annotated[Session, Depends(get_session)])
+    session = _param("session", Annotated[Session, SESSION])
     platform = _param("platform", Annotated[Platform, Depends(get_platform)])
     reader = _param("principal", Annotated[Principal, require(r.read)])
     writer = _param("principal", Annotated[Principal, require(r.write)])

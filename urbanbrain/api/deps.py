@@ -32,7 +32,11 @@ def get_session(platform: PlatformDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the endpoint returns, before the answer is sent. By default FastAPI
+# sends the answer first and commits after, so a client that reloaded at once could read the state before
+# the change, and a commit that failed would follow a 200 (acknowledged, then lost).
+SESSION = Depends(get_session, scope="function")
+SessionDep = Annotated[Session, SESSION]
 
 
 def _principal(request: Request, platform: Platform, session: Session, token: str | None) -> Principal | None:
