@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tests.conftest import BACKENDS
+from tests.domains.datahub.conftest import ELDERLY_CSV, ELDERLY_FIELDS
 from tests.ui.conftest import PASSWORD, District, shoot, watching
 from tests.ui.test_pages import AXE, _axe
 from urbanbrain.core.auth.actions import do_create_user
@@ -27,28 +28,8 @@ from urbanbrain.core.models import User
 BASE = "/api/v1/datahub"
 CODE = "elderly-ui"
 STREET = "440304004"  # 福田街道
-ELDERLY_CSV = (
-    "person_id,name,id_number,phone,street_code,age,needs_visit\n"
-    "1,张三丰,440304193801011234,13812345678,440304004,86,true\n"
-    "2,李秀英,440304194203035678,13987654321,440304004,82,false\n"
-    "3,王建国,440304195005059012,13700001111,440304001,74,true\n"
-    "4,赵敏,440304196007074321,13600002222,440304001,64,false\n"
-).encode()
-FIELDS = [
-    {"name": "person_id", "type": "integer", "description": "人员编号", "description_en": "person number"},
-    {"name": "name", "type": "string", "description": "姓名", "protected": True, "mask": "name"},
-    {
-        "name": "id_number",
-        "type": "string",
-        "description": "身份证号",
-        "protected": True,
-        "mask": "id_number",
-    },
-    {"name": "phone", "type": "string", "description": "联系电话", "protected": True, "mask": "phone"},
-    {"name": "street_code", "type": "string", "description": "所在街道"},
-    {"name": "age", "type": "integer", "description": "年龄"},
-    {"name": "needs_visit", "type": "boolean", "description": "需要上门探访"},
-]
+# The register of tests/domains/datahub: one fixture for the API's tests and the browser's.
+FIELDS = ELDERLY_FIELDS
 CSV = {"content-type": "text/csv"}
 ASKED = ["person_id", "name", "id_number", "phone", "age"]
 # What the police may see of 福田街道's two people: names, phones masked; no ID numbers (not approved)
